@@ -1,0 +1,94 @@
+import mysql, { type Connection, type RowDataPacket } from "mysql2";
+import type { Readable } from "node:stream";
+import type { DatabaseLogin } from "../../config/settings.js";
+import { RuntimeError } from "../../errors.js";
+import type { Statement } from "../../plan/actions.js";
+import { WAREHOUSE_SESSION } from "../../plan/sql/warehouse.js";
+
+/** A row as the server sent it in the text protocol: every value is its text, NULL is null. */
+export type TextRow = (string | null)[];
+
+/**
+ * A warehouse session (Aurora MySQL, MySQL or MariaDB), read-only and in UTC.
+ * Values are kept as the server's text, so the staged bytes match what `INTO OUTFILE` writes.
+ */
+export class WarehouseConnection {
+  private constructor(
+    private readonly connection: Connection,
+    private readonly describe: string,
+  ) {}
+
+  static async open(login: DatabaseLogin, what: string): Promise<WarehouseConnection> {
+    const describe = `${what} ${login.user}@${login.host}:${login.port}/${login.database}`;
+    const connection = mysql.createConnection({
+      host: login.host,
+      port: login.port,
+      user: login.user,
+      password: login.password,
+      database: login.database,
+      connectTimeout: 10_000,
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      enableKeepAlive: true,
+    });
+    connection.on("error", () => undefined); // reported through the failing query instead
+    const warehouse = new WarehouseConnection(connection, describe);
+    try {
+      await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+      for (const statement of WAREHOUSE_SESSION) await warehouse.query(statement);
+    } catch (error) {
+      connection.destroy();
+      throw warehouse.failure(error);
+    }
+    return warehouse;
+  }
+
+  async query<T extends object>(statement: Statement): Promise<T[]> {
+    try {
+      const [rows] = await this.connection.promise().query<RowDataPacket[]>(statement.sql, [...statement.params]);
+      return rows as T[];
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  /** Streams the result with backpressure; each row is an array of text values in select order. */
+  stream(statement: Statement): AsyncIterable<TextRow> {
+    const query = this.connection.query({
+      sql: statement.sql,
+      values: [...statement.params],
+      rowsAsArray: true,
+      typeCast: (field: { string(): string | null }) => field.string(),
+    } as mysql.QueryOptions);
+    const rows: Readable = query.stream({ highWaterMark: 1024 });
+    return this.withFailures(rows);
+  }
+
+  private async *withFailures(rows: Readable): AsyncIterable<TextRow> {
+    try {
+      for await (const row of rows) yield row as TextRow;
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.connection.end(() => resolve()));
+    this.connection.destroy();
+  }
+
+  /** A one-line error naming the server and login, never the password. */
+  private failure(error: unknown): RuntimeError {
+    const code = (error as { code?: string }).code;
+    const message = (error as Error).message?.split("\n")[0] ?? String(error);
+    const reason =
+      code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT"
+        ? `unreachable (${code})`
+        : code === "ER_ACCESS_DENIED_ERROR"
+          ? "access denied (wrong user or password)"
+          : message;
+    return new RuntimeError(`${this.describe}: ${reason}`);
+  }
+}
+

@@ -1,0 +1,25 @@
+import type { Readable } from "node:stream";
+
+export interface StagedObject {
+  name: string;
+  bytes: number;
+}
+
+/**
+ * A folder of staged files: `s3://bucket/prefix/…/` or `file:///dir/…/`. Names are relative to
+ * the folder, so nothing outside it is ever read or written.
+ */
+export interface StagingStore {
+  /** The folder's URI, ending with `/`. */
+  readonly uri: string;
+  list(): Promise<StagedObject[]>;
+  /** Writes an object from a stream; resolves once it is stored. */
+  write(name: string, body: Readable): Promise<void>;
+  read(name: string): Promise<Readable>;
+  remove(name: string): Promise<void>;
+}
+
+/** Redshift's COPY manifest format, which Aurora's `MANIFEST ON` also writes. */
+export interface Manifest {
+  entries: { url: string; mandatory: boolean; meta: { content_length: number } }[];
+}

@@ -1,0 +1,201 @@
+import { ConfigError } from "../errors.js";
+import { requirePlainIdentifier } from "../plan/identifiers.js";
+import { ConfigRepository, loadConfigRepository } from "./repository.js";
+import { PropertySet } from "./properties.js";
+import { parseSince } from "./since.js";
+
+/** Where and as whom to connect. `origin` says which properties it came from, for plans and errors. */
+export interface DatabaseLogin {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  origin: string;
+}
+
+export interface TenantConfig {
+  id: string;
+  name: string;
+  sandbox: boolean;
+  /** `archive.tenants.<ID>.path-prefix`, empty when the tenant has none. */
+  pathPrefix: string;
+  warehouse: DatabaseLogin;
+  olap: DatabaseLogin;
+  /** The tenant's own OLAP login, whose search_path names the tenant schema. */
+  olapTenantLogin: DatabaseLogin | undefined;
+  /** `backfill.tenants.<ID>.olap-schema`, when set. */
+  olapSchemaOverride: string | undefined;
+  /** `backfill.tenants.<ID>.alt-subject-score-ids` (or `backfill.alt-subject-score-ids`), when set. */
+  altScoreIdsOverride: number[] | undefined;
+}
+
+export interface BackfillConfig {
+  configDir: string;
+  /** `archive.uri-root`, without a trailing slash. */
+  uriRoot: string;
+  /** `migrate.aws.redshift.role`, when configured. */
+  redshiftRole: string | undefined;
+  /** Start of the back-fill window, UTC, as `YYYY-MM-DD HH:MM:SS.ffffff`. */
+  since: string;
+  tenants: TenantConfig[];
+}
+
+export interface ConfigOptions {
+  configDir: string;
+  tenants?: readonly string[];
+  overrides?: readonly string[];
+  since?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_SINCE = "2019-11-01 00:00:00";
+
+export function resolveConfig(options: ConfigOptions): BackfillConfig {
+  const since = parseSince(options.since ?? DEFAULT_SINCE);
+  const repository = loadConfigRepository(options.configDir, options.overrides ?? [], options.env);
+  const ids = selectTenants(repository, options.tenants ?? []);
+  const settings = new Settings(repository.properties);
+  return {
+    configDir: repository.dir,
+    uriRoot: settings.required("archive.uri-root").replace(/\/+$/, ""),
+    redshiftRole: settings.optional("migrate.aws.redshift.role"),
+    since,
+    tenants: ids.map((id) => resolveTenant(id, settings)),
+  };
+}
+
+function selectTenants(repository: ConfigRepository, requested: readonly string[]): string[] {
+  const known = [...repository.tenantFiles.keys()].sort();
+  for (const id of known) requirePlainIdentifier(id, `tenant id in ${repository.tenantFiles.get(id)}`);
+  if (requested.length === 0) return known;
+  for (const id of requested) {
+    if (!known.includes(id)) {
+      throw new ConfigError(`unknown tenant ${JSON.stringify(id)} (known in ${repository.dir}: ${known.join(", ")})`);
+    }
+  }
+  return known.filter((id) => requested.includes(id));
+}
+
+function resolveTenant(id: string, settings: Settings): TenantConfig {
+  const tenant = `tenantProperties.tenants.${id}`;
+  const warehouseTenant = `datasources.warehouse_rw.tenants.${id}`;
+  const olapTenant = `datasources.olap_rw.tenants.${id}`;
+  const warehouseDatabase = requirePlainIdentifier(
+    settings.required(`${warehouseTenant}.url-parts.database`),
+    `${warehouseTenant}.url-parts.database`,
+  );
+  const olapTenantLogin = settings.optional(`${olapTenant}.username`)
+    ? settings.login({
+        server: settings.firstSet(`${olapTenant}.url-server`, "datasources.olap_rw.url-server"),
+        database: settings.required(settings.firstSet(`${olapTenant}.url-db`, "datasources.olap_rw.url-db")),
+        user: `${olapTenant}.username`,
+        password: `${olapTenant}.password`,
+        defaultPort: 5432,
+      })
+    : undefined;
+  const warehouse = settings.optional("spring.admin_warehouse_datasource.username")
+    ? settings.login({
+        server: "spring.admin_warehouse_datasource.url-server",
+        database: warehouseDatabase,
+        user: "spring.admin_warehouse_datasource.username",
+        password: "spring.admin_warehouse_datasource.password",
+        defaultPort: 3306,
+      })
+    : settings.login({
+        server: settings.firstSet(`${warehouseTenant}.url-server`, "datasources.warehouse_rw.url-server"),
+        database: warehouseDatabase,
+        user: `${warehouseTenant}.username`,
+        password: `${warehouseTenant}.password`,
+        defaultPort: 3306,
+      });
+  const olap = settings.optional("spring.admin_olap_datasource.username")
+    ? settings.login({
+        server: "spring.admin_olap_datasource.url-server",
+        database: settings.required("spring.admin_olap_datasource.url-db"),
+        user: "spring.admin_olap_datasource.username",
+        password: "spring.admin_olap_datasource.password",
+        defaultPort: 5432,
+      })
+    : olapTenantLogin;
+  if (!olap) {
+    throw new ConfigError(
+      `tenant ${id}: no OLAP login: set ${olapTenant}.username or spring.admin_olap_datasource.username`,
+    );
+  }
+  const schema = settings.optional(`backfill.tenants.${id}.olap-schema`);
+  return {
+    id,
+    name: settings.optional(`${tenant}.name`) ?? id,
+    sandbox: settings.optional(`${tenant}.sandbox`) === "true",
+    pathPrefix: (settings.optional(`archive.tenants.${id}.path-prefix`) ?? "").replace(/^\/+|\/+$/g, ""),
+    warehouse,
+    olap,
+    olapTenantLogin,
+    olapSchemaOverride:
+      schema === undefined
+        ? undefined
+        : requirePlainIdentifier(schema, `backfill.tenants.${id}.olap-schema`).toLowerCase(),
+    altScoreIdsOverride: settings.idList(
+      settings.firstSet(`backfill.tenants.${id}.alt-subject-score-ids`, "backfill.alt-subject-score-ids"),
+    ),
+  };
+}
+
+/** Typed reads of the merged properties, with errors that name the property and its file. */
+class Settings {
+  constructor(private readonly properties: PropertySet) {}
+
+  optional(key: string): string | undefined {
+    const value = this.properties.get(key);
+    if (value === undefined || value === "") return undefined;
+    if (value.startsWith("{cipher}")) {
+      throw new ConfigError(
+        `${this.properties.sourceOf(key)}: ${key} is encrypted ({cipher}); give it with --set ${key}=… or a \${ENV_VAR} placeholder`,
+      );
+    }
+    return value;
+  }
+
+  required(key: string): string {
+    const value = this.optional(key);
+    if (value === undefined) throw new ConfigError(`missing property ${key}`);
+    return value;
+  }
+
+  /** The first of several keys that is set (falls back to the last, for its error message). */
+  firstSet(...keys: string[]): string {
+    return keys.find((key) => this.optional(key) !== undefined) ?? keys[keys.length - 1]!;
+  }
+
+  /** `server`, `user` and `password` are property keys; `database` is the resolved name. */
+  login(keys: {
+    server: string;
+    database: string;
+    user: string;
+    password: string;
+    defaultPort: number;
+  }): DatabaseLogin {
+    const server = this.required(keys.server);
+    const match = /^([^:/\s]+)(?::(\d{1,5}))?$/.exec(server);
+    if (!match) throw new ConfigError(`${this.properties.sourceOf(keys.server)}: ${keys.server} must be host:port`);
+    return {
+      host: match[1]!,
+      port: match[2] ? Number(match[2]) : keys.defaultPort,
+      database: keys.database,
+      user: this.required(keys.user),
+      password: this.optional(keys.password) ?? "",
+      origin: `${keys.user.replace(/\.username$/, "")} (${this.properties.sourceOf(keys.user)})`,
+    };
+  }
+
+  idList(key: string): number[] | undefined {
+    const value = this.optional(key);
+    if (value === undefined) return undefined;
+    const ids = value.split(",").map((part) => part.trim());
+    if (ids.some((id) => !/^\d+$/.test(id))) {
+      throw new ConfigError(`${this.properties.sourceOf(key)}: ${key} must be a comma-separated list of ids`);
+    }
+    return ids.map(Number);
+  }
+}

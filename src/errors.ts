@@ -1,0 +1,24 @@
+/**
+ * The two kinds of failure the command line tells apart by exit code:
+ * a usage or configuration problem (2) and a failure while talking to a server (1).
+ * Messages are one line and say what is wrong and where; they never carry secrets.
+ */
+export class ConfigError extends Error {
+  readonly exitCode = 2;
+  override name = "ConfigError";
+}
+
+export class RuntimeError extends Error {
+  readonly exitCode = 1;
+  override name = "RuntimeError";
+}
+
+/** One line describing any thrown value, for logs and reports. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const text = error.message || String(code ?? error.name);
+    return text.replace(/\s*\n\s*/g, " ");
+  }
+  return String(error);
+}

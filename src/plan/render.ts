@@ -1,0 +1,83 @@
+import type { DatabaseLogin } from "../config/settings.js";
+import type { Action, Plan, Statement, TenantPlan } from "./actions.js";
+import { OLAP_SESSION } from "./sql/olap.js";
+import { WAREHOUSE_SESSION } from "./sql/warehouse.js";
+
+const MASK = "********";
+
+/** The plan as the operator reads it. Passwords are masked; everything else is shown as it will run. */
+export function renderPlan(plan: Plan): string {
+  const lines = [
+    `Run ${plan.runId}: back-fill exam_alt_score from warehouse exams updated since ${plan.since} UTC`,
+    `Staging root: ${plan.uriRoot}   Backup: ${plan.backup ? "yes" : "no (--no-backup)"}`,
+    "",
+  ];
+  for (const tenant of plan.tenants) lines.push(...renderTenant(tenant), "");
+  for (const failed of plan.failed) lines.push(`Tenant ${failed.tenant.id}: PREFLIGHT FAILED: ${failed.error}`, "");
+  return lines.join("\n");
+}
+
+function renderTenant(plan: TenantPlan): string[] {
+  const { tenant, estimates } = plan;
+  const lines = [
+    `Tenant ${tenant.id} (${tenant.name}${tenant.sandbox ? ", sandbox" : ""})`,
+    `  warehouse:   ${login(tenant.warehouse)}`,
+    `  OLAP:        ${login(tenant.olap)}, schema ${plan.olapSchema} (from ${plan.olapSchemaSource})`,
+    `  path prefix: ${tenant.pathPrefix || "(none)"}`,
+    `  alt subject score ids: ${plan.altScoreIds.join(", ")} (from ${plan.altScoreIdsSource})`,
+    `  estimates:   ${estimates.examsInWindow} exams in window, ~${estimates.examScoreRowsApprox} exam_score rows, ` +
+      `${estimates.liveRows} rows in exam_alt_score now`,
+    `  warehouse session: ${WAREHOUSE_SESSION.map((s) => s.sql).join("; ")}`,
+    `  OLAP session:      ${OLAP_SESSION.map((s) => s.sql).join("; ")}`,
+    "  actions:",
+  ];
+  plan.actions.forEach((action, index) => {
+    lines.push(`  ${index + 1}. ${action.step}: ${action.summary}`);
+    for (const [label, statement] of statementsOf(action)) lines.push(...renderStatement(label, statement));
+  });
+  return lines;
+}
+
+export function statementsOf(action: Action): [string, Statement][] {
+  switch (action.step) {
+    case "backup":
+      return action.statements.map((s) => ["in one transaction", s]);
+    case "extract":
+      return [[`warehouse, streamed to ${action.stagingUri}${action.objectBase}.part_NNNNN`, action.query]];
+    case "load":
+      return [
+        ["OLAP", action.createStage],
+        ["OLAP, once per part in the manifest", action.copy],
+      ];
+    case "merge":
+      return [
+        ...action.selectRows.map((s): [string, Statement] => ["OLAP", s]),
+        ["OLAP, rows not kept, by reason", action.rejections],
+        ["BEGIN; count before", action.transaction.countLive],
+        ["replace", action.transaction.deleteReplaced],
+        ["insert", action.transaction.insertRows],
+        ["count after", action.transaction.countLive],
+        ["check, then COMMIT (ROLLBACK if any count is off)", action.transaction.countDuplicateKeys],
+      ];
+    case "verify":
+      return [
+        ["after COMMIT", action.countMatchingLiveRows],
+        ["after COMMIT", action.countDuplicateKeys],
+      ];
+  }
+}
+
+function renderStatement(label: string, statement: Statement): string[] {
+  const lines = [`     -- ${label}`, ...statement.sql.split("\n").map((line) => `     ${line}`)];
+  if (statement.params.length > 0) lines.push(`     -- bound values: ${JSON.stringify(statement.params)}`);
+  return lines;
+}
+
+function login(value: DatabaseLogin): string {
+  return `${value.user}:${MASK}@${value.host}:${value.port}/${value.database} (${value.origin})`;
+}
+
+/** The plan as JSON, with passwords masked. */
+export function planToJson(plan: Plan): unknown {
+  return JSON.parse(JSON.stringify(plan, (key, value: unknown) => (key === "password" ? MASK : value)));
+}

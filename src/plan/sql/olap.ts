@@ -1,0 +1,136 @@
+import { quotePg } from "../identifiers.js";
+import type { Statement } from "../actions.js";
+import { EXAM_ALT_SCORE_COLUMNS, UNIQUE_KEY } from "./columns.js";
+
+/** Temporary tables live in the load session only, so their names cannot collide across tenants or runs. */
+export const STAGE_TABLE = "backfill_stage";
+export const ROWS_TABLE = "backfill_rows";
+
+const COLUMN_LIST = EXAM_ALT_SCORE_COLUMNS.join(", ");
+
+/** Statements every OLAP session starts with. */
+export const OLAP_SESSION: Statement[] = [
+  // The staged files hold UTC timestamps without an offset; timestamptz reads them in the
+  // session zone, so the session must be UTC (runbook defect 6).
+  { sql: "SET TIME ZONE 'UTC'", params: [] },
+];
+
+const stmt = (sql: string, params: readonly (string | number)[] = []): Statement => ({ sql, params });
+
+export const currentSchemaQuery = (): Statement => stmt("SELECT current_schema() AS schema");
+
+export function requiredColumnsQuery(schema: string, tables: readonly string[]): Statement {
+  return stmt(
+    "SELECT table_name, column_name FROM information_schema.columns " +
+      `WHERE table_schema = $1 AND table_name IN (${tables.map((_, i) => `$${i + 2}`).join(", ")})`,
+    [schema, ...tables],
+  );
+}
+
+export class OlapSql {
+  private readonly live: string;
+  private readonly exam: string;
+
+  constructor(private readonly schema: string) {
+    this.live = `${quotePg(schema)}.exam_alt_score`;
+    this.exam = `${quotePg(schema)}.exam`;
+  }
+
+  countLive(): Statement {
+    return stmt(`SELECT count(*) AS n FROM ${this.live}`);
+  }
+
+  backup(backupTable: string): Statement[] {
+    const backup = `${quotePg(this.schema)}.${quotePg(backupTable)}`;
+    return [
+      stmt(`CREATE TABLE ${backup} (LIKE ${this.live})`),
+      stmt(`INSERT INTO ${backup} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${this.live}`),
+    ];
+  }
+
+  createStage(): Statement {
+    return stmt(`CREATE TEMP TABLE ${STAGE_TABLE} (LIKE ${this.live})`);
+  }
+
+  copyStageFromStdin(): Statement {
+    return stmt(`COPY ${STAGE_TABLE} (${COLUMN_LIST}) FROM STDIN WITH (FORMAT csv, NULL '\\N')`);
+  }
+
+  /**
+   * The OLAP `exam` table holds the exam migrate-olap chose for each (student, asmt, year): a
+   * staged row is kept only when its exam is that one (runbook defect 1). Should the warehouse
+   * hold two score rows for one exam and alt score, the lowest id wins.
+   */
+  selectRows(): Statement[] {
+    const key = UNIQUE_KEY.map((column) => `s.${column}`).join(", ");
+    return [
+      stmt(`CREATE TEMP TABLE ${ROWS_TABLE} (LIKE ${this.live})`),
+      stmt(
+        [
+          `INSERT INTO ${ROWS_TABLE} (${COLUMN_LIST})`,
+          `SELECT ${COLUMN_LIST} FROM (`,
+          `  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY s.id) AS key_rank`,
+          `  FROM ${STAGE_TABLE} s`,
+          `  JOIN ${this.exam} e ON e.id = s.exam_id AND e.student_id = s.student_id`,
+          "    AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year",
+          ") ranked",
+          "WHERE key_rank = 1",
+        ].join("\n"),
+      ),
+    ];
+  }
+
+  rejections(examplesPerReason: number): Statement {
+    return stmt(
+      [
+        "SELECT reason, rejected, id, exam_id FROM (",
+        "  SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,",
+        "         ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank",
+        "  FROM (",
+        "    SELECT s.id, s.exam_id, CASE",
+        "        WHEN same_exam.id IS NOT NULL THEN 'duplicate_score_row'",
+        "        WHEN same_id.id IS NOT NULL THEN 'olap_exam_differs'",
+        "        WHEN latest.id IS NOT NULL THEN 'superseded_exam'",
+        "        ELSE 'exam_not_in_olap' END AS reason",
+        `    FROM ${STAGE_TABLE} s`,
+        `    LEFT JOIN ${ROWS_TABLE} b ON b.id = s.id`,
+        `    LEFT JOIN ${this.exam} same_exam ON same_exam.id = s.exam_id AND same_exam.student_id = s.student_id`,
+        "      AND same_exam.asmt_id = s.asmt_id AND same_exam.school_year = s.school_year",
+        `    LEFT JOIN ${this.exam} same_id ON same_id.id = s.exam_id`,
+        `    LEFT JOIN ${this.exam} latest ON latest.student_id = s.student_id`,
+        "      AND latest.asmt_id = s.asmt_id AND latest.school_year = s.school_year",
+        "    WHERE b.id IS NULL",
+        "  ) c",
+        ") r",
+        "WHERE example_rank <= $1",
+        "ORDER BY reason, id",
+      ].join("\n"),
+      [examplesPerReason],
+    );
+  }
+
+  /** Replaces only the rows that share a unique key with a back-filled row (runbook defect 4). */
+  deleteReplaced(): Statement {
+    const match = UNIQUE_KEY.map((column) => `${this.live}.${column} = b.${column}`).join(" AND ");
+    return stmt(`DELETE FROM ${this.live} USING ${ROWS_TABLE} b WHERE ${match}`);
+  }
+
+  insertRows(): Statement {
+    return stmt(`INSERT INTO ${this.live} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${ROWS_TABLE}`);
+  }
+
+  /** Keys of back-filled rows that occur more than once in the live table. */
+  countDuplicateKeys(): Statement {
+    const join = UNIQUE_KEY.map((column) => `t.${column} = b.${column}`).join(" AND ");
+    const key = UNIQUE_KEY.map((column) => `t.${column}`).join(", ");
+    return stmt(
+      `SELECT count(*) AS n FROM (SELECT ${key} FROM ${this.live} t JOIN ${ROWS_TABLE} b ON ${join} ` +
+        `GROUP BY ${key} HAVING count(*) > 1) d`,
+    );
+  }
+
+  countMatchingLiveRows(): Statement {
+    const equal = EXAM_ALT_SCORE_COLUMNS.map((column) => `t.${column} = b.${column}`).join(" AND ");
+    return stmt(`SELECT count(*) AS n FROM ${this.live} t JOIN ${ROWS_TABLE} b ON ${equal}`);
+  }
+}

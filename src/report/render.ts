@@ -1,0 +1,74 @@
+import Table from "cli-table3";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { REJECTION_DESCRIPTIONS, totalRejected } from "../steps/rejections.js";
+import type { RunReport, TenantReport } from "./summary.js";
+
+const HEADERS = ["tenant", "status", "extracted", "rejected", "loaded", "replaced", "kept", "final", "duration"];
+
+function cells(report: TenantReport): string[] {
+  return [
+    report.tenant,
+    report.status,
+    count(report.extracted),
+    count(totalRejected(report.rejected)),
+    count(report.loaded),
+    count(report.replaced),
+    count(report.kept),
+    count(report.finalCount),
+    `${(report.durationMs / 1000).toFixed(1)} s`,
+  ];
+}
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** Details below the table: rejections by reason with example ids, failed checks and errors. */
+function details(report: RunReport): string[] {
+  const lines: string[] = [];
+  for (const tenant of report.tenants) {
+    for (const rejection of tenant.rejected) {
+      lines.push(
+        `${tenant.tenant}: ${count(rejection.count)} rejected: ${REJECTION_DESCRIPTIONS[rejection.reason]} ` +
+          `(exam_score ids e.g. ${rejection.exampleIds.join(", ")})`,
+      );
+    }
+    for (const check of tenant.checks.filter((c) => !c.ok)) {
+      lines.push(`${tenant.tenant}: check failed: ${check.name}: expected ${check.expected}, got ${check.actual}`);
+    }
+    if (tenant.error) lines.push(`${tenant.tenant}: ${tenant.status}: ${tenant.error}`);
+    if (tenant.backupTable) lines.push(`${tenant.tenant}: backup in ${tenant.olapSchema}.${tenant.backupTable}`);
+  }
+  return lines;
+}
+
+export function renderSummaryTable(report: RunReport): string {
+  const table = new Table({ head: HEADERS, style: { head: [], border: [] } });
+  for (const tenant of report.tenants) table.push(cells(tenant));
+  const outcome = report.ok ? "succeeded" : "FAILED";
+  return [`Run ${report.runId} ${outcome}`, table.toString(), ...details(report)].join("\n");
+}
+
+export function renderSummaryMarkdown(report: RunReport): string {
+  const row = (values: string[]) => `| ${values.join(" | ")} |`;
+  return [
+    `# rdw-backfill run ${report.runId}`,
+    "",
+    `Started ${report.startedAt}, finished ${report.finishedAt}; exams updated since ${report.since} UTC.`,
+    `Outcome: **${report.ok ? "succeeded" : "failed"}**.`,
+    "",
+    row(HEADERS),
+    row(HEADERS.map(() => "---")),
+    ...report.tenants.map((tenant) => row(cells(tenant))),
+    "",
+    ...details(report).map((line) => `- ${line}`),
+    "",
+  ].join("\n");
+}
+
+/** Writes `summary.json` and `summary.md`; returns the folder. */
+export async function writeReportFiles(report: RunReport, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "summary.json"), JSON.stringify(report, null, 2) + "\n");
+  await writeFile(join(dir, "summary.md"), renderSummaryMarkdown(report));
+  return dir;
+}

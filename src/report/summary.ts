@@ -1,0 +1,52 @@
+import type { StepName } from "../plan/actions.js";
+import type { Rejection } from "../steps/rejections.js";
+import type { Check } from "../steps/verify.js";
+
+export type TenantStatus = "succeeded" | "failed" | "skipped";
+
+export interface TenantReport {
+  tenant: string;
+  status: TenantStatus;
+  error?: string;
+  olapSchema?: string;
+  stagingUri?: string;
+  backupTable?: string;
+  /** Candidate rows read from the warehouse. */
+  extracted: number;
+  staged: number;
+  rejected: Rejection[];
+  loaded: number;
+  replaced: number;
+  kept: number;
+  finalCount: number;
+  durationMs: number;
+  steps: { step: StepName; durationMs: number }[];
+  checks: Check[];
+}
+
+export interface RunReport {
+  runId: string;
+  since: string;
+  startedAt: string;
+  finishedAt: string;
+  ok: boolean;
+  tenants: TenantReport[];
+}
+
+export function emptyTenantReport(tenant: string, status: TenantStatus, error?: string): TenantReport {
+  return {
+    tenant,
+    status,
+    ...(error === undefined ? {} : { error }),
+    extracted: 0,
+    staged: 0,
+    rejected: [],
+    loaded: 0,
+    replaced: 0,
+    kept: 0,
+    finalCount: 0,
+    durationMs: 0,
+    steps: [],
+    checks: [],
+  };
+}

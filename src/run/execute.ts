@@ -1,0 +1,142 @@
+import { Readable } from "node:stream";
+import { WarehouseConnection } from "../adapters/source/mysql.js";
+import { openStaging } from "../adapters/staging/open.js";
+import type { StagingStore } from "../adapters/staging/store.js";
+import { OlapConnection } from "../adapters/target/postgres.js";
+import { describeError, RuntimeError } from "../errors.js";
+import type { Plan, TenantPlan } from "../plan/actions.js";
+import { emptyTenantReport, type RunReport, type TenantReport } from "../report/summary.js";
+import { backup } from "../steps/backup.js";
+import { extract, type ExtractResult } from "../steps/extract.js";
+import { load, type LoadResult } from "../steps/load.js";
+import { merge, type MergeResult } from "../steps/merge.js";
+import type { ProgressSink } from "../steps/progress.js";
+import { verify } from "../steps/verify.js";
+
+export interface RunOptions {
+  progress: ProgressSink;
+  /** Stop at the first failed tenant; the others are reported as skipped. */
+  failFast: boolean;
+}
+
+/** Executes the plan's actions, tenant by tenant, exactly as the plan lists them. */
+export async function runPlan(plan: Plan, options: RunOptions): Promise<RunReport> {
+  const startedAt = new Date().toISOString();
+  const reports: TenantReport[] = plan.failed.map((failed) =>
+    emptyTenantReport(failed.tenant.id, "failed", `preflight: ${failed.error}`),
+  );
+  let stop = options.failFast && reports.length > 0;
+  for (const tenantPlan of plan.tenants) {
+    if (stop) {
+      reports.push(emptyTenantReport(tenantPlan.tenant.id, "skipped", "an earlier tenant failed (--fail-fast)"));
+      continue;
+    }
+    const report = await runTenant(tenantPlan, options.progress);
+    reports.push(report);
+    options.progress.info(tenantPlan.tenant.id, report.status === "succeeded" ? "done" : `FAILED: ${report.error}`);
+    stop = options.failFast && report.status === "failed";
+  }
+  const order = new Map([...plan.tenants, ...plan.failed].map((t, i) => [t.tenant.id, i]));
+  reports.sort((a, b) => (order.get(a.tenant) ?? 0) - (order.get(b.tenant) ?? 0));
+  return {
+    runId: plan.runId,
+    since: plan.since,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    ok: reports.every((report) => report.status === "succeeded"),
+    tenants: reports,
+  };
+}
+
+async function runTenant(plan: TenantPlan, progress: ProgressSink): Promise<TenantReport> {
+  const id = plan.tenant.id;
+  const started = Date.now();
+  const report = emptyTenantReport(id, "failed");
+  report.olapSchema = plan.olapSchema;
+  const connections: { close(): Promise<void> }[] = [];
+  try {
+    const warehouse = await WarehouseConnection.open(plan.tenant.warehouse, `tenant ${id} warehouse`);
+    connections.push(warehouse);
+    const olap = await OlapConnection.open(plan.tenant.olap, `tenant ${id} OLAP`, { readOnly: false });
+    connections.push(olap);
+    const staging = openStaging(plan.stagingUri);
+    report.stagingUri = plan.stagingUri;
+    await probeWritable(staging);
+    let extracted: ExtractResult | undefined;
+    let loaded: LoadResult | undefined;
+    let merged: MergeResult | undefined;
+    const expectedRows = plan.estimates.examsInWindow * plan.altScoreIds.length;
+    for (const action of plan.actions) {
+      const stepStarted = Date.now();
+      switch (action.step) {
+        case "backup":
+          report.backupTable = (await backup(action, olap)).table;
+          break;
+        case "extract":
+          extracted = await extract(action, warehouse, staging, progress.step(id, "extract", expectedRows));
+          report.extracted = extracted.rowsRead;
+          report.staged = extracted.rowsStaged;
+          report.rejected = [...extracted.sourceRejections];
+          break;
+        case "load":
+          loaded = await load(
+            action,
+            { manifestName: need(extracted, "extract").manifestName, rowsStaged: extracted!.rowsStaged },
+            olap,
+            staging,
+            progress.step(id, "load", extracted!.rowsStaged),
+          );
+          break;
+        case "merge":
+          merged = await merge(
+            action,
+            { rowsCopied: need(loaded, "load").rowsCopied },
+            olap,
+            progress.step(id, "merge", loaded!.rowsCopied),
+          );
+          Object.assign(report, {
+            loaded: merged.loaded,
+            replaced: merged.replaced,
+            kept: merged.kept,
+            finalCount: merged.liveAfter,
+            rejected: [...report.rejected, ...merged.targetRejections],
+          });
+          break;
+        case "verify": {
+          const input = { extract: need(extracted, "extract"), load: need(loaded, "load"), merge: need(merged, "merge") };
+          const verified = await verify(action, input, olap);
+          report.checks = verified.checks;
+          if (!verified.ok) {
+            const failed = verified.checks.filter((check) => !check.ok).map((check) => check.name);
+            throw new RuntimeError(`verification failed: ${failed.join("; ")}`);
+          }
+          break;
+        }
+      }
+      report.steps.push({ step: action.step, durationMs: Date.now() - stepStarted });
+    }
+    report.status = "succeeded";
+  } catch (error) {
+    report.error = describeError(error);
+  } finally {
+    for (const connection of connections.reverse()) await connection.close();
+    report.durationMs = Date.now() - started;
+  }
+  return report;
+}
+
+/** Fails before anything is modified when the run's staging folder cannot be written. */
+async function probeWritable(staging: StagingStore): Promise<void> {
+  const probe = "_write_probe";
+  try {
+    await staging.write(probe, Readable.from(["rdw-backfill"]));
+    await staging.remove(probe);
+  } catch (error) {
+    throw new RuntimeError(`staging ${staging.uri} is not writable (${describeError(error)})`);
+  }
+}
+
+function need<T>(value: T | undefined, step: string): T {
+  if (value === undefined) throw new RuntimeError(`internal: plan runs a step before ${step}`);
+  return value;
+}

@@ -1,0 +1,70 @@
+import type { OlapConnection } from "../adapters/target/postgres.js";
+import { RuntimeError } from "../errors.js";
+import type { MergeAction } from "../plan/actions.js";
+import type { StepProgress } from "./progress.js";
+import { type Rejection, type RejectionReason, RejectionTally, totalRejected } from "./rejections.js";
+
+export interface MergeInput {
+  /** Rows now in the staging table. */
+  rowsCopied: number;
+}
+
+export interface MergeResult {
+  liveBefore: number;
+  /** Existing rows with the key of a back-filled row, deleted and replaced by it. */
+  replaced: number;
+  /** Back-filled rows inserted. */
+  loaded: number;
+  /** Existing rows left as they were. */
+  kept: number;
+  liveAfter: number;
+  /** Staged rows not loaded, by reason. */
+  targetRejections: Rejection[];
+}
+
+/**
+ * Replaces the affected rows in one transaction, so report readers see the old table until
+ * COMMIT and never an empty or half-loaded one (runbook defect 3). The counts are checked
+ * before COMMIT; if they do not add up, nothing changes.
+ */
+export async function merge(
+  action: MergeAction,
+  input: MergeInput,
+  olap: OlapConnection,
+  progress: StepProgress,
+): Promise<MergeResult> {
+  let selected = 0;
+  for (const statement of action.selectRows) selected = (await olap.query(statement)).rowCount;
+  const targetRejections = await readRejections(olap, action);
+  expectEqual("staged rows = rows selected + rows rejected", input.rowsCopied, selected + totalRejected(targetRejections));
+  const { transaction } = action;
+  const result = await olap.inTransaction(async () => {
+    const liveBefore = await olap.count(transaction.countLive);
+    const replaced = (await olap.query(transaction.deleteReplaced)).rowCount;
+    const loaded = (await olap.query(transaction.insertRows)).rowCount;
+    const liveAfter = await olap.count(transaction.countLive);
+    expectEqual("rows inserted = rows selected", selected, loaded);
+    expectEqual("final count = before - replaced + loaded", liveBefore - replaced + loaded, liveAfter);
+    expectEqual("duplicate keys among back-filled rows", 0, await olap.count(transaction.countDuplicateKeys));
+    return { liveBefore, replaced, loaded, kept: liveBefore - replaced, liveAfter, targetRejections };
+  });
+  progress.done(result.loaded);
+  return result;
+}
+
+async function readRejections(olap: OlapConnection, action: MergeAction): Promise<Rejection[]> {
+  const { rows } = await olap.query<{ reason: RejectionReason; rejected: string; id: string }>(action.rejections);
+  const tally = new RejectionTally();
+  const counts = new Map<RejectionReason, number>();
+  for (const row of rows) {
+    counts.set(row.reason, Number(row.rejected));
+    tally.add(row.reason, String(row.id));
+  }
+  return tally.list().map((rejection) => ({ ...rejection, count: counts.get(rejection.reason) ?? 0 }));
+}
+
+function expectEqual(check: string, expected: number, actual: number): void {
+  if (expected !== actual) {
+    throw new RuntimeError(`count check failed, nothing committed: ${check}: expected ${expected}, got ${actual}`);
+  }
+}
