@@ -1,5 +1,10 @@
 /** Library API: the same pieces the command line is built from. */
-export { resolveConfig, type BackfillConfig, type TenantConfig, type ConfigOptions } from "./config/settings.js";
+export {
+  resolveConfig,
+  type BackfillConfig,
+  type TenantConfig,
+  type ConfigOptions,
+} from "./config/settings.js";
 export { buildPlan, DEFAULT_PART_BYTES, type PlanOptions } from "./plan/build.js";
 export type { Action, Plan, TenantPlan, Statement } from "./plan/actions.js";
 export { renderPlan, planToJson } from "./plan/render.js";

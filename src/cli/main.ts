@@ -30,17 +30,29 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 function withCommonOptions(command: Command): Command {
   return command
-    .requiredOption("-c, --config <dir>", "RDW configuration folder (application.yml, tenant-*/application.yml, …)")
+    .requiredOption(
+      "-c, --config <dir>",
+      "RDW configuration folder (application.yml, tenant-*/application.yml, …)",
+    )
     .option("-t, --tenant <id>", "tenant or sandbox to back-fill (repeatable; default: all)", collect, [])
-    .option("-s, --set <property=value>", "override a configuration property, as Spring would (repeatable)", collect, [])
-    .option("--since <utc time>", "back-fill exams updated at or after this UTC time (default 2019-11-01 00:00:00)")
+    .option(
+      "-s, --set <property=value>",
+      "override a configuration property, as Spring would (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--since <utc time>",
+      "back-fill exams updated at or after this UTC time (default 2019-11-01 00:00:00)",
+    )
     .option("--no-backup", "do not copy exam_alt_score to exam_alt_score_backup_<run id> first")
     .addOption(
       new Option("--part-size <MiB>", "size of each staged part")
         .default(DEFAULT_PART_BYTES / 1024 / 1024)
         .argParser((value) => {
           const size = Number(value);
-          if (!Number.isInteger(size) || size < 1) throw new ConfigError(`--part-size ${value}: expected whole MiB`);
+          if (!Number.isInteger(size) || size < 1)
+            throw new ConfigError(`--part-size ${value}: expected whole MiB`);
           return size;
         }),
     )
@@ -69,14 +81,16 @@ async function runCommand(options: RunCommandOptions): Promise<number> {
     throw new ConfigError("run modifies exam_alt_score: confirm with --yes (there is no terminal to ask on)");
   }
   const plan = await planFor(options);
-  process.stderr.write(renderPlan(plan) + "\n");
+  process.stderr.write(renderPlan(plan, { sql: false }) + "(rdw-backfill plan shows every statement)\n\n");
   if (!options.yes && !(await confirm(plan.tenants.map((t) => t.tenant.id)))) {
     process.stderr.write("Nothing done.\n");
     return 1;
   }
   const ui = process.stderr.isTTY ? barProgress(process.stderr) : undefined;
   const progress = ui ?? lineProgress(process.stderr);
-  const report = await runPlan(plan, { progress, failFast: Boolean(options.failFast) }).finally(() => ui?.stop());
+  const report = await runPlan(plan, { progress, failFast: Boolean(options.failFast) }).finally(() =>
+    ui?.stop(),
+  );
   const dir = await writeReportFiles(report, options.reportDir ?? join("rdw-backfill-reports", report.runId));
   if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   else process.stdout.write(renderSummaryTable(report) + "\n");
@@ -86,7 +100,9 @@ async function runCommand(options: RunCommandOptions): Promise<number> {
 
 async function confirm(tenants: string[]): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await prompt.question(`Back-fill exam_alt_score for ${tenants.join(", ")}? Type yes to proceed: `);
+  const answer = await prompt.question(
+    `Back-fill exam_alt_score for ${tenants.join(", ")}? Type yes to proceed: `,
+  );
   prompt.close();
   return answer.trim().toLowerCase() === "yes";
 }
@@ -104,7 +120,10 @@ export async function main(argv: string[]): Promise<number> {
   });
   withCommonOptions(program.command("run").description("back-fill the selected tenants"))
     .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
-    .option("--report-dir <dir>", "where to write summary.json and summary.md (default ./rdw-backfill-reports/<run id>)")
+    .option(
+      "--report-dir <dir>",
+      "where to write summary.json and summary.md (default ./rdw-backfill-reports/<run id>)",
+    )
     .option("--fail-fast", "stop at the first tenant that fails")
     .action(async (options: RunCommandOptions) => {
       exitCode = await runCommand(options);

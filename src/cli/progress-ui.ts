@@ -54,7 +54,9 @@ export function lineProgress(stream: NodeJS.WritableStream, everyMs = 5000): Pro
           log(`${tenant} ${step}: ${rows} rows, ${rate(rows)} rows/s`);
         },
         done(rows) {
-          log(`${tenant} ${step}: done, ${rows} rows in ${((Date.now() - started) / 1000).toFixed(1)} s (${rate(rows)} rows/s)`);
+          log(
+            `${tenant} ${step}: done, ${rows} rows in ${((Date.now() - started) / 1000).toFixed(1)} s (${rate(rows)} rows/s)`,
+          );
         },
       };
     },

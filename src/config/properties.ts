@@ -95,7 +95,8 @@ export class PropertySet {
         if (!canonical.startsWith(canonicalPrefix)) continue;
         const written = property.key.split(".")[depth];
         const segment = canonical.split(".")[depth];
-        if (written !== undefined && segment !== undefined && !names.has(segment)) names.set(segment, written);
+        if (written !== undefined && segment !== undefined && !names.has(segment))
+          names.set(segment, written);
       }
     }
     return [...names.values()];

@@ -83,7 +83,9 @@ function readYamlLayer(path: string): PropertyLayer {
     const problem = document.errors[0];
     if (problem) {
       const line = problem.linePos?.[0]?.line;
-      throw new ConfigError(`${path}${line ? `:${line}` : ""}: invalid YAML: ${problem.message.split("\n")[0]}`);
+      throw new ConfigError(
+        `${path}${line ? `:${line}` : ""}: invalid YAML: ${problem.message.split("\n")[0]}`,
+      );
     }
     const tree: unknown = document.toJS();
     // Profile-specific documents apply only when that Spring profile is active; the back-fill runs none.

@@ -71,7 +71,9 @@ function selectTenants(repository: ConfigRepository, requested: readonly string[
   if (requested.length === 0) return known;
   for (const id of requested) {
     if (!known.includes(id)) {
-      throw new ConfigError(`unknown tenant ${JSON.stringify(id)} (known in ${repository.dir}: ${known.join(", ")})`);
+      throw new ConfigError(
+        `unknown tenant ${JSON.stringify(id)} (known in ${repository.dir}: ${known.join(", ")})`,
+      );
     }
   }
   return known.filter((id) => requested.includes(id));
@@ -178,7 +180,8 @@ class Settings {
   }): DatabaseLogin {
     const server = this.required(keys.server);
     const match = /^([^:/\s]+)(?::(\d{1,5}))?$/.exec(server);
-    if (!match) throw new ConfigError(`${this.properties.sourceOf(keys.server)}: ${keys.server} must be host:port`);
+    if (!match)
+      throw new ConfigError(`${this.properties.sourceOf(keys.server)}: ${keys.server} must be host:port`);
     return {
       host: match[1]!,
       port: match[2] ? Number(match[2]) : keys.defaultPort,

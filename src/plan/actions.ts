@@ -64,6 +64,11 @@ export type StepName = Action["step"];
 export interface RowEstimates {
   /** Exams in the window (`updated >= since`, not deleted), counted on the warehouse's `updated` index. */
   examsInWindow: number;
+  /**
+   * Alt score rows to expect: exams in the window times the alt scores per (subject, asmt type).
+   * An over-estimate, since IAB exams and subjects without alt scores are counted too.
+   */
+  altScoreRowsApprox: number;
   /** Approximate size of `exam_score`, from the warehouse's table statistics. */
   examScoreRowsApprox: number;
   /** Rows in `exam_alt_score` now. */

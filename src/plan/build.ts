@@ -142,10 +142,14 @@ async function inspectWarehouse(
       warehouseColumnsQuery(database, Object.keys(REQUIRED_WAREHOUSE_COLUMNS)),
     );
     requireColumns(`tenant ${tenant.id} warehouse database ${database}`, REQUIRED_WAREHOUSE_COLUMNS, present);
-    const ids = await warehouse.query<{ id: string }>(altScoreIdsQuery(database));
+    const altScores = await warehouse.query<{ id: string; subject_id: string; asmt_type_id: string }>(
+      altScoreIdsQuery(database),
+    );
     const [exams] = await warehouse.query<{ exams: string }>(examsInWindowQuery(database, since));
     const [size] = await warehouse.query<{ exam_score_rows: string | null }>(examScoreSizeQuery(database));
-    const altScoreIds = ids.map((row) => Number(row.id));
+    const altScoreIds = altScores.map((row) => Number(row.id));
+    const examsInWindow = Number(exams?.exams ?? 0);
+    const altScoreGroups = new Set(altScores.map((row) => `${row.subject_id}/${row.asmt_type_id}`)).size;
     if (altScoreIds.length === 0 && !tenant.altScoreIdsOverride) {
       throw new RuntimeError(
         `tenant ${tenant.id} warehouse database ${database}: subject_score has no alt scores (score_type_id = 2, asmt types 1 and 3)`,
@@ -154,7 +158,10 @@ async function inspectWarehouse(
     return {
       altScoreIds,
       estimates: {
-        examsInWindow: Number(exams?.exams ?? 0),
+        examsInWindow,
+        altScoreRowsApprox: altScoreGroups
+          ? Math.round((examsInWindow * altScoreIds.length) / altScoreGroups)
+          : 0,
         examScoreRowsApprox: Number(size?.exam_score_rows ?? 0),
       },
     };
@@ -212,6 +219,7 @@ function requireColumns(
     );
     if (found.size === 0) throw new RuntimeError(`${where}: table ${table} does not exist`);
     const missing = columns.filter((column) => !found.has(column));
-    if (missing.length > 0) throw new RuntimeError(`${where}: table ${table} lacks column ${missing.join(", ")}`);
+    if (missing.length > 0)
+      throw new RuntimeError(`${where}: table ${table} lacks column ${missing.join(", ")}`);
   }
 }

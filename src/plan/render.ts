@@ -6,18 +6,19 @@ import { WAREHOUSE_SESSION } from "./sql/warehouse.js";
 const MASK = "********";
 
 /** The plan as the operator reads it. Passwords are masked; everything else is shown as it will run. */
-export function renderPlan(plan: Plan): string {
+export function renderPlan(plan: Plan, options: { sql: boolean } = { sql: true }): string {
   const lines = [
     `Run ${plan.runId}: back-fill exam_alt_score from warehouse exams updated since ${plan.since} UTC`,
     `Staging root: ${plan.uriRoot}   Backup: ${plan.backup ? "yes" : "no (--no-backup)"}`,
     "",
   ];
-  for (const tenant of plan.tenants) lines.push(...renderTenant(tenant), "");
-  for (const failed of plan.failed) lines.push(`Tenant ${failed.tenant.id}: PREFLIGHT FAILED: ${failed.error}`, "");
+  for (const tenant of plan.tenants) lines.push(...renderTenant(tenant, options.sql), "");
+  for (const failed of plan.failed)
+    lines.push(`Tenant ${failed.tenant.id}: PREFLIGHT FAILED: ${failed.error}`, "");
   return lines.join("\n");
 }
 
-function renderTenant(plan: TenantPlan): string[] {
+function renderTenant(plan: TenantPlan, withSql: boolean): string[] {
   const { tenant, estimates } = plan;
   const lines = [
     `Tenant ${tenant.id} (${tenant.name}${tenant.sandbox ? ", sandbox" : ""})`,
@@ -25,14 +26,21 @@ function renderTenant(plan: TenantPlan): string[] {
     `  OLAP:        ${login(tenant.olap)}, schema ${plan.olapSchema} (from ${plan.olapSchemaSource})`,
     `  path prefix: ${tenant.pathPrefix || "(none)"}`,
     `  alt subject score ids: ${plan.altScoreIds.join(", ")} (from ${plan.altScoreIdsSource})`,
-    `  estimates:   ${estimates.examsInWindow} exams in window, ~${estimates.examScoreRowsApprox} exam_score rows, ` +
+    `  estimates:   ${estimates.examsInWindow} exams in window, up to ~${estimates.altScoreRowsApprox} alt score rows ` +
+      `(of ~${estimates.examScoreRowsApprox} exam_score rows), ` +
       `${estimates.liveRows} rows in exam_alt_score now`,
-    `  warehouse session: ${WAREHOUSE_SESSION.map((s) => s.sql).join("; ")}`,
-    `  OLAP session:      ${OLAP_SESSION.map((s) => s.sql).join("; ")}`,
-    "  actions:",
+    `  staging:     ${plan.stagingUri}`,
   ];
+  if (withSql) {
+    lines.push(
+      `  warehouse session: ${WAREHOUSE_SESSION.map((s) => s.sql).join("; ")}`,
+      `  OLAP session:      ${OLAP_SESSION.map((s) => s.sql).join("; ")}`,
+    );
+  }
+  lines.push("  actions:");
   plan.actions.forEach((action, index) => {
     lines.push(`  ${index + 1}. ${action.step}: ${action.summary}`);
+    if (!withSql) return;
     for (const [label, statement] of statementsOf(action)) lines.push(...renderStatement(label, statement));
   });
   return lines;

@@ -7,7 +7,11 @@ export const OBJECT_BASE = "exam_alt_score";
  * so that no two runs share a folder (runbook defect 5). Tenants that would share one anyway
  * (no path prefix, or the same one) each get a sub-folder named after the tenant.
  */
-export function stagingUris(uriRoot: string, tenants: readonly TenantConfig[], runId: string): Map<string, string> {
+export function stagingUris(
+  uriRoot: string,
+  tenants: readonly TenantConfig[],
+  runId: string,
+): Map<string, string> {
   const base = (tenant: TenantConfig) =>
     [uriRoot, tenant.pathPrefix, "MigrateAdHoc", "exam_alt_score", runId].filter(Boolean).join("/") + "/";
   const users = new Map<string, number>();

@@ -4,7 +4,17 @@ import { join } from "node:path";
 import { REJECTION_DESCRIPTIONS, totalRejected } from "../steps/rejections.js";
 import type { RunReport, TenantReport } from "./summary.js";
 
-const HEADERS = ["tenant", "status", "extracted", "rejected", "loaded", "replaced", "kept", "final", "duration"];
+const HEADERS = [
+  "tenant",
+  "status",
+  "extracted",
+  "rejected",
+  "loaded",
+  "replaced",
+  "kept",
+  "final",
+  "duration",
+];
 
 function cells(report: TenantReport): string[] {
   return [
@@ -33,10 +43,13 @@ function details(report: RunReport): string[] {
       );
     }
     for (const check of tenant.checks.filter((c) => !c.ok)) {
-      lines.push(`${tenant.tenant}: check failed: ${check.name}: expected ${check.expected}, got ${check.actual}`);
+      lines.push(
+        `${tenant.tenant}: check failed: ${check.name}: expected ${check.expected}, got ${check.actual}`,
+      );
     }
     if (tenant.error) lines.push(`${tenant.tenant}: ${tenant.status}: ${tenant.error}`);
-    if (tenant.backupTable) lines.push(`${tenant.tenant}: backup in ${tenant.olapSchema}.${tenant.backupTable}`);
+    if (tenant.backupTable)
+      lines.push(`${tenant.tenant}: backup in ${tenant.olapSchema}.${tenant.backupTable}`);
   }
   return lines;
 }

@@ -28,12 +28,17 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunRepor
   let stop = options.failFast && reports.length > 0;
   for (const tenantPlan of plan.tenants) {
     if (stop) {
-      reports.push(emptyTenantReport(tenantPlan.tenant.id, "skipped", "an earlier tenant failed (--fail-fast)"));
+      reports.push(
+        emptyTenantReport(tenantPlan.tenant.id, "skipped", "an earlier tenant failed (--fail-fast)"),
+      );
       continue;
     }
     const report = await runTenant(tenantPlan, options.progress);
     reports.push(report);
-    options.progress.info(tenantPlan.tenant.id, report.status === "succeeded" ? "done" : `FAILED: ${report.error}`);
+    options.progress.info(
+      tenantPlan.tenant.id,
+      report.status === "succeeded" ? "done" : `FAILED: ${report.error}`,
+    );
     stop = options.failFast && report.status === "failed";
   }
   const order = new Map([...plan.tenants, ...plan.failed].map((t, i) => [t.tenant.id, i]));
@@ -65,7 +70,6 @@ async function runTenant(plan: TenantPlan, progress: ProgressSink): Promise<Tena
     let extracted: ExtractResult | undefined;
     let loaded: LoadResult | undefined;
     let merged: MergeResult | undefined;
-    const expectedRows = plan.estimates.examsInWindow * plan.altScoreIds.length;
     for (const action of plan.actions) {
       const stepStarted = Date.now();
       switch (action.step) {
@@ -73,7 +77,12 @@ async function runTenant(plan: TenantPlan, progress: ProgressSink): Promise<Tena
           report.backupTable = (await backup(action, olap)).table;
           break;
         case "extract":
-          extracted = await extract(action, warehouse, staging, progress.step(id, "extract", expectedRows));
+          extracted = await extract(
+            action,
+            warehouse,
+            staging,
+            progress.step(id, "extract", plan.estimates.altScoreRowsApprox),
+          );
           report.extracted = extracted.rowsRead;
           report.staged = extracted.rowsStaged;
           report.rejected = [...extracted.sourceRejections];
@@ -103,7 +112,11 @@ async function runTenant(plan: TenantPlan, progress: ProgressSink): Promise<Tena
           });
           break;
         case "verify": {
-          const input = { extract: need(extracted, "extract"), load: need(loaded, "load"), merge: need(merged, "merge") };
+          const input = {
+            extract: need(extracted, "extract"),
+            load: need(loaded, "load"),
+            merge: need(merged, "merge"),
+          };
           const verified = await verify(action, input, olap);
           report.checks = verified.checks;
           if (!verified.ok) {

@@ -53,7 +53,8 @@ export async function extract(
     for await (const row of warehouse.stream(action.query)) {
       rowsRead++;
       if (row[SCALE_SCORE_INDEX] === null) rejections.add("null_scale_score", row[0] ?? null);
-      else if (row[PERFORMANCE_LEVEL_INDEX] === null) rejections.add("null_performance_level", row[0] ?? null);
+      else if (row[PERFORMANCE_LEVEL_INDEX] === null)
+        rejections.add("null_performance_level", row[0] ?? null);
       else {
         pending += formatOutfileLine(row, QUOTED);
         rowsStaged++;

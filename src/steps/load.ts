@@ -36,7 +36,9 @@ export async function load(
   let rowsCopied = 0;
   for (const entry of manifest.entries) {
     if (!entry.url.startsWith(staging.uri) || entry.url.slice(staging.uri.length).includes("/")) {
-      throw new RuntimeError(`${staging.uri}${input.manifestName}: entry ${entry.url} is outside this run's folder`);
+      throw new RuntimeError(
+        `${staging.uri}${input.manifestName}: entry ${entry.url} is outside this run's folder`,
+      );
     }
     const { input: copyInput, done } = olap.copyIn(action.copy);
     const counter = new Transform({

@@ -36,7 +36,11 @@ export async function merge(
   let selected = 0;
   for (const statement of action.selectRows) selected = (await olap.query(statement)).rowCount;
   const targetRejections = await readRejections(olap, action);
-  expectEqual("staged rows = rows selected + rows rejected", input.rowsCopied, selected + totalRejected(targetRejections));
+  expectEqual(
+    "staged rows = rows selected + rows rejected",
+    input.rowsCopied,
+    selected + totalRejected(targetRejections),
+  );
   const { transaction } = action;
   const result = await olap.inTransaction(async () => {
     const liveBefore = await olap.count(transaction.countLive);
@@ -53,7 +57,9 @@ export async function merge(
 }
 
 async function readRejections(olap: OlapConnection, action: MergeAction): Promise<Rejection[]> {
-  const { rows } = await olap.query<{ reason: RejectionReason; rejected: string; id: string }>(action.rejections);
+  const { rows } = await olap.query<{ reason: RejectionReason; rejected: string; id: string }>(
+    action.rejections,
+  );
   const tally = new RejectionTally();
   const counts = new Map<RejectionReason, number>();
   for (const row of rows) {
@@ -65,6 +71,8 @@ async function readRejections(olap: OlapConnection, action: MergeAction): Promis
 
 function expectEqual(check: string, expected: number, actual: number): void {
   if (expected !== actual) {
-    throw new RuntimeError(`count check failed, nothing committed: ${check}: expected ${expected}, got ${actual}`);
+    throw new RuntimeError(
+      `count check failed, nothing committed: ${check}: expected ${expected}, got ${actual}`,
+    );
   }
 }

@@ -11,7 +11,8 @@ export const REJECTION_DESCRIPTIONS: Record<RejectionReason, string> = {
   null_scale_score: "alt scale_score is NULL in the warehouse",
   null_performance_level: "alt performance_level is NULL in the warehouse",
   exam_not_in_olap: "exam is not in the OLAP exam table",
-  superseded_exam: "exam is not the latest: OLAP holds another exam for that student, asmt and year",
+  superseded_exam:
+    "OLAP exam holds another exam for that student, asmt and year (a retake, or not migrated yet)",
   olap_exam_differs: "OLAP exam with this id has another student, asmt or school year",
   duplicate_score_row: "second warehouse score row for the same exam and alt score",
 };

@@ -27,7 +27,11 @@ export interface VerifyResult {
  * Proves, after COMMIT, that every extracted row is either in the live table with the
  * warehouse's values or counted as rejected (runbook defect 7).
  */
-export async function verify(action: VerifyAction, input: VerifyInput, olap: OlapConnection): Promise<VerifyResult> {
+export async function verify(
+  action: VerifyAction,
+  input: VerifyInput,
+  olap: OlapConnection,
+): Promise<VerifyResult> {
   const { extract, load, merge } = input;
   const check = (name: string, expected: number, actual: number): Check => ({
     name,
@@ -42,7 +46,11 @@ export async function verify(action: VerifyAction, input: VerifyInput, olap: Ola
       merge.loaded + totalRejected(extract.sourceRejections) + totalRejected(merge.targetRejections),
     ),
     check("staged = copied into the staging table", extract.rowsStaged, load.rowsCopied),
-    check("live rows equal to the back-filled rows", merge.loaded, await olap.count(action.countMatchingLiveRows)),
+    check(
+      "live rows equal to the back-filled rows",
+      merge.loaded,
+      await olap.count(action.countMatchingLiveRows),
+    ),
     check("duplicate keys among back-filled rows", 0, await olap.count(action.countDuplicateKeys)),
   ];
   return { checks, ok: checks.every((c) => c.ok) };

@@ -35,7 +35,9 @@ export class WarehouseConnection {
     connection.on("error", () => undefined); // reported through the failing query instead
     const warehouse = new WarehouseConnection(connection, describe);
     try {
-      await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        connection.connect((error) => (error ? reject(error) : resolve())),
+      );
       for (const statement of WAREHOUSE_SESSION) await warehouse.query(statement);
     } catch (error) {
       connection.destroy();
@@ -46,7 +48,9 @@ export class WarehouseConnection {
 
   async query<T extends object>(statement: Statement): Promise<T[]> {
     try {
-      const [rows] = await this.connection.promise().query<RowDataPacket[]>(statement.sql, [...statement.params]);
+      const [rows] = await this.connection
+        .promise()
+        .query<RowDataPacket[]>(statement.sql, [...statement.params]);
       return rows as T[];
     } catch (error) {
       throw this.failure(error);
@@ -91,4 +95,3 @@ export class WarehouseConnection {
     return new RuntimeError(`${this.describe}: ${reason}`);
   }
 }
-

@@ -10,5 +10,7 @@ export function openStaging(uri: string): StagingStore {
     return new S3StagingStore(uri, new S3Client(s3ClientConfig()));
   }
   if (uri.startsWith("file://")) return new FileStagingStore(uri);
-  throw new ConfigError(`archive.uri-root: staging URI ${JSON.stringify(uri)} must start with s3:// or file://`);
+  throw new ConfigError(
+    `archive.uri-root: staging URI ${JSON.stringify(uri)} must start with s3:// or file://`,
+  );
 }

@@ -70,7 +70,9 @@ export class S3StagingStore implements StagingStore {
   }
 
   async read(name: string): Promise<Readable> {
-    const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
+    const object = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }),
+    );
     return object.Body as Readable;
   }
 

@@ -20,7 +20,11 @@ export class OlapConnection {
     private readonly describe: string,
   ) {}
 
-  static async open(login: DatabaseLogin, what: string, options: { readOnly: boolean }): Promise<OlapConnection> {
+  static async open(
+    login: DatabaseLogin,
+    what: string,
+    options: { readOnly: boolean },
+  ): Promise<OlapConnection> {
     const describe = `${what} ${login.user}@${login.host}:${login.port}/${login.database}`;
     const client = new pg.Client({
       host: login.host,
@@ -37,7 +41,8 @@ export class OlapConnection {
     try {
       await client.connect();
       for (const statement of OLAP_SESSION) await olap.query(statement);
-      if (options.readOnly) await olap.query({ sql: "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", params: [] });
+      if (options.readOnly)
+        await olap.query({ sql: "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", params: [] });
     } catch (error) {
       await client.end().catch(() => undefined);
       throw olap.failure(error);

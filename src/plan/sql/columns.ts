@@ -29,7 +29,7 @@ export const BACKFILL_MIGRATE_ID = -1;
 
 /** Tables and columns each side must have; checked before anything is modified. */
 export const REQUIRED_WAREHOUSE_COLUMNS: Record<string, readonly string[]> = {
-  subject_score: ["id", "asmt_type_id", "score_type_id"],
+  subject_score: ["id", "subject_id", "asmt_type_id", "score_type_id"],
   exam: [
     "id",
     "student_id",

@@ -25,7 +25,7 @@ export function requiredColumnsQuery(database: string, tables: readonly string[]
 export function altScoreIdsQuery(database: string): Statement {
   return {
     sql:
-      `SELECT id FROM ${quoteMysql(database)}.subject_score ` +
+      `SELECT id, subject_id, asmt_type_id FROM ${quoteMysql(database)}.subject_score ` +
       "WHERE asmt_type_id IN (1, 3) AND score_type_id = 2 ORDER BY id",
     params: [],
   };
