@@ -51,6 +51,11 @@ export async function load(
     await pipeline(await staging.read(entry.url.slice(staging.uri.length)), counter, copyInput);
     rowsCopied += (await done).rows;
   }
+  if (rowsCopied !== input.rowsStaged) {
+    throw new RuntimeError(
+      `count check failed before merge: ${input.rowsStaged} rows staged, COPY read ${rowsCopied} from ${staging.uri}`,
+    );
+  }
   progress.done(rowsCopied);
   return { rowsCopied, parts: manifest.entries.length };
 }

@@ -19,7 +19,9 @@ export class FileStagingStore implements StagingStore {
     try {
       names = await readdir(this.dir);
     } catch (error) {
-      if ((error as { code?: string }).code === "ENOENT") return [];
+      const code = (error as { code?: string }).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return []; // nothing staged there; writing will tell
+
       throw error;
     }
     const objects = await Promise.all(

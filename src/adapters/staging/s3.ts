@@ -17,6 +17,9 @@ const MULTIPART_PART_BYTES = 16 * 1024 * 1024;
  * addressing and do not all accept the SDK's newer default request checksums.
  */
 export function s3ClientConfig(env: NodeJS.ProcessEnv = process.env): S3ClientConfig {
+  // The SDK warns on Node 20 that *future* releases will need Node 22; the locked version
+  // supports Node 20, and the notice is for whoever upgrades the SDK (see README), not operators.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   return {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",

@@ -1,0 +1,221 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type mysql from "mysql2/promise";
+import type pg from "pg";
+import {
+  type ConfigRepositorySpec,
+  type ConfigTenant,
+  writeConfigRepository,
+} from "../../src/demo/config-writer.js";
+import type { Dataset } from "../../src/demo/dataset.js";
+import { installOlap, installWarehouse } from "../../src/demo/install.js";
+import {
+  createTenantRole,
+  dropPgDatabase,
+  dropTenantRole,
+  localServers,
+  openMysql,
+  openPg,
+  recreatePgDatabase,
+} from "../../src/demo/local-servers.js";
+import { type LocalS3, startLocalS3 } from "../../src/demo/s3-server.js";
+import { quoteMysql, quotePg } from "../../src/plan/identifiers.js";
+
+export const CLI = new URL("../../src/cli/main.js", import.meta.url).pathname;
+export const BUCKET = "rdw-test-archive";
+
+export interface TenantSpec {
+  id: string;
+  pathPrefix?: string;
+  sandbox?: boolean;
+  dataset: Dataset;
+}
+
+export interface WorldTenant extends ConfigTenant {
+  schema: string;
+  dataset: Dataset;
+}
+
+export interface WorldOptions {
+  tenants: TenantSpec[];
+  staging: "s3" | "file";
+  /** Sets the OLAP database's default TimeZone, as a server in another zone would. */
+  olapTimeZone?: string;
+  adminLogins?: boolean;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Real servers for one test file: a PostgreSQL database, a warehouse database per tenant in
+ * MariaDB, tenant OLAP roles, a staging area (an S3-compatible server or a folder) and an RDW
+ * configuration folder pointing at all of it. Everything is dropped by `destroy()`.
+ */
+export class World {
+  readonly servers = localServers();
+  readonly tag = `rdwbf_${randomBytes(3).toString("hex")}`;
+  readonly pgDatabase = this.tag;
+  tenants: WorldTenant[] = [];
+  configDir = "";
+  tmp = "";
+  s3: LocalS3 | undefined;
+  uriRoot = "";
+
+  static async create(options: WorldOptions): Promise<World> {
+    const world = new World();
+    await world.setUp(options);
+    return world;
+  }
+
+  private async setUp(options: WorldOptions): Promise<void> {
+    this.tmp = await mkdtemp(join(tmpdir(), "rdw-backfill-test-"));
+    if (options.staging === "s3") {
+      this.s3 = await startLocalS3([BUCKET]);
+      this.uriRoot = `s3://${BUCKET}`;
+    } else {
+      this.uriRoot = pathToFileURL(join(this.tmp, "archive")).href;
+    }
+    await recreatePgDatabase(this.servers.pg, this.pgDatabase);
+    if (options.olapTimeZone) {
+      await this.withPg((client) =>
+        client.query(`ALTER DATABASE ${quotePg(this.pgDatabase)} SET TimeZone = '${options.olapTimeZone}'`),
+      );
+    }
+    this.tenants = options.tenants.map((spec) => ({
+      id: spec.id,
+      name: `Tenant ${spec.id}`,
+      sandbox: spec.sandbox ?? false,
+      ...(spec.pathPrefix ? { pathPrefix: spec.pathPrefix } : {}),
+      warehouseDatabase: `${this.tag}_wh_${spec.id.toLowerCase()}`,
+      olapUser: `${this.tag}_${spec.id.toLowerCase()}`,
+      schema: `reporting_${spec.id.toLowerCase()}`,
+      dataset: spec.dataset,
+    }));
+    await this.withMysql(async (connection) => {
+      for (const tenant of this.tenants)
+        await installWarehouse(connection, tenant.warehouseDatabase, tenant.dataset);
+    });
+    await this.withPg(async (client) => {
+      for (const tenant of this.tenants) {
+        await installOlap(client, tenant.schema, tenant.dataset);
+        await createTenantRole(client, tenant.olapUser, tenant.schema);
+      }
+    });
+    this.configDir = join(this.tmp, "config");
+    await writeConfigRepository(this.configDir, this.configSpec(options.adminLogins ?? true));
+  }
+
+  configSpec(adminLogins: boolean): ConfigRepositorySpec {
+    return {
+      uriRoot: this.uriRoot,
+      warehouse: this.servers.mysql,
+      olap: { ...this.servers.pg, database: this.pgDatabase },
+      tenants: this.tenants,
+      redshiftRole: "arn:aws:iam::123456789012:role/rdw-test",
+      adminLogins,
+    };
+  }
+
+  tenant(id: string): WorldTenant {
+    const tenant = this.tenants.find((t) => t.id === id);
+    if (!tenant) throw new Error(`no tenant ${id}`);
+    return tenant;
+  }
+
+  /** Runs the built command line with this world's S3 settings. */
+  runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { env: { ...process.env, ...this.s3?.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  /** `run --yes` on this world's configuration, reports into the temporary folder. */
+  runBackfill(extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return this.runCli(
+      [
+        "run",
+        "--config",
+        this.configDir,
+        "--yes",
+        "--report-dir",
+        join(this.tmp, "reports", randomBytes(3).toString("hex")),
+        ...extra,
+      ],
+      env,
+    );
+  }
+
+  async withPg<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const client = await openPg(this.servers.pg, this.pgDatabase);
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  async withMysql<T>(work: (connection: mysql.Connection) => Promise<T>): Promise<T> {
+    const connection = await openMysql(this.servers.mysql);
+    try {
+      await connection.query("SET time_zone = '+00:00'");
+      return await work(connection);
+    } finally {
+      await connection.end();
+    }
+  }
+
+  /** The tenant's `exam_alt_score`, each row as UTC text, sorted. */
+  altScores(id: string, table = "exam_alt_score"): Promise<string[]> {
+    return this.withPg(async (client) => {
+      const { rows } = await client.query<{ line: string }>(
+        `SELECT concat_ws('|', id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score,
+           performance_level, to_char(completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), migrate_id,
+           to_char(updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), update_import_id) AS line
+         FROM ${quotePg(this.tenant(id).schema)}.${quotePg(table)}`,
+      );
+      return rows.map((row) => row.line).sort();
+    });
+  }
+
+  async tableExists(id: string, table: string): Promise<boolean> {
+    return this.withPg(async (client) => {
+      const { rows } = await client.query(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2",
+        [this.tenant(id).schema, table],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  async destroy(): Promise<void> {
+    await this.withPg(async (client) => {
+      for (const tenant of this.tenants) {
+        await client.query(`DROP SCHEMA IF EXISTS ${quotePg(tenant.schema)} CASCADE`);
+        await dropTenantRole(client, tenant.olapUser);
+      }
+    }).catch(() => undefined);
+    await dropPgDatabase(this.servers.pg, this.pgDatabase);
+    await this.withMysql(async (connection) => {
+      for (const tenant of this.tenants)
+        await connection.query(`DROP DATABASE IF EXISTS ${quoteMysql(tenant.warehouseDatabase)}`);
+    });
+    await this.s3?.stop();
+    await rm(this.tmp, { recursive: true, force: true });
+  }
+}
