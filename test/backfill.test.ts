@@ -29,6 +29,8 @@ describe("back-fill of two tenants through an S3-compatible store", () => {
           id: "TS_S001",
           pathPrefix: "ts_s001",
           sandbox: true,
+          // Not the naming rule: only the tenant user's current_schema() can find it.
+          schema: "sandbox_ts_s001_olap",
           dataset: generateDataset({ ...DEFAULT_GENERATE_OPTIONS, students: 80, seed: 12 }),
         },
       ],
@@ -122,5 +124,40 @@ describe("back-fill of two tenants through an S3-compatible store", () => {
     for (const tenant of world.tenants)
       assert.deepEqual(await world.altScores(tenant.id), firstTables.get(tenant.id));
     for (const tenant of again.tenants) assert.equal(tenant.replaced, tenant.loaded, tenant.tenant);
+  });
+
+  it("finds a tenant's schema through its user's current_schema()", () => {
+    assert.equal(first.tenants[1]!.olapSchema, "sandbox_ts_s001_olap");
+  });
+
+  it("goes on with the other tenants when one fails, and stops with --fail-fast", async () => {
+    const broken = ["--no-backup", "--json", "--set", "backfill.tenants.OT.olap-schema=no_such_schema"];
+    const before = await world.altScores("TS_S001");
+    const keepGoing = await world.runBackfill(broken);
+    assert.equal(keepGoing.code, 1);
+    const report = JSON.parse(keepGoing.stdout) as RunReport;
+    assert.deepEqual(
+      report.tenants.map((t) => [t.tenant, t.status]),
+      [
+        ["OT", "failed"],
+        ["TS_S001", "succeeded"],
+      ],
+    );
+    assert.match(
+      report.tenants[0]!.error!,
+      /OLAP schema no_such_schema: table exam_alt_score does not exist/,
+    );
+    assert.deepEqual(await world.altScores("TS_S001"), before);
+
+    const failFast = await world.runBackfill([...broken, "--fail-fast"]);
+    assert.equal(failFast.code, 1);
+    const stopped = JSON.parse(failFast.stdout) as RunReport;
+    assert.deepEqual(
+      stopped.tenants.map((t) => [t.tenant, t.status]),
+      [
+        ["OT", "failed"],
+        ["TS_S001", "skipped"],
+      ],
+    );
   });
 });

@@ -41,8 +41,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunRepor
     );
     stop = options.failFast && report.status === "failed";
   }
-  const order = new Map([...plan.tenants, ...plan.failed].map((t, i) => [t.tenant.id, i]));
-  reports.sort((a, b) => (order.get(a.tenant) ?? 0) - (order.get(b.tenant) ?? 0));
+  reports.sort((a, b) => a.tenant.localeCompare(b.tenant)); // the order tenants are discovered in
   return {
     runId: plan.runId,
     since: plan.since,

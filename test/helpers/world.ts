@@ -32,6 +32,8 @@ export interface TenantSpec {
   id: string;
   pathPrefix?: string;
   sandbox?: boolean;
+  /** OLAP schema; default `reporting_<id>`. The tenant role's search_path names it. */
+  schema?: string;
   dataset: Dataset;
 }
 
@@ -96,7 +98,7 @@ export class World {
       ...(spec.pathPrefix ? { pathPrefix: spec.pathPrefix } : {}),
       warehouseDatabase: `${this.tag}_wh_${spec.id.toLowerCase()}`,
       olapUser: `${this.tag}_${spec.id.toLowerCase()}`,
-      schema: `reporting_${spec.id.toLowerCase()}`,
+      schema: spec.schema ?? `reporting_${spec.id.toLowerCase()}`,
       dataset: spec.dataset,
     }));
     await this.withMysql(async (connection) => {
