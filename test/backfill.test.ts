@@ -4,10 +4,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { s3ClientConfig } from "../src/adapters/staging/s3.js";
-import { DEFAULT_GENERATE_OPTIONS, generateDataset } from "../src/demo/generate.js";
 import type { RunReport } from "../src/report/summary.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
-import { BUCKET, World } from "./helpers/world.js";
+import { BUCKET, sampleDataset, World } from "./helpers/world.js";
 
 const SINCE = "2019-11-01 00:00:00";
 
@@ -23,7 +22,7 @@ describe("back-fill of two tenants through an S3-compatible store", () => {
         {
           id: "OT",
           pathPrefix: "ot",
-          dataset: generateDataset({ ...DEFAULT_GENERATE_OPTIONS, students: 150, seed: 11 }),
+          dataset: sampleDataset(150, 11),
         },
         {
           id: "TS_S001",
@@ -31,7 +30,7 @@ describe("back-fill of two tenants through an S3-compatible store", () => {
           sandbox: true,
           // Not the naming rule: only the tenant user's current_schema() can find it.
           schema: "sandbox_ts_s001_olap",
-          dataset: generateDataset({ ...DEFAULT_GENERATE_OPTIONS, students: 80, seed: 12 }),
+          dataset: sampleDataset(80, 12),
         },
       ],
     });

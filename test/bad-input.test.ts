@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DEFAULT_GENERATE_OPTIONS, generateDataset } from "../src/demo/generate.js";
 import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
-import { type CliResult, World } from "./helpers/world.js";
+import { type CliResult, sampleDataset, World } from "./helpers/world.js";
 
 describe("bad input: one clear line, the right exit code, nothing modified", () => {
   let world: World;
@@ -42,7 +41,7 @@ describe("bad input: one clear line, the right exit code, nothing modified", () 
         {
           id: "OT",
           pathPrefix: "ot",
-          dataset: generateDataset({ ...DEFAULT_GENERATE_OPTIONS, students: 30, seed: 41 }),
+          dataset: sampleDataset(30, 41),
         },
       ],
     });

@@ -5,12 +5,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { resolveConfig } from "../src/config/settings.js";
-import { DEFAULT_GENERATE_OPTIONS, generateDataset } from "../src/demo/generate.js";
 import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
 import { buildPlan, runPlan, silentProgress, type ProgressSink } from "../src/index.js";
 import type { RunReport } from "../src/report/summary.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
-import { World } from "./helpers/world.js";
+import { sampleDataset, World } from "./helpers/world.js";
 
 const SINCE = "2019-11-01 00:00:00";
 
@@ -37,7 +36,7 @@ describe("the seven defects of the manual runbook are absent", () => {
         {
           id: "OT",
           pathPrefix: "ot",
-          dataset: generateDataset({ ...DEFAULT_GENERATE_OPTIONS, students: 120, seed: 21 }),
+          dataset: sampleDataset(120, 21),
         },
       ],
     });

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Dataset, Exam, ExamScore } from "../src/demo/dataset.js";
-import { DEFAULT_GENERATE_OPTIONS, generateDataset } from "../src/demo/generate.js";
 import { localServers, openMysql } from "../src/demo/local-servers.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
-import { World } from "./helpers/world.js";
+import { sampleDataset, World } from "./helpers/world.js";
 
 const SINCE = "2019-11-01 00:00:00";
 
@@ -68,9 +67,7 @@ describe("time zones (runbook defect 6)", () => {
         {
           id: "TZ",
           pathPrefix: "tz",
-          dataset: withBoundaryExams(
-            generateDataset({ ...DEFAULT_GENERATE_OPTIONS, students: 60, seed: 31 }),
-          ),
+          dataset: withBoundaryExams(sampleDataset(60, 31)),
         },
       ],
     });

@@ -99,6 +99,24 @@ export function latestExamIds(exams: readonly Exam[]): number[] {
   return [...best.values()].map((exam) => exam.id).sort((a, b) => a - b);
 }
 
+/** The row's values in `exam_alt_score` column order; `timestamp` renders the two UTC timestamps. */
+export function altScoreValues(row: AltScoreRow, timestamp: (utc: string) => string): (string | number)[] {
+  return [
+    row.id,
+    row.examId,
+    row.subjectScoreId,
+    row.studentId,
+    row.asmtId,
+    row.schoolYear,
+    row.scaleScore,
+    row.performanceLevel,
+    timestamp(row.completedAt),
+    row.migrateId,
+    timestamp(row.updated),
+    row.updateImportId,
+  ];
+}
+
 /** The `exam_alt_score` row a score of an exam becomes (migrate_id as given). */
 export function altScoreRow(exam: Exam, score: ExamScore, migrateId: number): AltScoreRow {
   return {

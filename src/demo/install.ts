@@ -1,7 +1,7 @@
 import type { Connection } from "mysql2/promise";
 import type pg from "pg";
 import { quoteMysql, quotePg } from "../plan/identifiers.js";
-import type { AltScoreRow, Dataset } from "./dataset.js";
+import { type AltScoreRow, altScoreValues, type Dataset } from "./dataset.js";
 import { olapDdl, warehouseDdl } from "./schema.js";
 
 const BATCH = 1000;
@@ -96,20 +96,7 @@ export async function insertAltRows(
       client,
       `${quotePg(schema)}.exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year,
         scale_score, performance_level, completed_at, migrate_id, updated, update_import_id)`,
-      batch.map((r) => [
-        r.id,
-        r.examId,
-        r.subjectScoreId,
-        r.studentId,
-        r.asmtId,
-        r.schoolYear,
-        r.scaleScore,
-        r.performanceLevel,
-        `${r.completedAt}+00`,
-        r.migrateId,
-        `${r.updated}+00`,
-        r.updateImportId,
-      ]),
+      batch.map((row) => altScoreValues(row, (utc) => `${utc}+00`)),
     );
   }
 }

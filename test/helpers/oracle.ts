@@ -1,4 +1,4 @@
-import { altScoreRow, type AltScoreRow, type Dataset } from "../../src/demo/dataset.js";
+import { altScoreRow, type AltScoreRow, altScoreValues, type Dataset } from "../../src/demo/dataset.js";
 
 /**
  * The end state the issue specifies, computed from the generated data alone (not from the
@@ -30,22 +30,5 @@ export function expectedAltScores(data: Dataset, since: string): AltScoreRow[] {
 /** The same text form `World.altScores` reads from PostgreSQL. */
 export function asLines(rows: readonly AltScoreRow[]): string[] {
   const micros = (text: string) => (text.includes(".") ? text : `${text}.000000`);
-  return rows
-    .map((r) =>
-      [
-        r.id,
-        r.examId,
-        r.subjectScoreId,
-        r.studentId,
-        r.asmtId,
-        r.schoolYear,
-        r.scaleScore,
-        r.performanceLevel,
-        micros(r.completedAt),
-        r.migrateId,
-        micros(r.updated),
-        r.updateImportId,
-      ].join("|"),
-    )
-    .sort();
+  return rows.map((row) => altScoreValues(row, micros).join("|")).sort();
 }

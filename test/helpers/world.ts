@@ -12,6 +12,7 @@ import {
   writeConfigRepository,
 } from "../../src/demo/config-writer.js";
 import type { Dataset } from "../../src/demo/dataset.js";
+import { DEFAULT_GENERATE_OPTIONS, generateDataset } from "../../src/demo/generate.js";
 import { installOlap, installWarehouse } from "../../src/demo/install.js";
 import {
   createTenantRole,
@@ -24,6 +25,10 @@ import {
 } from "../../src/demo/local-servers.js";
 import { type LocalS3, startLocalS3 } from "../../src/demo/s3-server.js";
 import { quoteMysql, quotePg } from "../../src/plan/identifiers.js";
+
+/** A generated tenant of the given size; the same seed gives the same data. */
+export const sampleDataset = (students: number, seed: number): Dataset =>
+  generateDataset({ ...DEFAULT_GENERATE_OPTIONS, students, seed });
 
 export const CLI = new URL("../../src/cli/main.js", import.meta.url).pathname;
 export const BUCKET = "rdw-test-archive";
