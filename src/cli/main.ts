@@ -82,7 +82,8 @@ async function runCommand(options: RunCommandOptions): Promise<number> {
   }
   const plan = await planFor(options);
   process.stderr.write(renderPlan(plan, { sql: false }) + "(rdw-backfill plan shows every statement)\n\n");
-  if (!options.yes && !(await confirm(plan.tenants.map((t) => t.tenant.id)))) {
+  const runnable = plan.tenants.map((t) => t.tenant.id);
+  if (!options.yes && runnable.length > 0 && !(await confirm(runnable))) {
     process.stderr.write("Nothing done.\n");
     return 1;
   }
@@ -98,7 +99,7 @@ async function runCommand(options: RunCommandOptions): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-async function confirm(tenants: string[]): Promise<boolean> {
+async function confirm(tenants: readonly string[]): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await prompt.question(
     `Back-fill exam_alt_score for ${tenants.join(", ")}? Type yes to proceed: `,
@@ -114,10 +115,11 @@ export async function main(argv: string[]): Promise<number> {
     .description("Back-fill RDW Alt Score data from each tenant's warehouse into exam_alt_score.")
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  withCommonOptions(program.command("plan").description("show, read-only, everything run would do"));
-  program.commands[0]!.action(async (options: CommonOptions) => {
-    exitCode = await planCommand(options);
-  });
+  withCommonOptions(program.command("plan").description("show, read-only, everything run would do")).action(
+    async (options: CommonOptions) => {
+      exitCode = await planCommand(options);
+    },
+  );
   withCommonOptions(program.command("run").description("back-fill the selected tenants"))
     .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
     .option(

@@ -48,8 +48,9 @@ export async function load(
         callback(null, chunk);
       },
     });
-    await pipeline(await staging.read(entry.url.slice(staging.uri.length)), counter, copyInput);
-    rowsCopied += (await done).rows;
+    const part = await staging.read(entry.url.slice(staging.uri.length));
+    const [, copied] = await Promise.all([pipeline(part, counter, copyInput), done]);
+    rowsCopied += copied.rows;
   }
   if (rowsCopied !== input.rowsStaged) {
     throw new RuntimeError(

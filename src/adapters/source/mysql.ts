@@ -77,8 +77,12 @@ export class WarehouseConnection {
     }
   }
 
+  /** Ends the session; after an interrupted stream the server may not answer, so do not wait long. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.connection.end(() => resolve()));
+    await Promise.race([
+      new Promise<void>((resolve) => this.connection.end(() => resolve())),
+      new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
     this.connection.destroy();
   }
 
