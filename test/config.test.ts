@@ -79,7 +79,8 @@ describe("configuration", () => {
     root = await mkdtemp(join(tmpdir(), "rdw-backfill-config-"));
     const common = {
       "application.yml": APPLICATION,
-      "rdw-ingest-migrate-olap.yml": "migrate:\n  aws:\n    redshift:\n      role: arn:aws:iam::1:role/rdw\n",
+      "rdw-ingest-migrate-olap.yml":
+        "migrate:\n  aws:\n    redshift:\n      role: arn:aws:iam::123456789012:role/rdw\n",
       "tenant-OT/application.yml": tenantFile("OT", "path-prefix: ot"),
       "tenant-PA/application.yml": tenantFile("PA", "pathPrefix: /pa/"),
       "tenant-TS_S001/application.yml": tenantFile("TS_S001", "path_prefix: ts_s001"),
@@ -214,6 +215,27 @@ describe("configuration", () => {
         }),
       /datasources\.warehouse_rw\.tenants\.OT\.password is encrypted/,
     );
+  });
+
+  it("accepts only staging locations and roles that are safe inside SQL string literals", () => {
+    const refused = [
+      ["archive.uri-root=s3://bucket/x'y", /archive\.uri-root "s3:\/\/bucket\/x'y" is not s3:\/\/bucket/],
+      ["archive.uri-root=ftp://host/x", /archive\.uri-root "ftp:\/\/host\/x" is not/],
+      ["archive.tenants.OT.path-prefix=o t", /archive\.tenants\.OT\.path-prefix "o t" is not letters/],
+      [
+        "migrate.aws.redshift.role=arn:aws:iam::123456789012:role/x'",
+        /migrate\.aws\.redshift\.role .* is not an IAM role ARN/,
+      ],
+    ] as const;
+    for (const [override, message] of refused) {
+      assert.throws(() => resolveConfig({ configDir: plain, overrides: [override], env: {} }), message);
+    }
+    const config = resolveConfig({
+      configDir: plain,
+      overrides: ["migrate.aws.redshift.role=aws_iam_role=arn:aws:iam::123456789012:role/rdw-redshift"],
+      env: {},
+    });
+    assert.equal(config.redshiftRole, "aws_iam_role=arn:aws:iam::123456789012:role/rdw-redshift");
   });
 
   it("parses --since as UTC and refuses invalid times", () => {

@@ -5,6 +5,7 @@ import { createInterface } from "node:readline/promises";
 import { resolveConfig } from "../config/settings.js";
 import { ConfigError, describeError } from "../errors.js";
 import { buildPlan, DEFAULT_PART_BYTES } from "../plan/build.js";
+import type { ExtractMode, LoadMode, ModeRequest } from "../plan/modes.js";
 import { planToJson, renderPlan } from "../plan/render.js";
 import { renderSummaryTable, writeReportFiles } from "../report/render.js";
 import { runPlan } from "../run/execute.js";
@@ -18,6 +19,8 @@ interface CommonOptions {
   backup: boolean;
   json?: boolean;
   partSize: number;
+  extract: ModeRequest<ExtractMode>;
+  load: ModeRequest<LoadMode>;
 }
 
 interface RunCommandOptions extends CommonOptions {
@@ -56,6 +59,16 @@ function withCommonOptions(command: Command): Command {
           return size;
         }),
     )
+    .addOption(
+      new Option("--extract <mode>", "aurora: Aurora writes to S3; stream: through this process")
+        .choices(["auto", "aurora", "stream"])
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--load <mode>", "redshift: COPY from S3; postgres: COPY FROM STDIN")
+        .choices(["auto", "redshift", "postgres"])
+        .default("auto"),
+    )
     .option("--json", "print the plan or the summary as JSON on stdout");
 }
 
@@ -66,13 +79,18 @@ async function planFor(options: CommonOptions) {
     overrides: options.set,
     ...(options.since === undefined ? {} : { since: options.since }),
   });
-  return buildPlan(config, { backup: options.backup, partBytes: options.partSize * 1024 * 1024 });
+  return buildPlan(config, {
+    backup: options.backup,
+    partBytes: options.partSize * 1024 * 1024,
+    extract: options.extract,
+    load: options.load,
+  });
 }
 
 async function planCommand(options: CommonOptions): Promise<number> {
   const plan = await planFor(options);
   process.stdout.write(options.json ? JSON.stringify(planToJson(plan), null, 2) + "\n" : renderPlan(plan));
-  return plan.failed.length > 0 ? 1 : 0;
+  return plan.failed.length > 0 || plan.tenants.some((tenant) => tenant.problems.length > 0) ? 1 : 0;
 }
 
 async function runCommand(options: RunCommandOptions): Promise<number> {
@@ -82,7 +100,7 @@ async function runCommand(options: RunCommandOptions): Promise<number> {
   }
   const plan = await planFor(options);
   process.stderr.write(renderPlan(plan, { sql: false }) + "(rdw-backfill plan shows every statement)\n\n");
-  const runnable = plan.tenants.map((t) => t.tenant.id);
+  const runnable = plan.tenants.filter((t) => t.problems.length === 0).map((t) => t.tenant.id);
   if (!options.yes && runnable.length > 0 && !(await confirm(runnable))) {
     process.stderr.write("Nothing done.\n");
     return 1;

@@ -7,7 +7,7 @@ export function barProgress(stream: NodeJS.WriteStream): ProgressSink & { stop()
   const bars = new cliProgress.MultiBar(
     {
       stream,
-      format: " {tenant} {step} |{bar}| {value}/{total} rows  {speed} rows/s  ETA {eta_formatted}",
+      format: " {tenant} {step} |{bar}| {value}/{total} rows  {speed} rows/s  ETA {eta_formatted}  {note}",
       hideCursor: true,
       clearOnComplete: false,
       etaBuffer: 50,
@@ -19,13 +19,19 @@ export function barProgress(stream: NodeJS.WriteStream): ProgressSink & { stop()
     step(tenant: string, step: StepName, expectedRows: number | undefined): StepProgress {
       const started = Date.now();
       const total = Math.max(expectedRows ?? 0, 1);
-      const bar = bars.create(total, 0, { tenant: tenant.padEnd(8), step: step.padEnd(7), speed: 0 });
+      const bar = bars.create(total, 0, {
+        tenant: tenant.padEnd(8),
+        step: step.padEnd(7),
+        speed: 0,
+        note: "",
+      });
       const show = (rows: number) => {
         if (rows > bar.getTotal()) bar.setTotal(rows);
         bar.update(rows, { speed: Math.round(rows / Math.max((Date.now() - started) / 1000, 0.001)) });
       };
       return {
         update: show,
+        note: (text) => bar.update({ note: text }),
         done: (rows) => {
           bar.setTotal(Math.max(rows, 1));
           show(rows);
@@ -45,6 +51,7 @@ export function lineProgress(stream: NodeJS.WritableStream, everyMs = 5000): Pro
     step(tenant, step, expectedRows) {
       const started = Date.now();
       let lastLog = started;
+      let lastNote = "";
       log(`${tenant} ${step}: started${expectedRows ? `, about ${expectedRows} rows expected` : ""}`);
       const rate = (rows: number) => Math.round(rows / Math.max((Date.now() - started) / 1000, 0.001));
       return {
@@ -52,6 +59,11 @@ export function lineProgress(stream: NodeJS.WritableStream, everyMs = 5000): Pro
           if (Date.now() - lastLog < everyMs) return;
           lastLog = Date.now();
           log(`${tenant} ${step}: ${rows} rows, ${rate(rows)} rows/s`);
+        },
+        note(text) {
+          if (text === lastNote) return;
+          lastNote = text;
+          log(`${tenant} ${step}: ${text}`);
         },
         done(rows) {
           log(

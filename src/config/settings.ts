@@ -36,6 +36,8 @@ export interface BackfillConfig {
   uriRoot: string;
   /** `migrate.aws.redshift.role`, when configured. */
   redshiftRole: string | undefined;
+  /** `backfill.redshift.authorization`: `IAM_ROLE 'arn'` (default) or `CREDENTIALS 'aws_iam_role=arn'`. */
+  redshiftAuthorization: "iam-role" | "credentials";
   /** Start of the back-fill window, UTC, as `YYYY-MM-DD HH:MM:SS.ffffff`. */
   since: string;
   tenants: TenantConfig[];
@@ -51,6 +53,12 @@ export interface ConfigOptions {
 
 export const DEFAULT_SINCE = "2019-11-01 00:00:00";
 
+// Staging locations and the role end up inside SQL string literals (INTO OUTFILE S3, COPY FROM),
+// so only characters that need no quoting are accepted.
+const STAGING_ROOT = /^(s3:\/\/[a-z0-9][a-z0-9.-]*[a-z0-9]|file:\/\/)(\/[A-Za-z0-9._\-/]*)?$/;
+const PATH_PREFIX = /^[A-Za-z0-9._\-/]*$/;
+const REDSHIFT_ROLE = /^(aws_iam_role=)?arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]+$/;
+
 export function resolveConfig(options: ConfigOptions): BackfillConfig {
   const since = parseSince(options.since ?? DEFAULT_SINCE);
   const repository = loadConfigRepository(options.configDir, options.overrides ?? [], options.env);
@@ -58,8 +66,16 @@ export function resolveConfig(options: ConfigOptions): BackfillConfig {
   const settings = new Settings(repository.properties);
   return {
     configDir: repository.dir,
-    uriRoot: settings.required("archive.uri-root").replace(/\/+$/, ""),
-    redshiftRole: settings.optional("migrate.aws.redshift.role"),
+    uriRoot: settings
+      .matching("archive.uri-root", STAGING_ROOT, "s3://bucket[/path] or file:///path")
+      .replace(/\/+$/, ""),
+    redshiftRole: settings.optionalMatching("migrate.aws.redshift.role", REDSHIFT_ROLE, "an IAM role ARN"),
+    redshiftAuthorization:
+      (settings.optionalMatching(
+        "backfill.redshift.authorization",
+        /^(iam-role|credentials)$/,
+        "iam-role or credentials",
+      ) as "iam-role" | "credentials" | undefined) ?? "iam-role",
     since,
     tenants: ids.map((id) => resolveTenant(id, settings)),
   };
@@ -130,7 +146,13 @@ function resolveTenant(id: string, settings: Settings): TenantConfig {
     id,
     name: settings.optional(`${tenant}.name`) ?? id,
     sandbox: settings.optional(`${tenant}.sandbox`) === "true",
-    pathPrefix: (settings.optional(`archive.tenants.${id}.path-prefix`) ?? "").replace(/^\/+|\/+$/g, ""),
+    pathPrefix: (
+      settings.optionalMatching(
+        `archive.tenants.${id}.path-prefix`,
+        PATH_PREFIX,
+        "letters, digits, . _ - /",
+      ) ?? ""
+    ).replace(/^\/+|\/+$/g, ""),
     warehouse,
     olap,
     olapTenantLogin,
@@ -161,6 +183,22 @@ class Settings {
 
   required(key: string): string {
     const value = this.optional(key);
+    if (value === undefined) throw new ConfigError(`missing property ${key}`);
+    return value;
+  }
+
+  optionalMatching(key: string, pattern: RegExp, expected: string): string | undefined {
+    const value = this.optional(key);
+    if (value !== undefined && !pattern.test(value)) {
+      throw new ConfigError(
+        `${this.properties.sourceOf(key)}: ${key} ${JSON.stringify(value)} is not ${expected}`,
+      );
+    }
+    return value;
+  }
+
+  matching(key: string, pattern: RegExp, expected: string): string {
+    const value = this.optionalMatching(key, pattern, expected);
     if (value === undefined) throw new ConfigError(`missing property ${key}`);
     return value;
   }

@@ -1,4 +1,5 @@
 import type { TenantConfig } from "../config/settings.js";
+import type { ExtractMode, LoadMode, ModeChoice } from "./modes.js";
 
 /** One SQL statement exactly as it will be sent, with its bound values. */
 export interface Statement {
@@ -14,25 +15,54 @@ export interface BackupAction {
   statements: Statement[];
 }
 
-export interface ExtractAction {
+interface ExtractBase {
   step: "extract";
   summary: string;
-  /** Streams every candidate row; rows whose alt values are NULL are counted, not staged. */
-  query: Statement;
   /** Folder URI (ends with `/`) that only this tenant and run writes to. */
   stagingUri: string;
   /** Object names: `<base>.part_00000`, … and `<base>.manifest`, as Aurora names them. */
   objectBase: string;
+}
+
+export interface StreamExtractAction extends ExtractBase {
+  mode: "stream";
+  /** Streams every candidate row; rows whose alt values are NULL are counted, not staged. */
+  query: Statement;
   partBytes: number;
 }
 
-export interface LoadAction {
+export interface AuroraExtractAction extends ExtractBase {
+  mode: "aurora";
+  /** `SELECT … INTO OUTFILE S3 … MANIFEST ON OVERWRITE ON`: Aurora writes the loadable rows. */
+  statement: Statement;
+  /** Counts the rows with a NULL alt value, which the statement leaves out, by reason. */
+  nullCensus: Statement;
+}
+
+export type ExtractAction = StreamExtractAction | AuroraExtractAction;
+
+interface LoadBase {
   step: "load";
   summary: string;
   createStage: Statement;
+}
+
+export interface StdinLoadAction extends LoadBase {
+  mode: "postgres";
   /** `COPY … FROM STDIN`, fed with each part listed in the manifest. */
   copy: Statement;
 }
+
+export interface RedshiftLoadAction extends LoadBase {
+  mode: "redshift";
+  /** `COPY … FROM '<manifest>' … MANIFEST`: Redshift reads the parts from S3. */
+  copy: Statement;
+  copiedRows: Statement;
+  /** Read when COPY fails, to report line, column and reason. */
+  loadErrors: Statement;
+}
+
+export type LoadAction = StdinLoadAction | RedshiftLoadAction;
 
 export interface MergeAction {
   step: "merge";
@@ -75,16 +105,27 @@ export interface RowEstimates {
   liveRows: number;
 }
 
-export interface TenantPlan {
+/** What discovery found out about a tenant; everything its actions are built from. */
+export interface TenantFacts {
   tenant: TenantConfig;
+  /** This tenant's and run's staging folder (also in the extract action). */
+  stagingUri: string;
   olapSchema: string;
   /** How the schema was found: override property, the tenant user's current_schema(), or the naming rule. */
   olapSchemaSource: string;
   altScoreIds: number[];
   altScoreIdsSource: string;
-  /** This tenant's and run's staging folder (also in the extract action). */
-  stagingUri: string;
   estimates: RowEstimates;
+  extract: ModeChoice<ExtractMode>;
+  load: ModeChoice<LoadMode>;
+  /**
+   * What would make the run fail for this tenant (a forced mode on a server that lacks it, a
+   * missing privilege, with the statement that grants it). `run` refuses a tenant that has any.
+   */
+  problems: string[];
+}
+
+export interface TenantPlan extends TenantFacts {
   actions: Action[];
 }
 

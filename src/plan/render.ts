@@ -30,6 +30,9 @@ function renderTenant(plan: TenantPlan, withSql: boolean): string[] {
       `(of ~${estimates.examScoreRowsApprox} exam_score rows), ` +
       `${estimates.liveRows} rows in exam_alt_score now`,
     `  staging:     ${plan.stagingUri}`,
+    `  extract:     ${plan.extract.mode} (${plan.extract.reason})`,
+    `  load:        ${plan.load.mode} (${plan.load.reason})`,
+    ...plan.problems.map((problem) => `  PROBLEM:     ${problem}`),
   ];
   if (withSql) {
     lines.push(
@@ -51,12 +54,24 @@ export function statementsOf(action: Action): [string, Statement][] {
     case "backup":
       return action.statements.map((s) => ["in one transaction", s]);
     case "extract":
-      return [[`warehouse, streamed to ${action.stagingUri}${action.objectBase}.part_NNNNN`, action.query]];
+      return action.mode === "aurora"
+        ? [
+            ["warehouse (Aurora writes the parts and the manifest to S3)", action.statement],
+            ["warehouse, rows left out because an alt value is NULL", action.nullCensus],
+          ]
+        : [[`warehouse, streamed to ${action.stagingUri}${action.objectBase}.part_NNNNN`, action.query]];
     case "load":
-      return [
-        ["OLAP", action.createStage],
-        ["OLAP, once per part in the manifest", action.copy],
-      ];
+      return action.mode === "redshift"
+        ? [
+            ["OLAP", action.createStage],
+            ["Redshift reads the parts from S3", action.copy],
+            ["rows loaded", action.copiedRows],
+            ["only if COPY fails: the rows it rejected", action.loadErrors],
+          ]
+        : [
+            ["OLAP", action.createStage],
+            ["OLAP, once per part in the manifest", action.copy],
+          ];
     case "merge":
       return [
         ...action.selectRows.map((s): [string, Statement] => ["OLAP", s]),

@@ -1,7 +1,5 @@
 import type { TenantConfig } from "../config/settings.js";
 
-export const OBJECT_BASE = "exam_alt_score";
-
 /**
  * The runbook's path `<uri-root>/<path-prefix>/MigrateAdHoc/exam_alt_score`, plus the run id,
  * so that no two runs share a folder (runbook defect 5). Tenants that would share one anyway

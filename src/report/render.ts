@@ -47,6 +47,11 @@ function details(report: RunReport): string[] {
         `${tenant.tenant}: check failed: ${check.name}: expected ${check.expected}, got ${check.actual}`,
       );
     }
+    for (const error of tenant.loadErrors ?? []) {
+      lines.push(
+        `${tenant.tenant}: COPY rejected line ${error.line}, column ${error.column}: ${error.reason} (value ${JSON.stringify(error.value)})`,
+      );
+    }
     if (tenant.error) lines.push(`${tenant.tenant}: ${tenant.status}: ${tenant.error}`);
     if (tenant.backupTable)
       lines.push(`${tenant.tenant}: backup in ${tenant.olapSchema}.${tenant.backupTable}`);

@@ -1,4 +1,6 @@
 import type { StepName } from "../plan/actions.js";
+import type { ExtractMode, LoadMode } from "../plan/modes.js";
+import type { LoadError } from "../steps/load-redshift.js";
 import type { Rejection } from "../steps/rejections.js";
 import type { Check } from "../steps/verify.js";
 
@@ -9,6 +11,10 @@ export interface TenantReport {
   status: TenantStatus;
   error?: string;
   olapSchema?: string;
+  extractMode?: ExtractMode;
+  loadMode?: LoadMode;
+  /** Rows Redshift's COPY refused (from `stl_load_errors`), when it refused any. */
+  loadErrors?: LoadError[];
   stagingUri?: string;
   backupTable?: string;
   /** Candidate rows read from the warehouse. */

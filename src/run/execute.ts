@@ -9,6 +9,7 @@ import { emptyTenantReport, type RunReport, type TenantReport } from "../report/
 import { backup } from "../steps/backup.js";
 import { extract, type ExtractResult } from "../steps/extract.js";
 import { load, type LoadResult } from "../steps/load.js";
+import { LoadRejectedError } from "../steps/load-redshift.js";
 import { merge, type MergeResult } from "../steps/merge.js";
 import type { ProgressSink } from "../steps/progress.js";
 import { verify } from "../steps/verify.js";
@@ -56,7 +57,15 @@ async function runTenant(plan: TenantPlan, progress: ProgressSink): Promise<Tena
   const id = plan.tenant.id;
   const started = Date.now();
   const report = emptyTenantReport(id, "failed");
-  report.olapSchema = plan.olapSchema;
+  Object.assign(report, {
+    olapSchema: plan.olapSchema,
+    extractMode: plan.extract.mode,
+    loadMode: plan.load.mode,
+  });
+  if (plan.problems.length > 0) {
+    report.error = `preflight: ${plan.problems.join("; ")}`;
+    return report;
+  }
   const connections: { close(): Promise<void> }[] = [];
   try {
     const warehouse = await WarehouseConnection.open(plan.tenant.warehouse, `tenant ${id} warehouse`);
@@ -130,6 +139,7 @@ async function runTenant(plan: TenantPlan, progress: ProgressSink): Promise<Tena
     report.status = "succeeded";
   } catch (error) {
     report.error = describeError(error);
+    if (error instanceof LoadRejectedError) report.loadErrors = error.loadErrors;
   } finally {
     for (const connection of connections.reverse()) await connection.close();
     report.durationMs = Date.now() - started;

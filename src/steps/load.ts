@@ -1,14 +1,14 @@
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { Manifest, StagingStore } from "../adapters/staging/store.js";
+import type { StagingStore } from "../adapters/staging/store.js";
 import type { OlapConnection } from "../adapters/target/postgres.js";
 import { RuntimeError } from "../errors.js";
 import type { LoadAction } from "../plan/actions.js";
+import { redshiftLoad } from "./load-redshift.js";
+import { stdinLoad } from "./load-stdin.js";
 import type { StepProgress } from "./progress.js";
 
 export interface LoadInput {
   manifestName: string;
-  /** Rows the extract staged, to turn bytes into a row count for progress. */
+  /** Rows the extract staged. */
   rowsStaged: number;
 }
 
@@ -18,9 +18,8 @@ export interface LoadResult {
 }
 
 /**
- * Copies the parts listed in this run's manifest into a temporary staging table. Only objects
- * inside this run's staging folder are accepted, so another tenant's or run's files can never
- * be loaded (runbook defect 5).
+ * Fills the temporary staging table from this run's staged parts, by COPY FROM STDIN or by
+ * Redshift's COPY from S3, and checks that every staged row arrived before anything is merged.
  */
 export async function load(
   action: LoadAction,
@@ -29,46 +28,14 @@ export async function load(
   staging: StagingStore,
   progress: StepProgress,
 ): Promise<LoadResult> {
-  const manifest = await readManifest(staging, input.manifestName);
-  const totalBytes = manifest.entries.reduce((sum, entry) => sum + entry.meta.content_length, 0);
-  await olap.query(action.createStage);
-  let bytesDone = 0;
-  let rowsCopied = 0;
-  for (const entry of manifest.entries) {
-    if (!entry.url.startsWith(staging.uri) || entry.url.slice(staging.uri.length).includes("/")) {
-      throw new RuntimeError(
-        `${staging.uri}${input.manifestName}: entry ${entry.url} is outside this run's folder`,
-      );
-    }
-    const { input: copyInput, done } = olap.copyIn(action.copy);
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        bytesDone += chunk.length;
-        progress.update(totalBytes ? Math.round((input.rowsStaged * bytesDone) / totalBytes) : 0);
-        callback(null, chunk);
-      },
-    });
-    const part = await staging.read(entry.url.slice(staging.uri.length));
-    const [, copied] = await Promise.all([pipeline(part, counter, copyInput), done]);
-    rowsCopied += copied.rows;
-  }
-  if (rowsCopied !== input.rowsStaged) {
+  const result =
+    action.mode === "redshift"
+      ? await redshiftLoad(action, input, olap, staging, progress)
+      : await stdinLoad(action, input, olap, staging, progress);
+  if (result.rowsCopied !== input.rowsStaged) {
     throw new RuntimeError(
-      `count check failed before merge: ${input.rowsStaged} rows staged, COPY read ${rowsCopied} from ${staging.uri}`,
+      `count check failed before merge: ${input.rowsStaged} rows staged, COPY read ${result.rowsCopied} from ${staging.uri}`,
     );
   }
-  progress.done(rowsCopied);
-  return { rowsCopied, parts: manifest.entries.length };
-}
-
-async function readManifest(staging: StagingStore, name: string): Promise<Manifest> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await staging.read(name)) chunks.push(chunk as Buffer);
-  try {
-    const manifest = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Manifest;
-    if (!Array.isArray(manifest.entries)) throw new Error("no entries");
-    return manifest;
-  } catch (error) {
-    throw new RuntimeError(`${staging.uri}${name}: invalid manifest (${(error as Error).message})`);
-  }
+  return result;
 }

@@ -4,6 +4,8 @@ import type { StepName } from "../plan/actions.js";
 export interface StepProgress {
   /** Total rows handled so far in this step. */
   update(rows: number): void;
+  /** A short status next to the bar, e.g. what Aurora has written so far. */
+  note(text: string): void;
   done(rows: number): void;
 }
 
@@ -13,6 +15,6 @@ export interface ProgressSink {
 }
 
 export const silentProgress: ProgressSink = {
-  step: () => ({ update: () => undefined, done: () => undefined }),
+  step: () => ({ update: () => undefined, note: () => undefined, done: () => undefined }),
   info: () => undefined,
 };

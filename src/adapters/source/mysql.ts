@@ -1,4 +1,4 @@
-import mysql, { type Connection, type RowDataPacket } from "mysql2";
+import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from "mysql2";
 import type { Readable } from "node:stream";
 import type { DatabaseLogin } from "../../config/settings.js";
 import { RuntimeError } from "../../errors.js";
@@ -52,6 +52,18 @@ export class WarehouseConnection {
         .promise()
         .query<RowDataPacket[]>(statement.sql, [...statement.params]);
       return rows as T[];
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  /** Runs a statement that returns no rows, e.g. `SELECT … INTO OUTFILE`; returns the rows it affected or wrote. */
+  async execute(statement: Statement): Promise<number> {
+    try {
+      const [result] = await this.connection
+        .promise()
+        .query<ResultSetHeader>(statement.sql, [...statement.params]);
+      return result.affectedRows;
     } catch (error) {
       throw this.failure(error);
     }

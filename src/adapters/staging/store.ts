@@ -21,5 +21,6 @@ export interface StagingStore {
 
 /** Redshift's COPY manifest format, which Aurora's `MANIFEST ON` also writes. */
 export interface Manifest {
-  entries: { url: string; mandatory: boolean; meta: { content_length: number } }[];
+  /** Aurora's manifests have no `meta`. */
+  entries: { url: string; mandatory?: boolean; meta?: { content_length: number } }[];
 }

@@ -4,7 +4,8 @@ import type { Writable } from "node:stream";
 import type { DatabaseLogin } from "../../config/settings.js";
 import { RuntimeError } from "../../errors.js";
 import type { Statement } from "../../plan/actions.js";
-import { OLAP_SESSION } from "../../plan/sql/olap.js";
+import { isRedshift } from "../../plan/modes.js";
+import { OLAP_SESSION, olapVersionQuery } from "../../plan/sql/olap.js";
 
 export interface CopyResult {
   rows: number;
@@ -15,6 +16,9 @@ export interface CopyResult {
  * its temporary staging tables live exactly as long as it does.
  */
 export class OlapConnection {
+  /** The server's `version()`: tells Redshift from PostgreSQL. */
+  version = "";
+
   private constructor(
     private readonly client: pg.Client,
     private readonly describe: string,
@@ -41,8 +45,12 @@ export class OlapConnection {
     try {
       await client.connect();
       for (const statement of OLAP_SESSION) await olap.query(statement);
-      if (options.readOnly)
+      const { rows } = await olap.query<{ version: string }>(olapVersionQuery());
+      olap.version = rows[0]?.version ?? "";
+      // PostgreSQL can enforce a read-only session; on Redshift the plan simply runs only SELECTs.
+      if (options.readOnly && !isRedshift(olap.version)) {
         await olap.query({ sql: "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", params: [] });
+      }
     } catch (error) {
       await client.end().catch(() => undefined);
       throw olap.failure(error);

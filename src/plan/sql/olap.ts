@@ -2,6 +2,8 @@ import { quotePg } from "../identifiers.js";
 import type { Statement } from "../actions.js";
 import { EXAM_ALT_SCORE_COLUMNS, UNIQUE_KEY } from "./columns.js";
 
+const stmt = (sql: string, params: readonly (string | number)[] = []): Statement => ({ sql, params });
+
 /** Temporary tables live in the load session only, so their names cannot collide across tenants or runs. */
 export const STAGE_TABLE = "backfill_stage";
 export const ROWS_TABLE = "backfill_rows";
@@ -12,10 +14,30 @@ const COLUMN_LIST = EXAM_ALT_SCORE_COLUMNS.join(", ");
 export const OLAP_SESSION: Statement[] = [
   // The staged files hold UTC timestamps without an offset; timestamptz reads them in the
   // session zone, so the session must be UTC (runbook defect 6).
-  { sql: "SET TIME ZONE 'UTC'", params: [] },
+  { sql: "SET timezone TO 'UTC'", params: [] },
 ];
 
-const stmt = (sql: string, params: readonly (string | number)[] = []): Statement => ({ sql, params });
+/** Rows the last COPY of this session rejected (Redshift system table). */
+export const redshiftLoadErrorsQuery = (limit: number): Statement =>
+  stmt(
+    "SELECT line_number, trim(colname) AS colname, trim(err_reason) AS err_reason, trim(raw_field_value) AS raw_field_value " +
+      "FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT $1",
+    [limit],
+  );
+
+/** Rows the last COPY of this session loaded (Redshift). */
+export const redshiftCopiedRowsQuery = (): Statement => stmt("SELECT pg_last_copy_count() AS n");
+
+export const olapVersionQuery = (): Statement => stmt("SELECT version() AS version");
+
+/**
+ * How COPY authenticates to S3: `IAM_ROLE 'arn…'`, or the older `CREDENTIALS 'aws_iam_role=arn…'`
+ * the runbook uses. A configured value that already starts with `aws_iam_role=` keeps that form.
+ */
+export function redshiftAuthorization(role: string, form: "iam-role" | "credentials"): string {
+  if (role.startsWith("aws_iam_role=")) return `CREDENTIALS '${role}'`;
+  return form === "credentials" ? `CREDENTIALS 'aws_iam_role=${role}'` : `IAM_ROLE '${role}'`;
+}
 
 export const currentSchemaQuery = (): Statement => stmt("SELECT current_schema() AS schema");
 
@@ -50,6 +72,29 @@ export class OlapSql {
 
   createStage(): Statement {
     return stmt(`CREATE TEMP TABLE ${STAGE_TABLE} (LIKE ${this.live})`);
+  }
+
+  /**
+   * Redshift reads the parts listed in the manifest from S3 itself. `NULL AS '\\N'` because
+   * Redshift string literals treat the backslash as an escape; `MAXERROR 0` so that no row is
+   * dropped silently (runbook defect 2); the staged timestamps are UTC, which is how
+   * `TIMEFORMAT 'auto'` reads a value without an offset into a timestamptz.
+   */
+  copyStageFromS3(manifestUri: string, authorization: string): Statement {
+    return stmt(
+      [
+        `COPY ${STAGE_TABLE} (${COLUMN_LIST})`,
+        `FROM '${manifestUri}'`,
+        authorization,
+        "FORMAT AS CSV",
+        "NULL AS '\\\\N'",
+        "TIMEFORMAT 'auto'",
+        "MANIFEST",
+        "COMPUPDATE OFF",
+        "STATUPDATE OFF",
+        "MAXERROR 0",
+      ].join("\n"),
+    );
   }
 
   copyStageFromStdin(): Statement {

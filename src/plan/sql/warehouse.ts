@@ -45,18 +45,16 @@ export function examScoreSizeQuery(database: string): Statement {
   };
 }
 
-/**
- * The runbook's extract, in `exam_alt_score` column order, without its filter on the alt
- * performance level: rows with a NULL alt value are streamed too so that they can be counted
- * and reported instead of disappearing (runbook defect 2). Which exam counts is decided
- * against the OLAP `exam` table at merge time, not here.
- */
-export function extractQuery(database: string, altScoreIds: readonly number[], since: string): Statement {
+const EXTRACT_COLUMNS = [
+  "SELECT wes.id, wes.exam_id, wes.subject_score_id, we.student_id, we.asmt_id, we.school_year,",
+  `       wes.scale_score, wes.performance_level, we.completed_at, ${BACKFILL_MIGRATE_ID} AS migrate_id, we.updated, we.update_import_id`,
+];
+
+/** The runbook's row selection: exams not deleted, updated in the window, scored; their alt scores. */
+function selection(database: string, altScoreIds: readonly number[], since: string): Statement {
   const db = quoteMysql(database);
   return {
     sql: [
-      "SELECT wes.id, wes.exam_id, wes.subject_score_id, we.student_id, we.asmt_id, we.school_year,",
-      `       wes.scale_score, wes.performance_level, we.completed_at, ${BACKFILL_MIGRATE_ID} AS migrate_id, we.updated, we.update_import_id`,
       `FROM ${db}.exam we`,
       `JOIN ${db}.exam_score wes ON wes.exam_id = we.id`,
       "WHERE we.deleted = 0",
@@ -68,3 +66,77 @@ export function extractQuery(database: string, altScoreIds: readonly number[], s
     params: [since, ...altScoreIds],
   };
 }
+
+const EXAMPLE_IDS = 5;
+const LOADABLE = "  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL";
+
+/**
+ * The runbook's extract, in `exam_alt_score` column order, without its filter on the alt
+ * performance level: rows with a NULL alt value are streamed too so that they can be counted
+ * and reported instead of disappearing (runbook defect 2). Which exam counts is decided
+ * against the OLAP `exam` table at merge time, not here.
+ */
+export function extractQuery(database: string, altScoreIds: readonly number[], since: string): Statement {
+  const from = selection(database, altScoreIds, since);
+  return { sql: [...EXTRACT_COLUMNS, from.sql].join("\n"), params: from.params };
+}
+
+/** Aurora's clause; MariaDB and MySQL write the same bytes with a local `INTO OUTFILE`. */
+export const OUTFILE_FORMAT = `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\\n'`;
+
+/**
+ * Aurora writes the loadable rows to S3 itself (`<target>.part_00000`, … and `<target>.manifest`).
+ * No window functions or CTEs, so it runs on Aurora MySQL 2 (MySQL 5.7) as well as 3.
+ */
+export function auroraExtractStatement(
+  database: string,
+  altScoreIds: readonly number[],
+  since: string,
+  s3Target: string,
+): Statement {
+  const from = selection(database, altScoreIds, since);
+  return {
+    sql: [
+      ...EXTRACT_COLUMNS,
+      from.sql,
+      LOADABLE,
+      `INTO OUTFILE S3 '${s3Target}'`,
+      OUTFILE_FORMAT,
+      "MANIFEST ON",
+      "OVERWRITE ON",
+    ].join("\n"),
+    params: from.params,
+  };
+}
+
+/** Rows with a NULL alt value, which Aurora does not write: counted by reason with example ids. */
+export function nullAltValuesCensus(
+  database: string,
+  altScoreIds: readonly number[],
+  since: string,
+): Statement {
+  const from = selection(database, altScoreIds, since);
+  return {
+    sql: [
+      "SELECT IF(wes.scale_score IS NULL, 'null_scale_score', 'null_performance_level') AS reason,",
+      "       COUNT(*) AS rejected,",
+      "       SUBSTRING_INDEX(GROUP_CONCAT(wes.id ORDER BY wes.id SEPARATOR ','), ',', ?) AS example_ids",
+      from.sql,
+      "  AND (wes.scale_score IS NULL OR wes.performance_level IS NULL)",
+      "GROUP BY reason",
+    ].join("\n"),
+    params: [EXAMPLE_IDS, ...from.params],
+  };
+}
+
+export const auroraVersionQuery = (): Statement => ({
+  sql: "SELECT @@aurora_version AS version",
+  params: [],
+});
+export const versionQuery = (): Statement => ({ sql: "SELECT version() AS version", params: [] });
+export const grantsQuery = (): Statement => ({ sql: "SHOW GRANTS", params: [] });
+export const currentUserQuery = (): Statement => ({ sql: "SELECT CURRENT_USER() AS user", params: [] });
+export const defaultS3RoleQuery = (): Statement => ({
+  sql: "SELECT @@aws_default_s3_role AS role",
+  params: [],
+});

@@ -1,0 +1,64 @@
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Manifest, StagingStore } from "../adapters/staging/store.js";
+import type { OlapConnection } from "../adapters/target/postgres.js";
+import { RuntimeError } from "../errors.js";
+import type { StdinLoadAction } from "../plan/actions.js";
+import type { LoadInput, LoadResult } from "./load.js";
+import type { StepProgress } from "./progress.js";
+
+/**
+ * Copies the parts listed in this run's manifest into a temporary staging table. Only objects
+ * inside this run's staging folder are accepted, so another tenant's or run's files can never
+ * be loaded (runbook defect 5).
+ */
+export async function stdinLoad(
+  action: StdinLoadAction,
+  input: LoadInput,
+  olap: OlapConnection,
+  staging: StagingStore,
+  progress: StepProgress,
+): Promise<LoadResult> {
+  const manifest = await readManifest(staging, input.manifestName);
+  // Aurora's manifests carry no sizes; then the listing tells them.
+  const sizes = new Map((await staging.list()).map((object) => [staging.uri + object.name, object.bytes]));
+  const totalBytes = manifest.entries.reduce(
+    (sum, entry) => sum + (entry.meta?.content_length ?? sizes.get(entry.url) ?? 0),
+    0,
+  );
+  await olap.query(action.createStage);
+  let bytesDone = 0;
+  let rowsCopied = 0;
+  for (const entry of manifest.entries) {
+    if (!entry.url.startsWith(staging.uri) || entry.url.slice(staging.uri.length).includes("/")) {
+      throw new RuntimeError(
+        `${staging.uri}${input.manifestName}: entry ${entry.url} is outside this run's folder`,
+      );
+    }
+    const { input: copyInput, done } = olap.copyIn(action.copy);
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytesDone += chunk.length;
+        progress.update(totalBytes ? Math.round((input.rowsStaged * bytesDone) / totalBytes) : 0);
+        callback(null, chunk);
+      },
+    });
+    const part = await staging.read(entry.url.slice(staging.uri.length));
+    const [, copied] = await Promise.all([pipeline(part, counter, copyInput), done]);
+    rowsCopied += copied.rows;
+  }
+  progress.done(rowsCopied);
+  return { rowsCopied, parts: manifest.entries.length };
+}
+
+export async function readManifest(staging: StagingStore, name: string): Promise<Manifest> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await staging.read(name)) chunks.push(chunk as Buffer);
+  try {
+    const manifest = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Manifest;
+    if (!Array.isArray(manifest.entries)) throw new Error("no entries");
+    return manifest;
+  } catch (error) {
+    throw new RuntimeError(`${staging.uri}${name}: invalid manifest (${(error as Error).message})`);
+  }
+}
