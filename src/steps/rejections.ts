@@ -36,8 +36,9 @@ export class RejectionTally {
     if (id !== null && entry.exampleIds.length < EXAMPLES_PER_REASON) entry.exampleIds.push(id);
   }
 
+  /** By reason, in alphabetical order, so that every mode reports alike. */
   list(): Rejection[] {
-    return [...this.byReason.values()];
+    return [...this.byReason.values()].sort((a, b) => a.reason.localeCompare(b.reason));
   }
 }
 

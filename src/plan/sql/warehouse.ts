@@ -124,6 +124,7 @@ export function nullAltValuesCensus(
       from.sql,
       "  AND (wes.scale_score IS NULL OR wes.performance_level IS NULL)",
       "GROUP BY reason",
+      "ORDER BY reason",
     ].join("\n"),
     params: [EXAMPLE_IDS, ...from.params],
   };

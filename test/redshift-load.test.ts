@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { resolveConfig } from "../src/config/settings.js";
+import { buildPlan, runPlan, silentProgress } from "../src/index.js";
+import type { LoadAction, Plan, RedshiftLoadAction, Statement } from "../src/plan/actions.js";
+import { quotePg } from "../src/plan/identifiers.js";
+import { sampleDataset, World } from "./helpers/world.js";
+
+const sql = (text: string): Statement => ({ sql: text, params: [] });
+
+/**
+ * The Redshift load step differs from the PostgreSQL one in its statements only: COPY from S3,
+ * pg_last_copy_count() and stl_load_errors. Here PostgreSQL statements stand in for those three,
+ * so that the step, the executor and the report run for real.
+ */
+describe("the Redshift load step", () => {
+  let world: World;
+  let live: string;
+
+  before(async () => {
+    world = await World.create({
+      staging: "file",
+      tenants: [{ id: "RS", pathPrefix: "rs", dataset: sampleDataset(40, 61) }],
+    });
+    live = `${quotePg(world.tenant("RS").schema)}.exam_alt_score`;
+  });
+  after(() => world?.destroy());
+
+  async function planWithRedshiftLoad(
+    stand_in: Pick<RedshiftLoadAction, "copy" | "copiedRows" | "loadErrors">,
+  ): Promise<Plan> {
+    const config = resolveConfig({ configDir: world.configDir, env: process.env });
+    const plan = await buildPlan(config, { backup: false, partBytes: 1 << 20 });
+    const tenant = plan.tenants[0]!;
+    const index = tenant.actions.findIndex((action) => action.step === "load");
+    const postgresLoad = tenant.actions[index] as LoadAction;
+    tenant.actions[index] = { ...postgresLoad, mode: "redshift", ...stand_in };
+    return plan;
+  }
+
+  it("reports the rows COPY rejected, with line, column and reason, and leaves the live table untouched", async () => {
+    const before = await world.altScores("RS");
+    const plan = await planWithRedshiftLoad({
+      copy: sql("INSERT INTO backfill_stage (id) VALUES (1)"), // fails on NOT NULL, as COPY with MAXERROR 0 would
+      copiedRows: sql("SELECT 0 AS n"),
+      loadErrors: sql(
+        "SELECT 7 AS line_number, 'scale_score' AS colname, 'Missing data for not-null field' AS err_reason, '\\N' AS raw_field_value",
+      ),
+    });
+    const report = await runPlan(plan, { progress: silentProgress, failFast: false });
+    const tenant = report.tenants[0]!;
+    assert.equal(tenant.status, "failed");
+    assert.match(
+      tenant.error!,
+      /COPY rejected the staged rows, nothing loaded: line 7, column scale_score: Missing data/,
+    );
+    assert.deepEqual(tenant.loadErrors, [
+      { line: 7, column: "scale_score", reason: "Missing data for not-null field", value: "\\N" },
+    ]);
+    assert.deepEqual(await world.altScores("RS"), before);
+  });
+
+  it("checks the count COPY reports against the rows staged before merging", async () => {
+    const before = await world.altScores("RS");
+    const plan = await planWithRedshiftLoad({
+      copy: sql(`INSERT INTO backfill_stage SELECT * FROM ${live} LIMIT 3`),
+      copiedRows: sql("SELECT 3 AS n"),
+      loadErrors: sql("SELECT 1 WHERE false"),
+    });
+    const report = await runPlan(plan, { progress: silentProgress, failFast: false });
+    assert.match(report.tenants[0]!.error!, /count check failed before merge: \d+ rows staged, COPY read 3/);
+    assert.deepEqual(await world.altScores("RS"), before);
+  });
+});

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { describe, it } from "node:test";
+import type { TenantConfig } from "../src/config/settings.js";
+import type { TenantFacts } from "../src/plan/actions.js";
+import { statementsOf } from "../src/plan/render.js";
+import { type ActionSettings, tenantActions } from "../src/plan/tenant-actions.js";
+
+const GOLDEN = new URL("../../test/golden/", import.meta.url);
+
+const login = { host: "h", port: 1, user: "u", password: "p", origin: "o" };
+const tenant = (id: string, database: string): TenantConfig => ({
+  id,
+  name: id,
+  sandbox: false,
+  pathPrefix: "",
+  warehouse: { ...login, database },
+  olap: { ...login, database: "rdw" },
+  olapTenantLogin: undefined,
+  olapSchemaOverride: undefined,
+  altScoreIdsOverride: undefined,
+});
+
+const facts = (
+  id: string,
+  database: string,
+  schema: string,
+  stagingUri: string,
+  altScoreIds: number[],
+): TenantFacts => ({
+  tenant: tenant(id, database),
+  stagingUri,
+  olapSchema: schema,
+  olapSchemaSource: "test",
+  altScoreIds,
+  altScoreIdsSource: "test",
+  estimates: { examsInWindow: 0, altScoreRowsApprox: 0, examScoreRowsApprox: 0, liveRows: 0 },
+  extract: { mode: "aurora", reason: "test" },
+  load: { mode: "redshift", reason: "test" },
+  problems: [],
+});
+
+const settings = (overrides: Partial<ActionSettings>): ActionSettings => ({
+  runId: "20261124_031500_ab12",
+  since: "2019-11-01 00:00:00.000000",
+  backup: true,
+  partBytes: 1,
+  redshiftRole: "arn:aws:iam::123456789012:role/rdw-redshift",
+  redshiftAuthorization: "iam-role",
+  ...overrides,
+});
+
+/** Every statement of the tenant's Aurora and Redshift actions, as the plan shows them. */
+function render(tenantFacts: TenantFacts, actionSettings: ActionSettings): string {
+  return tenantActions(tenantFacts, actionSettings)
+    .filter((action) => action.step === "extract" || action.step === "load")
+    .flatMap((action) =>
+      statementsOf(action).map(
+        ([label, statement]) =>
+          `-- ${action.step}: ${label}\n${statement.sql};\n` +
+          (statement.params.length ? `-- bound values: ${JSON.stringify(statement.params)}\n` : ""),
+      ),
+    )
+    .join("\n");
+}
+
+const CASES: [string, TenantFacts, ActionSettings][] = [
+  [
+    "tenant-with-prefix-iam-role",
+    facts(
+      "PA",
+      "warehouse_pa",
+      "reporting_pa",
+      "s3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/",
+      [19, 20],
+    ),
+    settings({}),
+  ],
+  [
+    "sandbox-credentials-since",
+    facts(
+      "TS_S001",
+      "warehouse_ts_s001",
+      "reporting_ts_s001",
+      "s3://rdw-qa-archive/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/TS_S001/",
+      [21],
+    ),
+    settings({ redshiftAuthorization: "credentials", since: "2020-07-01 12:30:00.000000" }),
+  ],
+  [
+    "runbook-credentials-string",
+    facts(
+      "OT",
+      "warehouse_ot",
+      "reporting_ot",
+      "s3://rdw-prod-archive/ot/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/",
+      [19, 20, 21],
+    ),
+    settings({ redshiftRole: "aws_iam_role=arn:aws:iam::123456789012:role/rdw-redshift" }),
+  ],
+];
+
+describe("the Aurora and Redshift statements are exactly the reviewed ones (golden files)", () => {
+  for (const [name, tenantFacts, actionSettings] of CASES) {
+    it(name, async () => {
+      const actual = render(tenantFacts, actionSettings);
+      const file = new URL(`${name}.sql`, GOLDEN);
+      if (process.env.UPDATE_GOLDEN === "1") await writeFile(file, actual);
+      assert.equal(actual, await readFile(file, "utf8"));
+    });
+  }
+});
