@@ -199,8 +199,10 @@ async function auroraProblems(
     const [role] = await warehouse.query<{ role: string | null }>(defaultS3RoleQuery()).catch(() => []);
     if (!role?.role) {
       problems.push(
-        "Aurora cluster parameter aws_default_s3_role is not set; set it in the DB cluster parameter group to an " +
-          `IAM role (associated with the cluster) that may write ${stagingUri}`,
+        `Aurora cluster parameter aws_default_s3_role is not set; with an IAM role that may write ${stagingUri}: ` +
+          "aws rds add-role-to-db-cluster --db-cluster-identifier <cluster> --role-arn <role arn> and " +
+          "aws rds modify-db-cluster-parameter-group --db-cluster-parameter-group-name <group> " +
+          "--parameters ParameterName=aws_default_s3_role,ParameterValue=<role arn>,ApplyMethod=immediate",
       );
     }
   } finally {
