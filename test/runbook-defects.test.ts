@@ -160,6 +160,32 @@ describe("the seven defects of the manual runbook are absent", () => {
     );
   });
 
+  it("5. path reuse: a manifest entry outside this run's folder is refused before loading", async () => {
+    const before = await world.altScores("OT");
+    const config = resolveConfig({ configDir: world.configDir, env: process.env });
+    const plan = await buildPlan(config, { backup: false, partBytes: 1024 * 1024 });
+    const stagingUri = plan.tenants[0]!.stagingUri;
+    const pointElsewhere: ProgressSink = {
+      ...silentProgress,
+      step(tenant, step, expectedRows) {
+        if (step === "load") {
+          const leftover = `${world.uriRoot}/ot/MigrateAdHoc/exam_alt_score.part_00000`;
+          writeFileSync(
+            join(fileURLToPath(stagingUri), "exam_alt_score.manifest"),
+            JSON.stringify({ entries: [{ url: leftover }] }),
+          );
+        }
+        return silentProgress.step(tenant, step, expectedRows);
+      },
+    };
+    const result = await runPlan(plan, { progress: pointElsewhere, failFast: false });
+    assert.match(
+      result.tenants[0]!.error ?? "",
+      /entry file:.*\/ot\/MigrateAdHoc\/exam_alt_score\.part_00000 is outside this run's folder/,
+    );
+    assert.deepEqual(await world.altScores("OT"), before);
+  });
+
   it("7. no record: a staged part that loses a row stops the tenant before the live table changes", async () => {
     const before = await world.altScores("OT");
     const config = resolveConfig({ configDir: world.configDir, env: process.env });

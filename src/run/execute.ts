@@ -95,22 +95,15 @@ async function runTenant(plan: TenantPlan, progress: ProgressSink): Promise<Tena
           report.staged = extracted.rowsStaged;
           report.rejected = [...extracted.sourceRejections];
           break;
-        case "load":
-          loaded = await load(
-            action,
-            { manifestName: need(extracted, "extract").manifestName, rowsStaged: extracted!.rowsStaged },
-            olap,
-            staging,
-            progress.step(id, "load", extracted!.rowsStaged),
-          );
+        case "load": {
+          const { manifestName, rowsStaged } = need(extracted, "extract");
+          const progressBar = progress.step(id, "load", rowsStaged);
+          loaded = await load(action, { manifestName, rowsStaged }, olap, staging, progressBar);
           break;
-        case "merge":
-          merged = await merge(
-            action,
-            { rowsCopied: need(loaded, "load").rowsCopied },
-            olap,
-            progress.step(id, "merge", loaded!.rowsCopied),
-          );
+        }
+        case "merge": {
+          const { rowsCopied } = need(loaded, "load");
+          merged = await merge(action, { rowsCopied }, olap, progress.step(id, "merge", rowsCopied));
           Object.assign(report, {
             loaded: merged.loaded,
             replaced: merged.replaced,
@@ -119,6 +112,7 @@ async function runTenant(plan: TenantPlan, progress: ProgressSink): Promise<Tena
             rejected: [...report.rejected, ...merged.targetRejections],
           });
           break;
+        }
         case "verify": {
           const input = {
             extract: need(extracted, "extract"),

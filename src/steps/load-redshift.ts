@@ -3,7 +3,7 @@ import type { OlapConnection } from "../adapters/target/postgres.js";
 import { describeError, RuntimeError } from "../errors.js";
 import type { RedshiftLoadAction } from "../plan/actions.js";
 import type { LoadInput, LoadResult } from "./load.js";
-import { readManifest } from "./load-stdin.js";
+import { readManifest } from "./manifest.js";
 import type { StepProgress } from "./progress.js";
 
 /** A row Redshift refused, from `stl_load_errors`. */
