@@ -75,13 +75,14 @@ describe("back-fill of two tenants through an S3-compatible store", () => {
     }
   });
 
-  it("stages each tenant under its own path prefix and run id in the shared bucket", async () => {
+  it("stages each tenant under its own path prefix and run id in the shared bucket, with the run's journal", async () => {
     const env = world.s3!.env;
     const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! };
     const s3 = new S3Client({ ...s3ClientConfig(env), credentials });
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
     const keys = (listed.Contents ?? []).map((object) => object.Key!).sort();
     assert.deepEqual(keys, [
+      `MigrateAdHoc/rdw-backfill/${first.runId}/journal.json`,
       `ot/MigrateAdHoc/exam_alt_score/${first.runId}/exam_alt_score.manifest`,
       `ot/MigrateAdHoc/exam_alt_score/${first.runId}/exam_alt_score.part_00000`,
       `ts_s001/MigrateAdHoc/exam_alt_score/${first.runId}/exam_alt_score.manifest`,

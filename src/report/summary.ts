@@ -1,5 +1,6 @@
 import type { StepName } from "../plan/actions.js";
 import type { ExtractMode, LoadMode } from "../plan/modes.js";
+import type { MigrateJournal } from "../journal/journal.js";
 import type { LoadError } from "../steps/load-redshift.js";
 import type { Rejection } from "../steps/rejections.js";
 import type { Check } from "../steps/verify.js";
@@ -27,6 +28,8 @@ export interface TenantReport {
   finalCount: number;
   durationMs: number;
   steps: { step: StepName; durationMs: number }[];
+  /** Transient failures that were retried. */
+  retries?: { at: string; error: string }[];
   checks: Check[];
 }
 
@@ -36,6 +39,10 @@ export interface RunReport {
   startedAt: string;
   finishedAt: string;
   ok: boolean;
+  /** migrate-olap could not be stopped or started again. */
+  migrateError?: string;
+  /** What was done to migrate-olap: replicas remembered, when stopped and restarted. */
+  migrate?: MigrateJournal;
   tenants: TenantReport[];
 }
 

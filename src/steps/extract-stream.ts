@@ -10,6 +10,7 @@ import {
   QUOTED_COLUMNS,
   SCALE_SCORE_INDEX,
 } from "../plan/sql/columns.js";
+import { pausePoint } from "../run/fault-injection.js";
 import type { StepProgress } from "./progress.js";
 import type { ExtractResult, StagedPart } from "./extract.js";
 import { RejectionTally } from "./rejections.js";
@@ -46,6 +47,7 @@ export async function streamExtract(
         if (pending.length >= FLUSH_CHARS) {
           await parts.write(pending);
           pending = "";
+          await pausePoint("extract");
         }
       }
       if (rowsRead % PROGRESS_EVERY_ROWS === 0) progress.update(rowsRead);

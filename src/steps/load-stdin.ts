@@ -5,6 +5,7 @@ import type { OlapConnection } from "../adapters/target/postgres.js";
 import type { StdinLoadAction } from "../plan/actions.js";
 import type { LoadInput, LoadResult } from "./load.js";
 import { readManifest } from "./manifest.js";
+import { pausePoint } from "../run/fault-injection.js";
 import type { StepProgress } from "./progress.js";
 
 /** Streams the parts listed in this run's manifest into the temporary staging table. */
@@ -32,6 +33,7 @@ export async function stdinLoad(
         bytesDone += chunk.length;
         progress.update(totalBytes ? Math.round((input.rowsStaged * bytesDone) / totalBytes) : 0);
         callback(null, chunk);
+        if (bytesDone === chunk.length) void pausePoint("load"); // the first chunk is in COPY
       },
     });
     const part = await staging.read(entry.url.slice(staging.uri.length));

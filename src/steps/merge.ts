@@ -1,12 +1,15 @@
 import type { OlapConnection } from "../adapters/target/postgres.js";
 import { RuntimeError } from "../errors.js";
 import type { MergeAction } from "../plan/actions.js";
+import { pausePoint } from "../run/fault-injection.js";
 import type { StepProgress } from "./progress.js";
 import { type Rejection, type RejectionReason, RejectionTally, totalRejected } from "./rejections.js";
 
 export interface MergeInput {
   /** Rows now in the staging table. */
   rowsCopied: number;
+  /** The transaction already committed in an earlier attempt of this run: do not repeat it. */
+  committed?: MergeResult;
 }
 
 export interface MergeResult {
@@ -41,10 +44,15 @@ export async function merge(
     input.rowsCopied,
     selected + totalRejected(targetRejections),
   );
+  if (input.committed) {
+    progress.done(input.committed.loaded);
+    return input.committed;
+  }
   const { transaction } = action;
   const result = await olap.inTransaction(async () => {
     const liveBefore = await olap.count(transaction.countLive);
     const replaced = (await olap.query(transaction.deleteReplaced)).rowCount;
+    await pausePoint("merge");
     const loaded = (await olap.query(transaction.insertRows)).rowCount;
     const liveAfter = await olap.count(transaction.countLive);
     expectEqual("rows inserted = rows selected", selected, loaded);

@@ -108,6 +108,6 @@ export class WarehouseConnection {
         : code === "ER_ACCESS_DENIED_ERROR"
           ? "access denied (wrong user or password)"
           : message;
-    return new RuntimeError(`${this.describe}: ${reason}`);
+    return new RuntimeError(`${this.describe}: ${reason}`, { cause: error });
   }
 }

@@ -23,6 +23,7 @@ export function s3ClientConfig(env: NodeJS.ProcessEnv = process.env): S3ClientCo
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   return {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
+    maxAttempts: 5, // the SDK's own backoff for throttling and 5xx, before the tenant-level retry
     ...(endpoint
       ? {
           endpoint,

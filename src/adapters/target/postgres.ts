@@ -113,6 +113,6 @@ export class OlapConnection {
         : code === "28P01" || code === "28000"
           ? "access denied (wrong user or password)"
           : message;
-    return new RuntimeError(`${this.describe}: ${reason}`);
+    return new RuntimeError(`${this.describe}: ${reason}`, { cause: error });
   }
 }

@@ -174,6 +174,50 @@ export class OlapSql {
     );
   }
 
+  /** One row per tenant schema names the run that is working on it. */
+  lock(): {
+    create: Statement;
+    lockTable: Statement;
+    read: Statement;
+    clear: Statement;
+    take: Statement;
+    release: Statement;
+  } {
+    const table = `${quotePg(this.schema)}.rdw_backfill_lock`;
+    return {
+      create: stmt(
+        `CREATE TABLE IF NOT EXISTS ${table} (run_id VARCHAR(64) NOT NULL, host VARCHAR(255) NOT NULL, ` +
+          "pid INTEGER NOT NULL, acquired_at TIMESTAMPTZ NOT NULL)",
+      ),
+      // Both PostgreSQL and Redshift accept LOCK TABLE (Redshift has no lock modes); it serializes takers.
+      lockTable: stmt(`LOCK TABLE ${table}`),
+      read: stmt(`SELECT run_id, host, pid, acquired_at FROM ${table}`),
+      clear: stmt(`DELETE FROM ${table}`),
+      take: stmt(`INSERT INTO ${table} (run_id, host, pid, acquired_at) VALUES ($1, $2, $3, $4)`),
+      release: stmt(`DELETE FROM ${table} WHERE run_id = $1`),
+    };
+  }
+
+  /** The rollback: the live table becomes the backup again, in one transaction. */
+  restoreFromBackup(backupTable: string): Statement[] {
+    const backup = `${quotePg(this.schema)}.${quotePg(backupTable)}`;
+    return [
+      stmt(`DELETE FROM ${this.live}`),
+      stmt(`INSERT INTO ${this.live} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${backup}`),
+    ];
+  }
+
+  dropTable(table: string): Statement {
+    return stmt(`DROP TABLE IF EXISTS ${quotePg(this.schema)}.${quotePg(table)}`);
+  }
+
+  tableExists(table: string): Statement {
+    return stmt(
+      "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2",
+      [this.schema, table],
+    );
+  }
+
   countMatchingLiveRows(): Statement {
     const equal = EXAM_ALT_SCORE_COLUMNS.map((column) => `t.${column} = b.${column}`).join(" AND ");
     return stmt(`SELECT count(*) AS n FROM ${this.live} t JOIN ${ROWS_TABLE} b ON ${equal}`);

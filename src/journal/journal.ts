@@ -1,0 +1,185 @@
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import type { ControllerSpec } from "../adapters/deployment/open.js";
+import { openStaging } from "../adapters/staging/open.js";
+import { ConfigError, describeError } from "../errors.js";
+import type { ExtractResult } from "../steps/extract.js";
+import type { LoadResult } from "../steps/load.js";
+import type { MergeResult } from "../steps/merge.js";
+import type { TenantReport } from "../report/summary.js";
+
+/** How far a tenant got; each state is durable (committed or stored) before it is written. */
+export type TenantState = "pending" | "backed-up" | "extracted" | "merged" | "verified";
+
+export interface TenantJournal {
+  state: TenantState;
+  stagingUri: string;
+  olapSchema: string;
+  backupTable?: string;
+  extract?: ExtractResult;
+  load?: LoadResult;
+  merge?: MergeResult;
+  report?: TenantReport;
+  attempts: number;
+  retries: { at: string; error: string }[];
+  /** The last failure; the state stays at the last durable checkpoint. */
+  error?: string;
+}
+
+/** What is needed to run the same command again; secrets are never written. */
+export interface RunCommand {
+  configDir: string;
+  tenants: string[];
+  /** `--set` values, with those that look like secrets left out. */
+  overrides: string[];
+  since: string;
+  backup: boolean;
+  extract: string;
+  load: string;
+  partBytes: number;
+}
+
+export interface MigrateJournal {
+  /** How migrate-olap is stopped and started again, for the next command to finish the job. */
+  controller: ControllerSpec;
+  /** Replicas it had before the run; null until quiesced. */
+  replicas: number | null;
+  quiescedAt?: string;
+  restoredAt?: string;
+  /** A later run took over restoring it (this run had died with migrate-olap stopped). */
+  handedOverTo?: string;
+}
+
+export type RunStatus = "running" | "succeeded" | "failed" | "interrupted";
+
+export interface JournalData {
+  runId: string;
+  createdAt: string;
+  updatedAt: string;
+  status: RunStatus;
+  host: string;
+  pid: number;
+  command: RunCommand;
+  /** Where the copy of this journal lives, next to the staged files. */
+  stagingCopy: string;
+  migrate?: MigrateJournal;
+  tenants: Record<string, TenantJournal>;
+}
+
+const SECRET_KEY = /(password|secret|token|credential|key)$/i;
+
+export function journalCommand(command: RunCommand): RunCommand {
+  return {
+    ...command,
+    overrides: command.overrides.filter((assignment) => !SECRET_KEY.test(assignment.split("=")[0]!.trim())),
+  };
+}
+
+/**
+ * The record of one run: kept in `<journal dir>/<run id>/journal.json` and copied to
+ * `<uri-root>/MigrateAdHoc/rdw-backfill/<run id>/journal.json`, so that it survives the
+ * operator's machine. Every save replaces both atomically enough for a resume to trust.
+ */
+export class RunJournal {
+  private constructor(
+    readonly dir: string,
+    readonly data: JournalData,
+  ) {}
+
+  static async create(
+    journalDir: string,
+    runId: string,
+    uriRoot: string,
+    command: RunCommand,
+    tenants: Record<string, Pick<TenantJournal, "stagingUri" | "olapSchema">>,
+  ): Promise<RunJournal> {
+    const now = new Date().toISOString();
+    const journal = new RunJournal(join(journalDir, runId), {
+      runId,
+      createdAt: now,
+      updatedAt: now,
+      status: "running",
+      host: hostname(),
+      pid: process.pid,
+      command: journalCommand(command),
+      stagingCopy: `${uriRoot}/MigrateAdHoc/rdw-backfill/${runId}/`,
+      tenants: Object.fromEntries(
+        Object.entries(tenants).map(([id, tenant]) => [
+          id,
+          { ...tenant, state: "pending", attempts: 0, retries: [] },
+        ]),
+      ),
+    });
+    await journal.save();
+    return journal;
+  }
+
+  static async load(journalDir: string, runId: string): Promise<RunJournal> {
+    const dir = join(journalDir, runId);
+    let text: string;
+    try {
+      text = await readFile(join(dir, "journal.json"), "utf8");
+    } catch {
+      throw new ConfigError(`run ${runId}: no journal in ${dir}`);
+    }
+    return new RunJournal(dir, JSON.parse(text) as JournalData);
+  }
+
+  /** All runs in the journal folder, oldest first. */
+  static async list(journalDir: string): Promise<JournalData[]> {
+    let names: string[];
+    try {
+      names = await readdir(journalDir);
+    } catch {
+      return [];
+    }
+    const runs = await Promise.all(
+      names.map(async (name) => {
+        try {
+          return JSON.parse(await readFile(join(journalDir, name, "journal.json"), "utf8")) as JournalData;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return runs
+      .filter((run): run is JournalData => run !== undefined)
+      .sort((a, b) => a.runId.localeCompare(b.runId));
+  }
+
+  tenant(id: string): TenantJournal {
+    const tenant = this.data.tenants[id];
+    if (!tenant) throw new ConfigError(`run ${this.data.runId} has no tenant ${id}`);
+    return tenant;
+  }
+
+  /** This process now carries the run (after a resume). */
+  async adopt(): Promise<void> {
+    Object.assign(this.data, { host: hostname(), pid: process.pid, status: "running" });
+    await this.save();
+  }
+
+  async update(change: (data: JournalData) => void): Promise<void> {
+    change(this.data);
+    await this.save();
+  }
+
+  async save(): Promise<void> {
+    this.data.updatedAt = new Date().toISOString();
+    const text = JSON.stringify(this.data, null, 2) + "\n";
+    await mkdir(this.dir, { recursive: true });
+    const temporary = join(this.dir, `journal.json.${process.pid}.tmp`);
+    await writeFile(temporary, text);
+    await rename(temporary, join(this.dir, "journal.json"));
+    try {
+      await openStaging(this.data.stagingCopy).write("journal.json", Readable.from([text]));
+    } catch (error) {
+      // The local journal is the one a resume reads; the staged copy is for the record.
+      process.stderr.write(
+        `rdw-backfill: warning: journal copy to ${this.data.stagingCopy} failed: ${describeError(error)}\n`,
+      );
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Failures worth another attempt: a dropped or refused connection, a server restarting, a
+ * serialization conflict, S3 throttling or a 5xx. Anything else (a missing table, a syntax
+ * error, a count that does not add up) stops the tenant.
+ */
+const TRANSIENT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "PROTOCOL_CONNECTION_LOST",
+  "ER_LOCK_DEADLOCK",
+  "ER_LOCK_WAIT_TIMEOUT",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+  "08000",
+  "08003",
+  "08006",
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+]);
+const TRANSIENT_S3 = new Set([
+  "SlowDown",
+  "Throttling",
+  "ThrottlingException",
+  "RequestTimeout",
+  "InternalError",
+  "ServiceUnavailable",
+]);
+
+export function isTransient(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    const e = current as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      $metadata?: { httpStatusCode?: number };
+    };
+    if (typeof e.code === "string" && TRANSIENT_CODES.has(e.code)) return true;
+    if (typeof e.name === "string" && TRANSIENT_S3.has(e.name)) return true;
+    const status = e.$metadata?.httpStatusCode;
+    if (status !== undefined && (status >= 500 || status === 429)) return true;
+    if (
+      typeof e.message === "string" &&
+      /Connection terminated unexpectedly|connection.*(lost|closed)/i.test(e.message)
+    )
+      return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
