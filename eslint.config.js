@@ -11,4 +11,5 @@ export default tseslint.config(
       eqeqeq: ["error", "always", { null: "ignore" }],
     },
   },
+  { files: ["test/fixtures/**/*.mjs"], languageOptions: { globals: { process: "readonly" } } },
 );

@@ -85,7 +85,20 @@ async function main(): Promise<number> {
       adminLogins: true,
     });
     say(`configuration written to ${configDir}; S3-compatible server at ${s3.endpoint}`);
-    const args = [CLI, "run", "--config", configDir, "--yes", "--report-dir", join(DEMO_DIR, "report")];
+    // No Kubernetes here: --no-quiesce leaves the (absent) migrate-olap deployment alone.
+    const args = [
+      CLI,
+      "run",
+      "--config",
+      configDir,
+      "--yes",
+      "--no-quiesce",
+      "--new-run",
+      "--journal-dir",
+      join(DEMO_DIR, "runs"),
+      "--report-dir",
+      join(DEMO_DIR, "report"),
+    ];
     say(`running: rdw-backfill ${args.slice(1).join(" ")}`);
     return await new Promise<number>((done) => {
       const child = spawn(process.execPath, args, { stdio: "inherit", env: { ...process.env, ...s3.env } });

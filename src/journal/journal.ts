@@ -26,6 +26,7 @@ export interface TenantJournal {
   retries: { at: string; error: string }[];
   /** The last failure; the state stays at the last durable checkpoint. */
   error?: string;
+  rolledBackAt?: string;
 }
 
 /** What is needed to run the same command again; secrets are never written. */
@@ -66,6 +67,8 @@ export interface JournalData {
   stagingCopy: string;
   migrate?: MigrateJournal;
   tenants: Record<string, TenantJournal>;
+  /** Backups and staged files removed by `cleanup`. */
+  cleanedAt?: string;
 }
 
 const SECRET_KEY = /(password|secret|token|credential|key)$/i;

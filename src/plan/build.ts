@@ -8,6 +8,8 @@ import { tenantActions } from "./tenant-actions.js";
 
 export interface PlanOptions extends Partial<ModeRequests> {
   runId?: string;
+  /** The run id is that of an unfinished run being resumed. */
+  resuming?: boolean;
   backup: boolean;
   /** Size at which a streamed part is closed and the next one begun. */
   partBytes: number;
@@ -22,7 +24,11 @@ export const DEFAULT_PART_BYTES = 256 * 1024 * 1024;
 export async function buildPlan(config: BackfillConfig, options: PlanOptions): Promise<Plan> {
   const runId = options.runId ?? newRunId();
   const locations = stagingUris(config.uriRoot, config.tenants, runId);
-  const requests: ModeRequests = { extract: options.extract ?? "auto", load: options.load ?? "auto" };
+  const requests: ModeRequests = {
+    extract: options.extract ?? "auto",
+    load: options.load ?? "auto",
+    resuming: options.resuming ?? false,
+  };
   const plan: Plan = {
     runId,
     createdAt: new Date().toISOString(),

@@ -31,6 +31,8 @@ import {
 export interface ModeRequests {
   extract: ModeRequest<ExtractMode>;
   load: ModeRequest<LoadMode>;
+  /** Resuming a run: its staging folders hold its own files. */
+  resuming?: boolean;
 }
 
 /**
@@ -48,7 +50,8 @@ export async function discoverTenant(
   const leftovers = await staging.list().catch((error: unknown) => {
     throw new RuntimeError(`staging ${stagingUri}: cannot be listed (${describeError(error)})`);
   });
-  if (leftovers.length > 0) throw new RuntimeError(`staging ${stagingUri} is not empty`);
+  if (leftovers.length > 0 && !requests.resuming)
+    throw new RuntimeError(`staging ${stagingUri} is not empty`);
 
   const warehouse = await inspectWarehouse(tenant, config.since);
   const { schema, source: schemaSource } = await resolveOlapSchema(tenant);

@@ -8,6 +8,7 @@ import { emptyTenantReport, type RunReport, type TenantReport } from "../report/
 import type { ProgressSink } from "../steps/progress.js";
 import { quiesce, restoreMigrate } from "../steps/quiesce.js";
 import { thisProcess } from "./lock.js";
+import { mayBeAlive } from "./process-alive.js";
 import { runTenant, type TenantRunContext } from "./tenant.js";
 import { isTransient } from "./transient.js";
 
@@ -67,7 +68,8 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunRepor
   );
   let migrateError: string | undefined;
   try {
-    if (options.migrate) {
+    const runnable = plan.tenants.some((tenant) => tenant.problems.length === 0);
+    if (options.migrate && runnable) {
       const earlier = await strandedRuns(journalDir, plan.runId);
       await quiesce(options.migrate.controller, options.migrate.spec, journal, earlier, warn);
     }
@@ -143,11 +145,15 @@ async function runWithRetries(
   }
 }
 
-/** Earlier runs in the journal folder that died with migrate-olap stopped. */
+/** Earlier runs in the journal folder that died with migrate-olap stopped (not ones still running). */
 async function strandedRuns(journalDir: string, runId: string): Promise<RunJournal[]> {
   const runs = await RunJournal.list(journalDir);
   const stranded = runs.filter(
-    (run) => run.runId !== runId && run.migrate?.replicas != null && !run.migrate.restoredAt,
+    (run) =>
+      run.runId !== runId &&
+      run.migrate?.replicas != null &&
+      !run.migrate.restoredAt &&
+      !(run.status === "running" && mayBeAlive(run.host, run.pid)),
   );
   return Promise.all(stranded.map((run) => RunJournal.load(journalDir, run.runId)));
 }

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { OlapConnection } from "../adapters/target/postgres.js";
 import { RuntimeError } from "../errors.js";
 import { OlapSql } from "../plan/sql/olap.js";
+import { mayBeAlive } from "./process-alive.js";
 
 export interface LockOwner {
   runId: string;
@@ -16,17 +17,6 @@ interface LockRow {
   host: string;
   pid: number;
   acquired_at: Date;
-}
-
-/** A process on this host that no longer exists cannot be holding anything. */
-function provablyGone(holder: LockRow): boolean {
-  if (holder.host !== hostname()) return false;
-  try {
-    process.kill(Number(holder.pid), 0);
-    return false;
-  } catch (error) {
-    return (error as { code?: string }).code === "ESRCH";
-  }
 }
 
 /**
@@ -51,7 +41,7 @@ export async function acquireTenantLock(
       if (mine) continue;
       const since = new Date(holder.acquired_at).toISOString();
       const who = `run ${holder.run_id} (host ${holder.host}, pid ${holder.pid}, since ${since})`;
-      if (provablyGone(holder)) {
+      if (!mayBeAlive(holder.host, Number(holder.pid))) {
         options.warn(`tenant ${tenant}: taking over the lock of ${who}: that process is gone`);
       } else if (options.takeOver) {
         options.warn(`tenant ${tenant}: taking over the lock of ${who} (--take-over-lock)`);

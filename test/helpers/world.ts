@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -32,6 +32,15 @@ export const sampleDataset = (students: number, seed: number): Dataset =>
 
 export const CLI = new URL("../../src/cli/main.js", import.meta.url).pathname;
 export const BUCKET = "rdw-test-archive";
+const FAKE_KUBECTL = new URL("../../../test/fixtures/kubectl.mjs", import.meta.url).pathname;
+
+export interface KubectlState {
+  deployment: string;
+  replicas: number;
+  pods: number;
+  terminating: boolean;
+  calls: string[];
+}
 
 export interface TenantSpec {
   id: string;
@@ -76,6 +85,11 @@ export class World {
   s3: LocalS3 | undefined;
   uriRoot = "";
 
+  /** The stand-in kubectl's state: migrate-olap's replicas, pods and the calls made. */
+  kubectlState = "";
+  journalDir = "";
+  private binDir = "";
+
   static async create(options: WorldOptions): Promise<World> {
     const world = new World();
     await world.setUp(options);
@@ -84,6 +98,19 @@ export class World {
 
   private async setUp(options: WorldOptions): Promise<void> {
     this.tmp = await mkdtemp(join(tmpdir(), "rdw-backfill-test-"));
+    this.journalDir = join(this.tmp, "runs");
+    this.binDir = join(this.tmp, "bin");
+    await mkdir(this.binDir);
+    await copyFile(FAKE_KUBECTL, join(this.binDir, "kubectl"));
+    await chmod(join(this.binDir, "kubectl"), 0o755);
+    this.kubectlState = join(this.tmp, "kubectl-state.json");
+    await this.setKubectl({
+      deployment: "migrate-olap-deployment",
+      replicas: 3,
+      pods: 3,
+      terminating: false,
+      calls: [],
+    });
     if (options.staging === "s3") {
       this.s3 = await startLocalS3([BUCKET]);
       this.uriRoot = `s3://${BUCKET}`;
@@ -120,6 +147,25 @@ export class World {
     await writeConfigRepository(this.configDir, this.configSpec(options.adminLogins ?? true));
   }
 
+  async setKubectl(state: KubectlState): Promise<void> {
+    await writeFile(this.kubectlState, JSON.stringify(state));
+  }
+
+  async kubectl(): Promise<KubectlState> {
+    return JSON.parse(await readFile(this.kubectlState, "utf8")) as KubectlState;
+  }
+
+  /** Environment for the command line: the S3 server and the stand-in kubectl first on PATH. */
+  cliEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      ...this.s3?.env,
+      PATH: `${this.binDir}:${process.env.PATH}`,
+      FAKE_KUBECTL_STATE: this.kubectlState,
+      ...env,
+    };
+  }
+
   configSpec(adminLogins: boolean): ConfigRepositorySpec {
     return {
       uriRoot: this.uriRoot,
@@ -143,7 +189,7 @@ export class World {
       execFile(
         process.execPath,
         [CLI, ...args],
-        { env: { ...process.env, ...this.s3?.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+        { env: this.cliEnv(env), maxBuffer: 64 * 1024 * 1024 },
         (error, stdout, stderr) => {
           const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
           resolve({ code, stdout, stderr });
@@ -152,20 +198,16 @@ export class World {
     });
   }
 
-  /** `run --yes` on this world's configuration, reports into the temporary folder. */
+  /** A new `run --yes` on this world's configuration; journal and reports in the temporary folder. */
   runBackfill(extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-    return this.runCli(
-      [
-        "run",
-        "--config",
-        this.configDir,
-        "--yes",
-        "--report-dir",
-        join(this.tmp, "reports", randomBytes(3).toString("hex")),
-        ...extra,
-      ],
-      env,
-    );
+    return this.runCli([...this.runArgs("run"), "--new-run", ...extra], env);
+  }
+
+  /** Arguments of a command that runs the back-fill (`run` or `resume RUN`) on this world. */
+  runArgs(...command: string[]): string[] {
+    const reports = join(this.tmp, "reports", randomBytes(3).toString("hex"));
+    const config = command[0] === "run" ? ["--config", this.configDir] : [];
+    return [...command, ...config, "--yes", "--journal-dir", this.journalDir, "--report-dir", reports];
   }
 
   async withPg<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {

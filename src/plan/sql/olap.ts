@@ -207,6 +207,10 @@ export class OlapSql {
     ];
   }
 
+  countTable(table: string): Statement {
+    return stmt(`SELECT count(*) AS n FROM ${quotePg(this.schema)}.${quotePg(table)}`);
+  }
+
   dropTable(table: string): Statement {
     return stmt(`DROP TABLE IF EXISTS ${quotePg(this.schema)}.${quotePg(table)}`);
   }

@@ -1,0 +1,193 @@
+import { join, resolve } from "node:path";
+import { ConfigError } from "../../errors.js";
+import { journalCommand, RunJournal } from "../../journal/journal.js";
+import type { Plan } from "../../plan/actions.js";
+import { renderPlan } from "../../plan/render.js";
+import { renderSummaryTable, writeReportFiles } from "../../report/render.js";
+import { createJournal, type MigrateControl, runPlan } from "../../run/execute.js";
+import { restoreMigrate } from "../../steps/quiesce.js";
+import { mayBeAlive } from "../../run/process-alive.js";
+import {
+  type ConfigOptions,
+  controllerSpec,
+  type JournalOptions,
+  migrateControl,
+  type MigrateOptions,
+  type RunOptions,
+} from "../options.js";
+import { barProgress, lineProgress } from "../progress-ui.js";
+import { configFor, confirm, optionsFromJournal, planFor, requireYesWithoutTerminal } from "./shared.js";
+
+type RunCommandOptions = ConfigOptions & MigrateOptions & JournalOptions & RunOptions & { newRun?: boolean };
+type ResumeOptions = MigrateOptions & JournalOptions & RunOptions & { set: string[] };
+
+export function renderMigrateControl(control: MigrateControl | undefined): string {
+  if (!control) return "migrate-olap: left alone (--no-quiesce)\n\n";
+  const { quiesce, restore } = control.controller.commands;
+  return [
+    `migrate-olap: ${control.controller.description}`,
+    ...quiesce.map((command) => `  before the first tenant: ${command}`),
+    ...restore.map((command) => `  after the last tenant, on failure, Ctrl-C or SIGTERM: ${command}`),
+    "",
+    "",
+  ].join("\n");
+}
+
+export async function runCommand(options: RunCommandOptions): Promise<number> {
+  requireYesWithoutTerminal(options.yes, "run modifies exam_alt_score");
+  const config = configFor(options);
+  if (!options.newRun) {
+    const unfinished = await unfinishedRunOf(
+      options.journalDir,
+      resolve(options.config),
+      config.tenants.map((t) => t.id),
+      config.since,
+    );
+    if (unfinished) {
+      process.stderr.write(
+        `Resuming run ${unfinished.data.runId}, which did not finish (--new-run starts another).\n`,
+      );
+      return resumeJournal(unfinished, { ...options, set: options.set });
+    }
+  }
+  const plan = await planFor(options);
+  const command = journalCommand({
+    configDir: resolve(options.config),
+    tenants: config.tenants.map((t) => t.id),
+    overrides: options.set,
+    since: config.since,
+    backup: options.backup,
+    extract: options.extract,
+    load: options.load,
+    partBytes: options.partSize * 1024 * 1024,
+  });
+  const control = migrateControl(controllerSpec(options), options.podsTimeout);
+  return execute(plan, options, control, () => createJournal(plan, options.journalDir, command));
+}
+
+export async function resumeCommand(runId: string, options: ResumeOptions): Promise<number> {
+  requireYesWithoutTerminal(options.yes, "resume modifies exam_alt_score");
+  const journal = await RunJournal.load(options.journalDir, runId);
+  if (journal.data.status === "succeeded" && !journal.data.migrate?.replicas) {
+    process.stderr.write(`Run ${runId} already succeeded; nothing to resume.\n`);
+    return 0;
+  }
+  return resumeJournal(journal, options);
+}
+
+async function resumeJournal(journal: RunJournal, options: ResumeOptions): Promise<number> {
+  const { runId } = journal.data;
+  const holder = journal.data;
+  const alive =
+    holder.status === "running" && holder.pid !== process.pid && mayBeAlive(holder.host, holder.pid);
+  if (alive && !options.takeOverLock) {
+    throw new ConfigError(
+      `run ${runId} may still be running (host ${holder.host}, pid ${holder.pid}); wait for it, or --take-over-lock if it is dead`,
+    );
+  }
+  const plan = await planFor(optionsFromJournal(journal, options.set), { runId, resuming: true });
+  // migrate-olap is restored the way it was stopped, whatever this command line says.
+  const spec = journal.data.migrate?.controller ?? controllerSpec(options);
+  const control = migrateControl(spec, options.podsTimeout);
+  return execute(plan, options, control, async () => {
+    await journal.adopt();
+    return journal;
+  });
+}
+
+async function execute(
+  plan: Plan,
+  options: MigrateOptions & JournalOptions & RunOptions,
+  control: MigrateControl | undefined,
+  openJournal: () => Promise<RunJournal>,
+): Promise<number> {
+  process.stderr.write(
+    renderMigrateControl(control) +
+      renderPlan(plan, { sql: false }) +
+      "(rdw-backfill plan shows every statement)\n\n",
+  );
+  const runnable = plan.tenants.filter((t) => t.problems.length === 0).map((t) => t.tenant.id);
+  if (
+    !options.yes &&
+    runnable.length > 0 &&
+    !(await confirm(`Back-fill exam_alt_score for ${runnable.join(", ")}?`))
+  ) {
+    process.stderr.write("Nothing done.\n");
+    return 1;
+  }
+  const journal = await openJournal();
+  const ui = process.stderr.isTTY ? barProgress(process.stderr) : undefined;
+  const progress = ui ?? lineProgress(process.stderr);
+  const stopOnSignal = onSignals(async (signal) => {
+    ui?.stop();
+    process.stderr.write(`\nrdw-backfill: ${signal}: stopping run ${plan.runId}\n`);
+    if (control) {
+      const replicas = await restoreMigrate(control.controller, journal).catch(() => undefined);
+      if (replicas !== undefined)
+        process.stderr.write(`rdw-backfill: migrate-olap restored to ${replicas} replicas\n`);
+    }
+    await journal.update((data) => (data.status = "interrupted"));
+    process.stderr.write(`rdw-backfill: resume with: rdw-backfill resume ${plan.runId}\n`);
+  });
+  try {
+    const report = await runPlan(plan, {
+      progress,
+      failFast: Boolean(options.failFast),
+      journal,
+      journalDir: options.journalDir,
+      ...(control ? { migrate: control } : {}),
+      takeOverLock: Boolean(options.takeOverLock),
+      attempts: options.attempts,
+      warn: (message) => process.stderr.write(`rdw-backfill: warning: ${message}\n`),
+    }).finally(() => ui?.stop());
+    const dir = await writeReportFiles(
+      report,
+      options.reportDir ?? join("rdw-backfill-reports", report.runId),
+    );
+    if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    else process.stdout.write(renderSummaryTable(report) + "\n");
+    process.stderr.write(`Report written to ${dir}/summary.json and summary.md; journal in ${journal.dir}\n`);
+    return report.ok ? 0 : 1;
+  } finally {
+    stopOnSignal();
+  }
+}
+
+/**
+ * On Ctrl-C or SIGTERM: every change to a database is a transaction that dies with the process,
+ * so it is enough to start migrate-olap again, record the interruption and exit.
+ */
+function onSignals(cleanUp: (signal: NodeJS.Signals) => Promise<void>): () => void {
+  const codes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+  let handling = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (handling) return;
+    handling = true;
+    void cleanUp(signal).finally(() => process.exit(codes[signal] ?? 1));
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
+}
+
+/** The latest run of the same configuration, tenants and window that did not succeed. */
+async function unfinishedRunOf(
+  journalDir: string,
+  configDir: string,
+  tenants: string[],
+  since: string,
+): Promise<RunJournal | undefined> {
+  const runs = await RunJournal.list(journalDir);
+  const same = runs.filter(
+    (run) =>
+      run.status !== "succeeded" &&
+      run.command.configDir === configDir &&
+      run.command.since === since &&
+      [...run.command.tenants].sort().join() === [...tenants].sort().join(),
+  );
+  const latest = same.at(-1);
+  return latest ? RunJournal.load(journalDir, latest.runId) : undefined;
+}

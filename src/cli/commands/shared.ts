@@ -1,0 +1,57 @@
+import { createInterface } from "node:readline/promises";
+import { resolveConfig } from "../../config/settings.js";
+import { ConfigError } from "../../errors.js";
+import type { RunJournal } from "../../journal/journal.js";
+import { buildPlan } from "../../plan/build.js";
+import type { Plan } from "../../plan/actions.js";
+import type { ConfigOptions } from "../options.js";
+
+export function configFor(options: ConfigOptions) {
+  return resolveConfig({
+    configDir: options.config,
+    tenants: options.tenant,
+    overrides: options.set,
+    ...(options.since === undefined ? {} : { since: options.since }),
+  });
+}
+
+export function planFor(options: ConfigOptions, run?: { runId: string; resuming: boolean }): Promise<Plan> {
+  return buildPlan(configFor(options), {
+    backup: options.backup,
+    partBytes: options.partSize * 1024 * 1024,
+    extract: options.extract,
+    load: options.load,
+    ...(run ?? {}),
+  });
+}
+
+/** The options a journaled run was started with, plus properties given now (e.g. passwords). */
+export function optionsFromJournal(journal: RunJournal, extraOverrides: readonly string[]): ConfigOptions {
+  const command = journal.data.command;
+  if (!command.configDir)
+    throw new ConfigError(`run ${journal.data.runId}: its journal names no configuration folder`);
+  return {
+    config: command.configDir,
+    tenant: command.tenants,
+    set: [...command.overrides, ...extraOverrides],
+    since: command.since,
+    backup: command.backup,
+    partSize: Math.max(1, Math.round(command.partBytes / 1024 / 1024)),
+    extract: command.extract as ConfigOptions["extract"],
+    load: command.load as ConfigOptions["load"],
+  };
+}
+
+/** Asks on the terminal; without one, `--yes` is required (checked by the caller first). */
+export async function confirm(question: string): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await prompt.question(`${question} Type yes to proceed: `);
+  prompt.close();
+  return answer.trim().toLowerCase() === "yes";
+}
+
+export function requireYesWithoutTerminal(yes: boolean | undefined, what: string): void {
+  if (!yes && !(process.stdin.isTTY && process.stderr.isTTY)) {
+    throw new ConfigError(`${what}: confirm with --yes (there is no terminal to ask on)`);
+  }
+}

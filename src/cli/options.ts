@@ -1,0 +1,145 @@
+import { Command, Option } from "commander";
+import { DEFAULT_PODS_TIMEOUT_MS, openController, type ControllerSpec } from "../adapters/deployment/open.js";
+import { ConfigError } from "../errors.js";
+import { DEFAULT_PART_BYTES } from "../plan/build.js";
+import type { ExtractMode, LoadMode, ModeRequest } from "../plan/modes.js";
+import { DEFAULT_JOURNAL_DIR, type MigrateControl } from "../run/execute.js";
+
+export interface ConfigOptions {
+  config: string;
+  tenant: string[];
+  set: string[];
+  since?: string;
+  backup: boolean;
+  partSize: number;
+  extract: ModeRequest<ExtractMode>;
+  load: ModeRequest<LoadMode>;
+}
+
+export interface MigrateOptions {
+  quiesce: boolean;
+  deployment: string;
+  namespace?: string;
+  kubeContext?: string;
+  quiesceCmd?: string;
+  restoreCmd?: string;
+  podsTimeout: number;
+}
+
+export interface JournalOptions {
+  journalDir: string;
+}
+
+export interface RunOptions {
+  yes?: boolean;
+  reportDir?: string;
+  failFast?: boolean;
+  takeOverLock?: boolean;
+  attempts: number;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+const wholeNumber = (flag: string, minimum: number) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < minimum)
+    throw new ConfigError(`${flag} ${value}: expected a whole number ≥ ${minimum}`);
+  return number;
+};
+
+export function withConfigOptions(command: Command): Command {
+  return command
+    .requiredOption(
+      "-c, --config <dir>",
+      "RDW configuration folder (application.yml, tenant-*/application.yml, …)",
+    )
+    .option("-t, --tenant <id>", "tenant or sandbox to back-fill (repeatable; default: all)", collect, [])
+    .option(
+      "-s, --set <property=value>",
+      "override a configuration property, as Spring would (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--since <utc time>",
+      "back-fill exams updated at or after this UTC time (default 2019-11-01 00:00:00)",
+    )
+    .option("--no-backup", "do not copy exam_alt_score to exam_alt_score_backup_<run id> first")
+    .addOption(
+      new Option("--part-size <MiB>", "size of each streamed part")
+        .default(DEFAULT_PART_BYTES / 1024 / 1024)
+        .argParser(wholeNumber("--part-size", 1)),
+    )
+    .addOption(
+      new Option("--extract <mode>", "aurora: Aurora writes to S3; stream: through this process")
+        .choices(["auto", "aurora", "stream"])
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--load <mode>", "redshift: COPY from S3; postgres: COPY FROM STDIN")
+        .choices(["auto", "redshift", "postgres"])
+        .default("auto"),
+    );
+}
+
+export function withMigrateOptions(command: Command): Command {
+  return command
+    .option("--no-quiesce", "leave migrate-olap alone (it must not run during the back-fill)")
+    .option("--deployment <name>", "the migrate-olap Kubernetes deployment", "migrate-olap-deployment")
+    .option("--namespace <namespace>", "its Kubernetes namespace (default: kubectl's)")
+    .option("--kube-context <context>", "kubectl context (default: kubectl's)")
+    .option(
+      "--quiesce-cmd <command>",
+      "shell command that stops migrate-olap instead of kubectl (may print its replica count)",
+    )
+    .option("--restore-cmd <command>", "shell command that starts it again; gets RDW_BACKFILL_REPLICAS")
+    .addOption(
+      new Option("--pods-timeout <seconds>", "how long to wait for migrate-olap's pods to be gone")
+        .default(DEFAULT_PODS_TIMEOUT_MS / 1000)
+        .argParser(wholeNumber("--pods-timeout", 1)),
+    );
+}
+
+export function withJournalOptions(command: Command): Command {
+  return command.option("--journal-dir <dir>", "where run journals are kept", DEFAULT_JOURNAL_DIR);
+}
+
+export function withRunOptions(command: Command): Command {
+  return command
+    .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
+    .option(
+      "--report-dir <dir>",
+      "where to write summary.json and summary.md (default ./rdw-backfill-reports/<run id>)",
+    )
+    .option("--fail-fast", "stop at the first tenant that fails")
+    .option("--take-over-lock", "take over a tenant lock held by another run")
+    .addOption(
+      new Option("--attempts <n>", "attempts per tenant when failures are transient")
+        .default(4)
+        .argParser(wholeNumber("--attempts", 1)),
+    )
+    .option("--json", "print the summary as JSON on stdout");
+}
+
+export function controllerSpec(options: MigrateOptions): ControllerSpec | undefined {
+  if (!options.quiesce) return undefined;
+  if (options.quiesceCmd || options.restoreCmd) {
+    if (!options.quiesceCmd || !options.restoreCmd)
+      throw new ConfigError("--quiesce-cmd and --restore-cmd go together");
+    return { kind: "custom", quiesce: options.quiesceCmd, restore: options.restoreCmd };
+  }
+  return {
+    kind: "kubectl",
+    deployment: options.deployment,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.kubeContext ? { context: options.kubeContext } : {}),
+  };
+}
+
+export function migrateControl(
+  spec: ControllerSpec | undefined,
+  podsTimeoutSeconds: number,
+): MigrateControl | undefined {
+  return spec ? { spec, controller: openController(spec, podsTimeoutSeconds * 1000) } : undefined;
+}
