@@ -44,7 +44,9 @@ export function isTransient(error: unknown): boolean {
     if (status !== undefined && (status >= 500 || status === 429)) return true;
     if (
       typeof e.message === "string" &&
-      /Connection terminated unexpectedly|connection.*(lost|closed)/i.test(e.message)
+      /Connection terminated unexpectedly|connection error and is not queryable|connection.*(lost|closed)/i.test(
+        e.message,
+      )
     )
       return true;
     current = (current as { cause?: unknown }).cause;

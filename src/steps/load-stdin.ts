@@ -32,8 +32,10 @@ export async function stdinLoad(
       transform(chunk: Buffer, _encoding, callback) {
         bytesDone += chunk.length;
         progress.update(totalBytes ? Math.round((input.rowsStaged * bytesDone) / totalBytes) : 0);
-        callback(null, chunk);
-        if (bytesDone === chunk.length) void pausePoint("load"); // the first chunk is in COPY
+        if (bytesDone !== chunk.length) return callback(null, chunk);
+        // The first chunk goes into COPY; a crash test may hold the rest back.
+        this.push(chunk);
+        void pausePoint("load").then(() => callback());
       },
     });
     const part = await staging.read(entry.url.slice(staging.uri.length));
