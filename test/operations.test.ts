@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { resolveConfig } from "../src/config/settings.js";
 import { buildPlan, runPlan, silentProgress, type ProgressSink } from "../src/index.js";
@@ -60,7 +60,10 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
   before(async () => {
     world = await World.create({
       staging: "s3",
-      tenants: [{ id: "OP", pathPrefix: "op", dataset: sampleDataset(500, 71) }],
+      tenants: [
+        { id: "OP", pathPrefix: "op", dataset: sampleDataset(500, 71) },
+        { id: "OQ", pathPrefix: "oq", dataset: sampleDataset(60, 72) },
+      ],
     });
     live = `${quotePg(world.tenant("OP").schema)}.exam_alt_score`;
     initial = await world.altScores("OP");
@@ -246,6 +249,62 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
     assert.equal(report.tenants[0]!.retries?.length, 1);
     assert.match(report.tenants[0]!.retries![0]!.error, /connection error/);
     assert.deepEqual(await world.altScores("OP"), expected);
+  });
+
+  it("after kill -9 in the second tenant, resume does not redo the first", async () => {
+    const paused = await startPaused(world, world.runArgs("run", "--new-run"), "load#2");
+    const run = await latestRun();
+    paused.child.kill("SIGKILL");
+    await paused.exited;
+    const status = async () =>
+      JSON.parse(
+        (await world.runCli(["status", run, "--json", "--journal-dir", world.journalDir])).stdout,
+      ) as JournalData;
+    const killed = await status();
+    assert.equal(killed.tenants.OP!.state, "verified");
+    assert.equal(killed.tenants.OQ!.state, "extracted");
+    const resumed = await world.runCli(world.runArgs("resume", run));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const done = await status();
+    assert.equal(done.tenants.OP!.attempts, 1, "the finished tenant was not run again");
+    assert.equal(done.tenants.OQ!.attempts, 2);
+    assert.deepEqual(await world.altScores("OP"), expected);
+    assert.deepEqual(
+      await world.altScores("OQ"),
+      asLines(expectedAltScores(world.tenant("OQ").dataset, SINCE)),
+    );
+    assert.equal(await replicas(), REPLICAS);
+  });
+
+  it("takes over a lock held on another host only with --take-over-lock", async () => {
+    const lock = `${quotePg(world.tenant("OQ").schema)}.rdw_backfill_lock`;
+    await world.withPg((client) =>
+      client.query(`INSERT INTO ${lock} VALUES ('20200101_000000_dead', 'other-host', 4242, now())`),
+    );
+    const refused = await world.runBackfill(["--tenant", "OQ"]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stdout,
+      /OQ: failed: tenant OQ is locked by run 20200101_000000_dead \(host other-host, pid 4242.*--take-over-lock/,
+    );
+    const taken = await world.runBackfill(["--tenant", "OQ", "--take-over-lock"]);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(taken.stderr, /taking over the lock of run 20200101_000000_dead .* \(--take-over-lock\)/);
+  });
+
+  it("stops and restarts migrate-olap with custom commands instead of kubectl", async () => {
+    const restored = `${world.tmp}/restored-replicas`;
+    const result = await world.runBackfill([
+      "--tenant",
+      "OQ",
+      "--quiesce-cmd",
+      `echo stopped > ${world.tmp}/stopped; echo 5`,
+      "--restore-cmd",
+      `echo $RDW_BACKFILL_REPLICAS > ${restored}`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((await readFile(restored, "utf8")).trim(), "5");
+    assert.equal((await readFile(`${world.tmp}/stopped`, "utf8")).trim(), "stopped");
   });
 
   it("lists runs, and cleanup removes a run's backup table and staged files", async () => {

@@ -1,11 +1,19 @@
 /**
- * For the crash tests only: with RDW_BACKFILL_TEST_PAUSE=<point>, the process stops at that
- * point, says so on stderr and waits to be killed, so that a test can kill it exactly there.
- * Points: extract (a part half written), load (a COPY under way), merge (inside the replace
- * transaction, after the DELETE).
+ * For the crash tests only: with RDW_BACKFILL_TEST_PAUSE=<point>[#n], the process stops the n-th
+ * time (default: the first) it reaches that point, says so on stderr and waits to be killed, so
+ * that a test can kill it exactly there. Points: extract (a part half written), load (a COPY
+ * under way), merge (inside the replace transaction, after the DELETE).
  */
+const reached = new Map<string, number>();
+
 export async function pausePoint(point: "extract" | "load" | "merge"): Promise<void> {
-  if (process.env.RDW_BACKFILL_TEST_PAUSE !== point) return;
-  process.stderr.write(`rdw-backfill: test pause at ${point}\n`);
+  const wanted = process.env.RDW_BACKFILL_TEST_PAUSE;
+  if (!wanted) return;
+  const [name, nth = "1"] = wanted.split("#");
+  if (name !== point) return;
+  const count = (reached.get(point) ?? 0) + 1;
+  reached.set(point, count);
+  if (count !== Number(nth)) return;
+  process.stderr.write(`rdw-backfill: test pause at ${wanted}\n`);
   await new Promise<void>(() => setInterval(() => undefined, 60_000));
 }
