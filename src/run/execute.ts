@@ -68,7 +68,11 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunRepor
   );
   let migrateError: string | undefined;
   try {
-    const runnable = plan.tenants.some((tenant) => tenant.problems.length === 0);
+    // Stop migrate-olap only when some tenant has work left (not when all failed preflight or finished before).
+    const runnable = plan.tenants.some(
+      (tenant) =>
+        tenant.problems.length === 0 && journal.data.tenants[tenant.tenant.id]?.state !== "verified",
+    );
     if (options.migrate && runnable) {
       const earlier = await strandedRuns(journalDir, plan.runId);
       await quiesce(options.migrate.controller, options.migrate.spec, journal, earlier, warn);

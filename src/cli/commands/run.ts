@@ -68,7 +68,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
 export async function resumeCommand(runId: string, options: ResumeOptions): Promise<number> {
   requireYesWithoutTerminal(options.yes, "resume modifies exam_alt_score");
   const journal = await RunJournal.load(options.journalDir, runId);
-  if (journal.data.status === "succeeded" && !journal.data.migrate?.replicas) {
+  if (journal.data.status === "succeeded") {
     process.stderr.write(`Run ${runId} already succeeded; nothing to resume.\n`);
     return 0;
   }
