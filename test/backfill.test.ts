@@ -69,6 +69,8 @@ describe("back-fill of two tenants through an S3-compatible store", () => {
       assert.equal(tenant.extracted, tenant.loaded + rejected, tenant.tenant);
       assert.equal(tenant.finalCount, tenant.kept + tenant.loaded, tenant.tenant);
       assert.ok(tenant.checks.length > 0 && tenant.checks.every((c) => c.ok), tenant.tenant);
+      assert.equal(tenant.verification?.ok, true, `${tenant.tenant}: run verified the tenant`);
+      assert.equal(tenant.verification?.checks.length, 5);
       const data = world.tenant(tenant.tenant).dataset;
       assert.equal(tenant.finalCount, expectedAltScores(data, SINCE).length);
       assert.equal(tenant.kept + tenant.replaced, data.existingAltRows.length);

@@ -4,6 +4,7 @@ import { ConfigError, describeError } from "../errors.js";
 import { cleanupCommand, rollbackCommand } from "./commands/rollback.js";
 import { historyCommand, restoreMigrateCommand, statusCommand } from "./commands/journal.js";
 import { planCommand } from "./commands/plan.js";
+import { verifyCommand } from "./commands/verify.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 import { withConfigOptions, withJournalOptions, withMigrateOptions, withRunOptions } from "./options.js";
 
@@ -21,6 +22,11 @@ export async function main(argv: string[]): Promise<number> {
   )
     .option("--json", "print the plan as JSON on stdout")
     .action((options) => exitWith(planCommand(options)));
+  withConfigOptions(
+    program.command("verify").description("check, read-only, exam_alt_score against the warehouse"),
+  )
+    .option("--json", "print the checks as JSON on stdout")
+    .action((options) => exitWith(verifyCommand(options)));
   withRunOptions(
     withJournalOptions(
       withMigrateOptions(

@@ -31,6 +31,8 @@ export interface JournalOptions {
 }
 
 export interface RunOptions {
+  /** false with --no-verify */
+  verify: boolean;
   yes?: boolean;
   reportDir?: string;
   failFast?: boolean;
@@ -113,6 +115,7 @@ export function withRunOptions(command: Command): Command {
       "where to write summary.json and summary.md (default ./rdw-backfill-reports/<run id>)",
     )
     .option("--fail-fast", "stop at the first tenant that fails")
+    .option("--no-verify", "do not run the verify checks on the back-filled tenants at the end")
     .option("--take-over-lock", "take over a tenant lock held by another run")
     .addOption(
       new Option("--attempts <n>", "attempts per tenant when failures are transient")

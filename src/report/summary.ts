@@ -2,6 +2,7 @@ import type { StepName } from "../plan/actions.js";
 import type { ExtractMode, LoadMode } from "../plan/modes.js";
 import type { MigrateJournal } from "../journal/journal.js";
 import type { LoadError } from "../steps/load-redshift.js";
+import type { TenantVerification } from "../verify/verify.js";
 import type { Rejection } from "../steps/rejections.js";
 import type { Check } from "../steps/verify.js";
 
@@ -28,6 +29,8 @@ export interface TenantReport {
   finalCount: number;
   durationMs: number;
   steps: { step: StepName; durationMs: number }[];
+  /** The verify checks run at the end of `run`. */
+  verification?: TenantVerification;
   /** Transient failures that were retried. */
   retries?: { at: string; error: string }[];
   checks: Check[];

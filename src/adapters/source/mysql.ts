@@ -18,7 +18,15 @@ export class WarehouseConnection {
     private readonly describe: string,
   ) {}
 
-  static async open(login: DatabaseLogin, what: string): Promise<WarehouseConnection> {
+  /**
+   * `readOnly: false` is for verification only, whose session needs a temporary table (MariaDB
+   * refuses those in a read-only session); it still changes no data.
+   */
+  static async open(
+    login: DatabaseLogin,
+    what: string,
+    options = { readOnly: true },
+  ): Promise<WarehouseConnection> {
     const describe = `${what} ${login.user}@${login.host}:${login.port}/${login.database}`;
     const connection = mysql.createConnection({
       host: login.host,
@@ -38,7 +46,9 @@ export class WarehouseConnection {
       await new Promise<void>((resolve, reject) =>
         connection.connect((error) => (error ? reject(error) : resolve())),
       );
-      for (const statement of WAREHOUSE_SESSION) await warehouse.query(statement);
+      for (const statement of WAREHOUSE_SESSION) {
+        if (options.readOnly || !/READ ONLY/.test(statement.sql)) await warehouse.query(statement);
+      }
     } catch (error) {
       connection.destroy();
       throw warehouse.failure(error);

@@ -4,6 +4,9 @@ import { journalCommand, RunJournal } from "../../journal/journal.js";
 import type { Plan } from "../../plan/actions.js";
 import { renderPlan } from "../../plan/render.js";
 import { renderSummaryTable, writeReportFiles } from "../../report/render.js";
+import type { RunReport } from "../../report/summary.js";
+import { renderVerification } from "../../verify/verify.js";
+import { verifyPlanTenants } from "./verify.js";
 import { createJournal, type MigrateControl, runPlan } from "../../run/execute.js";
 import { restoreMigrate } from "../../steps/quiesce.js";
 import { mayBeAlive } from "../../run/process-alive.js";
@@ -140,6 +143,7 @@ async function execute(
       attempts: options.attempts,
       warn: (message) => process.stderr.write(`rdw-backfill: warning: ${message}\n`),
     }).finally(() => ui?.stop());
+    if (options.verify) await verifyAfterRun(plan, report);
     const dir = await writeReportFiles(
       report,
       options.reportDir ?? join("rdw-backfill-reports", report.runId),
@@ -150,6 +154,31 @@ async function execute(
     return report.ok ? 0 : 1;
   } finally {
     stopOnSignal();
+  }
+}
+
+/** The verify checks on the tenants this run completed; a failed check fails the tenant and the run. */
+async function verifyAfterRun(plan: Plan, report: RunReport): Promise<void> {
+  const done = new Set(
+    report.tenants.filter((tenant) => tenant.status === "succeeded").map((tenant) => tenant.tenant),
+  );
+  if (done.size === 0) return;
+  const results = await verifyPlanTenants(plan, done);
+  process.stderr.write(renderVerification(results));
+  for (const result of results) {
+    const tenant = report.tenants.find((t) => t.tenant === result.tenant)!;
+    tenant.verification = result;
+    if (!result.ok) {
+      tenant.status = "failed";
+      tenant.error = `verify: ${
+        result.error ??
+        result.checks
+          .filter((c) => !c.ok)
+          .map((c) => c.name)
+          .join(", ")
+      } failed`;
+      report.ok = false;
+    }
   }
 }
 

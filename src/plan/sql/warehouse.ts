@@ -50,12 +50,21 @@ const EXTRACT_COLUMNS = [
   `       wes.scale_score, wes.performance_level, we.completed_at, ${BACKFILL_MIGRATE_ID} AS migrate_id, we.updated, we.update_import_id`,
 ];
 
-/** The runbook's row selection: exams not deleted, updated in the window, scored; their alt scores. */
-function selection(database: string, altScoreIds: readonly number[], since: string): Statement {
+/**
+ * The runbook's row selection: exams not deleted, updated in the window, scored; their alt
+ * scores. Verification narrows it to the exams listed in a session's temporary `scopeTable`.
+ */
+export function selection(
+  database: string,
+  altScoreIds: readonly number[],
+  since: string,
+  scopeTable?: string,
+): Statement {
   const db = quoteMysql(database);
   return {
     sql: [
       `FROM ${db}.exam we`,
+      ...(scopeTable ? [`JOIN ${quoteMysql(scopeTable)} scope ON scope.id = we.id`] : []),
       `JOIN ${db}.exam_score wes ON wes.exam_id = we.id`,
       "WHERE we.deleted = 0",
       "  AND we.updated >= ?",
@@ -68,7 +77,7 @@ function selection(database: string, altScoreIds: readonly number[], since: stri
 }
 
 const EXAMPLE_IDS = 5;
-const LOADABLE = "  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL";
+export const LOADABLE = "  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL";
 
 /**
  * The runbook's extract, in `exam_alt_score` column order, without its filter on the alt
