@@ -2,6 +2,8 @@ import Table from "cli-table3";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { REJECTION_DESCRIPTIONS, totalRejected } from "../steps/rejections.js";
+import type { TenantDistribution } from "./distribution.js";
+import { renderHtmlReport } from "./html.js";
 import type { RunReport, TenantReport } from "./summary.js";
 
 const HEADERS = [
@@ -83,10 +85,15 @@ export function renderSummaryMarkdown(report: RunReport): string {
   ].join("\n");
 }
 
-/** Writes `summary.json` and `summary.md`; returns the folder. */
-export async function writeReportFiles(report: RunReport, dir: string): Promise<string> {
+/** Writes `summary.json`, `summary.md` and the self-contained `report.html`; returns the folder. */
+export async function writeReportFiles(
+  report: RunReport,
+  dir: string,
+  distributions: readonly TenantDistribution[] = [],
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "summary.json"), JSON.stringify(report, null, 2) + "\n");
   await writeFile(join(dir, "summary.md"), renderSummaryMarkdown(report));
+  await writeFile(join(dir, "report.html"), await renderHtmlReport(report, distributions));
   return dir;
 }

@@ -4,6 +4,7 @@ import { journalCommand, RunJournal } from "../../journal/journal.js";
 import type { Plan } from "../../plan/actions.js";
 import { renderPlan } from "../../plan/render.js";
 import { renderSummaryTable, writeReportFiles } from "../../report/render.js";
+import { readDistributions } from "../../report/distribution.js";
 import type { RunReport } from "../../report/summary.js";
 import { renderVerification } from "../../verify/verify.js";
 import { verifyPlanTenants } from "./verify.js";
@@ -144,13 +145,21 @@ async function execute(
       warn: (message) => process.stderr.write(`rdw-backfill: warning: ${message}\n`),
     }).finally(() => ui?.stop());
     if (options.verify) await verifyAfterRun(plan, report);
+    const distributions = await readDistributions(plan, report).catch((error: unknown) => {
+      process.stderr.write(`rdw-backfill: warning: no charts in the report: ${(error as Error).message}
+`);
+      return [];
+    });
     const dir = await writeReportFiles(
       report,
       options.reportDir ?? join("rdw-backfill-reports", report.runId),
+      distributions,
     );
     if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     else process.stdout.write(renderSummaryTable(report) + "\n");
-    process.stderr.write(`Report written to ${dir}/summary.json and summary.md; journal in ${journal.dir}\n`);
+    process.stderr.write(
+      `Report written to ${dir}/report.html, summary.json and summary.md; journal in ${journal.dir}\n`,
+    );
     return report.ok ? 0 : 1;
   } finally {
     stopOnSignal();

@@ -207,6 +207,14 @@ export class OlapSql {
     ];
   }
 
+  /** Students per performance level for each school year and alt score, over a whole table. */
+  levelDistribution(table: string): Statement {
+    return stmt(
+      "SELECT school_year, subject_score_id, performance_level AS level, count(DISTINCT student_id) AS students " +
+        `FROM ${quotePg(this.schema)}.${quotePg(table)} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    );
+  }
+
   countTable(table: string): Statement {
     return stmt(`SELECT count(*) AS n FROM ${quotePg(this.schema)}.${quotePg(table)}`);
   }
