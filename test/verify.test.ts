@@ -175,4 +175,15 @@ describe("verify", () => {
     assert.ok(failing(result).includes("orphans"));
     assert.match(check(result, "uniqueness").detail, /\d+ keys are held by more than one row/);
   });
+
+  it("shows the losses of a runbook load whose COPY failed after `DELETE … WHERE true`", async () => {
+    await world.withPg((client) => client.query(`DELETE FROM ${live} WHERE true`));
+    const { code, result } = await verify();
+    assert.equal(code, 1);
+    assert.deepEqual(failing(result), ["completeness", "aggregate report"]);
+    const examples = check(result, "completeness").examples;
+    assert.equal(examples.length, 5);
+    assert.ok(examples.every((example) => /^missing \d+$/.test(example)));
+    assert.match(check(result, "completeness").detail, /rows missing/);
+  });
 });
