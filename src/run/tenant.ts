@@ -77,14 +77,12 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
       const stepStarted = Date.now();
       switch (action.step) {
         case "backup":
-          // A backup is one transaction: if its table exists, it is complete.
-          if (
-            entry.state === "pending" &&
-            !(await olap.count(new OlapSql(plan.olapSchema).tableExists(action.backupTable)))
-          ) {
-            await backup(action, olap);
+          if (entry.state === "pending") {
+            // A backup is one transaction: if its table exists, it is complete.
+            const exists = await olap.count(new OlapSql(plan.olapSchema).tableExists(action.backupTable));
+            if (!exists) await backup(action, olap);
+            await checkpoint("backed-up", { backupTable: action.backupTable });
           }
-          if (entry.state === "pending") await checkpoint("backed-up", { backupTable: action.backupTable });
           report.backupTable = action.backupTable;
           break;
         case "extract":

@@ -51,10 +51,10 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
       process.stderr.write(
         `Resuming run ${unfinished.data.runId}, which did not finish (--new-run starts another).\n`,
       );
-      return resumeJournal(unfinished, { ...options, set: options.set });
+      return resumeJournal(unfinished, options);
     }
   }
-  const plan = await planFor(options);
+  const plan = await planFor(options, undefined, config);
   const command = journalCommand({
     configDir: resolve(options.config),
     tenants: config.tenants.map((t) => t.id),

@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline/promises";
-import { resolveConfig } from "../../config/settings.js";
+import { type BackfillConfig, resolveConfig } from "../../config/settings.js";
 import { ConfigError } from "../../errors.js";
 import type { RunJournal } from "../../journal/journal.js";
 import { buildPlan } from "../../plan/build.js";
@@ -15,8 +15,12 @@ export function configFor(options: ConfigOptions) {
   });
 }
 
-export function planFor(options: ConfigOptions, run?: { runId: string; resuming: boolean }): Promise<Plan> {
-  return buildPlan(configFor(options), {
+export function planFor(
+  options: ConfigOptions,
+  run?: { runId: string; resuming: boolean },
+  config: BackfillConfig = configFor(options),
+): Promise<Plan> {
+  return buildPlan(config, {
     backup: options.backup,
     partBytes: options.partSize * 1024 * 1024,
     extract: options.extract,
