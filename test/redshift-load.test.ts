@@ -4,6 +4,7 @@ import { resolveConfig } from "../src/config/settings.js";
 import { buildPlan, runPlan, silentProgress } from "../src/index.js";
 import type { LoadAction, Plan, RedshiftLoadAction, Statement } from "../src/plan/actions.js";
 import { quotePg } from "../src/plan/identifiers.js";
+import { unloggedWorkTables } from "../src/plan/sql/olap.js";
 import { sampleDataset, World } from "./helpers/world.js";
 
 const sql = (text: string): Statement => ({ sql: text, params: [] });
@@ -26,11 +27,13 @@ describe("the Redshift load step", () => {
   });
   after(() => world?.destroy());
 
+  /** The stand-ins get the name of the plan's staging table. */
   async function planWithRedshiftLoad(
-    stand_in: Pick<RedshiftLoadAction, "copy" | "copiedRows" | "loadErrors">,
+    standIn: (stage: string) => Pick<RedshiftLoadAction, "copy" | "copiedRows" | "loadErrors">,
   ): Promise<Plan> {
     const config = resolveConfig({ configDir: world.configDir, env: process.env });
     const plan = await buildPlan(config, { backup: false, partBytes: 1 << 20 });
+    const stand_in = standIn(unloggedWorkTables(world.tenant("RS").schema, plan.runId).stage);
     const tenant = plan.tenants[0]!;
     const index = tenant.actions.findIndex((action) => action.step === "load");
     const postgresLoad = tenant.actions[index] as LoadAction;
@@ -40,13 +43,13 @@ describe("the Redshift load step", () => {
 
   it("reports the rows COPY rejected, with line, column and reason, and leaves the live table untouched", async () => {
     const before = await world.altScores("RS");
-    const plan = await planWithRedshiftLoad({
-      copy: sql("INSERT INTO backfill_stage (id) VALUES (1)"), // fails on NOT NULL, as COPY with MAXERROR 0 would
+    const plan = await planWithRedshiftLoad((stage) => ({
+      copy: sql(`INSERT INTO ${stage} (id) VALUES (1)`), // fails on NOT NULL, as COPY with MAXERROR 0 would
       copiedRows: sql("SELECT 0 AS n"),
       loadErrors: sql(
         "SELECT 7 AS line_number, 'scale_score' AS colname, 'Missing data for not-null field' AS err_reason, '\\N' AS raw_field_value",
       ),
-    });
+    }));
     const report = await runPlan(plan, { progress: silentProgress, failFast: false });
     const tenant = report.tenants[0]!;
     assert.equal(tenant.status, "failed");
@@ -62,11 +65,11 @@ describe("the Redshift load step", () => {
 
   it("checks the count COPY reports against the rows staged before merging", async () => {
     const before = await world.altScores("RS");
-    const plan = await planWithRedshiftLoad({
-      copy: sql(`INSERT INTO backfill_stage SELECT * FROM ${live} LIMIT 3`),
+    const plan = await planWithRedshiftLoad((stage) => ({
+      copy: sql(`INSERT INTO ${stage} SELECT * FROM ${live} LIMIT 3`),
       copiedRows: sql("SELECT 3 AS n"),
       loadErrors: sql("SELECT 1 WHERE false"),
-    });
+    }));
     const report = await runPlan(plan, { progress: silentProgress, failFast: false });
     assert.match(report.tenants[0]!.error!, /count check failed before merge: \d+ rows staged, COPY read 3/);
     assert.deepEqual(await world.altScores("RS"), before);

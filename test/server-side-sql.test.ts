@@ -27,6 +27,7 @@ const facts = (
   schema: string,
   stagingUri: string,
   altScoreIds: number[],
+  streaming = false,
 ): TenantFacts => ({
   tenant: tenant(id, database),
   stagingUri,
@@ -34,9 +35,16 @@ const facts = (
   olapSchemaSource: "test",
   altScoreIds,
   altScoreIdsSource: "test",
-  estimates: { examsInWindow: 0, altScoreRowsApprox: 0, examScoreRowsApprox: 0, liveRows: 0 },
-  extract: { mode: "aurora", reason: "test" },
-  load: { mode: "redshift", reason: "test" },
+  estimates: {
+    examsInWindow: 0,
+    altScoreRowsApprox: 0,
+    examRowsApprox: 0,
+    examScoreRowsApprox: 0,
+    liveRows: 0,
+  },
+  idSpans: { exam: { lowest: 1000, highest: 1999 }, examScore: { lowest: 50000, highest: 52999 } },
+  extract: { mode: streaming ? "stream" : "aurora", reason: "test" },
+  load: { mode: streaming ? "postgres" : "redshift", reason: "test" },
   problems: [],
 });
 
@@ -45,6 +53,8 @@ const settings = (overrides: Partial<ActionSettings>): ActionSettings => ({
   since: "2019-11-01 00:00:00.000000",
   backup: true,
   partBytes: 1,
+  extractStreams: 2,
+  overlapLoad: true,
   redshiftRole: "arn:aws:iam::123456789012:role/rdw-redshift",
   redshiftAuthorization: "iam-role",
   ...overrides,
@@ -53,7 +63,7 @@ const settings = (overrides: Partial<ActionSettings>): ActionSettings => ({
 /** Every statement of the tenant's Aurora and Redshift actions, as the plan shows them. */
 function render(tenantFacts: TenantFacts, actionSettings: ActionSettings): string {
   return tenantActions(tenantFacts, actionSettings)
-    .filter((action) => action.step === "extract" || action.step === "load")
+    .filter((action) => action.step !== "backup")
     .flatMap((action) =>
       statementsOf(action).map(
         ([label, statement]) =>
@@ -98,9 +108,21 @@ const CASES: [string, TenantFacts, ActionSettings][] = [
     ),
     settings({ redshiftRole: "aws_iam_role=arn:aws:iam::123456789012:role/rdw-redshift" }),
   ],
+  [
+    "stream-postgres-two-ranges",
+    facts(
+      "PA",
+      "warehouse_pa",
+      "reporting_pa",
+      "s3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/",
+      [19, 20],
+      true,
+    ),
+    settings({}),
+  ],
 ];
 
-describe("the Aurora and Redshift statements are exactly the reviewed ones (golden files)", () => {
+describe("the planned statements of each mode are exactly the reviewed ones (golden files)", () => {
   for (const [name, tenantFacts, actionSettings] of CASES) {
     it(name, async () => {
       const actual = render(tenantFacts, actionSettings);

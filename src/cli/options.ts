@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { DEFAULT_PODS_TIMEOUT_MS, openController, type ControllerSpec } from "../adapters/deployment/open.js";
 import { ConfigError } from "../errors.js";
-import { DEFAULT_PART_BYTES } from "../plan/build.js";
+import { DEFAULT_EXTRACT_STREAMS, DEFAULT_PART_BYTES } from "../plan/build.js";
 import type { ExtractMode, LoadMode, ModeRequest } from "../plan/modes.js";
 import { DEFAULT_JOURNAL_DIR, type MigrateControl } from "../run/execute.js";
 
@@ -12,6 +12,8 @@ export interface ConfigOptions {
   since?: string;
   backup: boolean;
   partSize: number;
+  extractStreams: number;
+  loadAfterExtract: boolean;
   extract: ModeRequest<ExtractMode>;
   load: ModeRequest<LoadMode>;
 }
@@ -72,6 +74,19 @@ export function withConfigOptions(command: Command): Command {
       new Option("--part-size <MiB>", "size of each streamed part")
         .default(DEFAULT_PART_BYTES / 1024 / 1024)
         .argParser(wholeNumber("--part-size", 1)),
+    )
+    .addOption(
+      new Option(
+        "--extract-streams <n>",
+        "streaming extract: ranges of ids read at once, each on its own warehouse session",
+      )
+        .default(DEFAULT_EXTRACT_STREAMS)
+        .argParser(wholeNumber("--extract-streams", 1)),
+    )
+    .option(
+      "--load-after-extract",
+      "copy into PostgreSQL from the staged parts once the extract is done, instead of as it streams",
+      false,
     )
     .addOption(
       new Option("--extract <mode>", "aurora: Aurora writes to S3; stream: through this process")

@@ -1,4 +1,5 @@
 import {
+  type AltScoreRow,
   altScoreRow,
   type Dataset,
   type Exam,
@@ -56,6 +57,14 @@ function utcText(ms: number, micros: number | undefined): string {
 
 const parseUtc = (text: string) => Date.parse(text.replace(" ", "T") + "Z");
 
+/** One student's part of a tenant: everything the generator decides about them. */
+export interface StudentData {
+  exams: Exam[];
+  examScores: ExamScore[];
+  olapExamIds: number[];
+  existingAltRows: AltScoreRow[];
+}
+
 /**
  * Realistic data for one tenant: ICA, summative and IAB exams over several school years,
  * retakes (some completed at the same second), deleted exams, exams without scores, NULL alt
@@ -63,17 +72,40 @@ const parseUtc = (text: string) => Date.parse(text.replace(" ", "T") + "Z");
  * rows loaded by hand before the start date.
  */
 export function generateDataset(options: GenerateOptions): Dataset {
+  const data: Dataset = {
+    subjectScores: SUBJECT_SCORES,
+    exams: [],
+    examScores: [],
+    olapExamIds: [],
+    existingAltRows: [],
+  };
+  for (const student of generateStudents(options)) {
+    data.exams.push(...student.exams);
+    data.examScores.push(...student.examScores);
+    data.olapExamIds.push(...student.olapExamIds);
+    data.existingAltRows.push(...student.existingAltRows);
+  }
+  return data;
+}
+
+/**
+ * The same tenant one student at a time, so that millions of rows can be written without
+ * holding them (the benchmark). Which exam counts is decided per student, so nothing is lost.
+ */
+export function* generateStudents(options: GenerateOptions): Generator<StudentData> {
   const next = random(options.seed);
   const chance = (p: number) => next() < p;
   const between = (low: number, high: number) => low + Math.floor(next() * (high - low + 1));
-  const exams: Exam[] = [];
-  const examScores: ExamScore[] = [];
-  const pendingMigration = new Set<number>();
+  const migratedFrom = parseUtc(options.altScoresMigratedFrom);
+  const handLoadedBefore = parseUtc(options.handLoadedBefore);
   let examId = 1000;
   let scoreId = 50_000;
   const latestUpdate = parseUtc("2022-08-31 00:00:00");
 
   for (let student = 1; student <= options.students; student++) {
+    const exams: Exam[] = [];
+    const examScores: ExamScore[] = [];
+    const pendingMigration = new Set<number>();
     const studentId = 100_000 + student;
     const schoolId = 10 + (student % 37);
     for (const year of options.schoolYears) {
@@ -121,22 +153,19 @@ export function generateDataset(options: GenerateOptions): Dataset {
         }
       }
     }
+    const olapExamIds = latestExamIds(exams.filter((exam) => !pendingMigration.has(exam.id)));
+    const inOlap = new Set(olapExamIds);
+    const examById = new Map(exams.map((exam) => [exam.id, exam]));
+    const existingAltRows = examScores
+      .filter((score) => inOlap.has(score.examId) && score.subjectScoreId >= 19)
+      .filter((score) => score.scaleScore !== null && score.performanceLevel !== null)
+      .flatMap((score) => {
+        const exam = examById.get(score.examId)!;
+        const updated = parseUtc(exam.updated.slice(0, 19));
+        if (updated >= migratedFrom) return [altScoreRow(exam, score, 900 + (score.id % 50))];
+        if (updated < handLoadedBefore && score.id % 25 === 0) return [altScoreRow(exam, score, 7)];
+        return [];
+      });
+    yield { exams, examScores, olapExamIds, existingAltRows };
   }
-
-  const olapExamIds = latestExamIds(exams.filter((exam) => !pendingMigration.has(exam.id)));
-  const inOlap = new Set(olapExamIds);
-  const examById = new Map(exams.map((exam) => [exam.id, exam]));
-  const migratedFrom = parseUtc(options.altScoresMigratedFrom);
-  const handLoadedBefore = parseUtc(options.handLoadedBefore);
-  const existingAltRows = examScores
-    .filter((score) => inOlap.has(score.examId) && score.subjectScoreId >= 19)
-    .filter((score) => score.scaleScore !== null && score.performanceLevel !== null)
-    .flatMap((score) => {
-      const exam = examById.get(score.examId)!;
-      const updated = parseUtc(exam.updated.slice(0, 19));
-      if (updated >= migratedFrom) return [altScoreRow(exam, score, 900 + (score.id % 50))];
-      if (updated < handLoadedBefore && score.id % 25 === 0) return [altScoreRow(exam, score, 7)];
-      return [];
-    });
-  return { subjectScores: SUBJECT_SCORES, exams, examScores, olapExamIds, existingAltRows };
 }

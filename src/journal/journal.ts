@@ -40,6 +40,9 @@ export interface RunCommand {
   extract: string;
   load: string;
   partBytes: number;
+  /** Absent in journals of runs before these options existed: the defaults apply. */
+  extractStreams?: number;
+  loadAfterExtract?: boolean;
 }
 
 export interface MigrateJournal {

@@ -1,3 +1,4 @@
+import type { ExtractDriver } from "./sql/warehouse.js";
 import type { TenantConfig } from "../config/settings.js";
 import type { ExtractMode, LoadMode, ModeChoice } from "./modes.js";
 
@@ -26,8 +27,13 @@ interface ExtractBase {
 
 export interface StreamExtractAction extends ExtractBase {
   mode: "stream";
-  /** Streams every candidate row; rows whose alt values are NULL are counted, not staged. */
-  query: Statement;
+  /** The table the server reads first, and why. */
+  driver: ExtractDriver;
+  /**
+   * Stream every candidate row, one query per range of ids of the driving table, read in
+   * parallel; rows whose alt values are NULL are counted, not staged.
+   */
+  queries: Statement[];
   partBytes: number;
 }
 
@@ -49,6 +55,12 @@ interface LoadBase {
 
 export interface StdinLoadAction extends LoadBase {
   mode: "postgres";
+  /** Settings for the load and merge session. */
+  session: Statement[];
+  /** COPY is fed by the streaming extract as it goes; from the staged parts when resuming. */
+  alongsideExtract: boolean;
+  /** Work tables an interrupted attempt may have left, dropped before the stage is created. */
+  dropWorkTables: Statement[];
   /** `COPY … FROM STDIN`, fed with each part listed in the manifest. */
   copy: Statement;
 }
@@ -76,29 +88,37 @@ export interface MergeAction {
     countLive: Statement;
     deleteReplaced: Statement;
     insertRows: Statement;
-    countDuplicateKeys: Statement;
+    /** Live rows sharing a key with a back-filled row, and those equal to it in every column. */
+    checkLiveRows: Statement;
   };
+  /** After COMMIT: the work tables are not needed any more. */
+  dropWorkTables: Statement[];
 }
 
+/** Checks that the counts of extract, load and merge add up; the merge measured them, so no SQL. */
 export interface VerifyAction {
   step: "verify";
   summary: string;
-  /** Back-filled rows in the live table equal, column by column, to the rows selected for loading. */
-  countMatchingLiveRows: Statement;
-  countDuplicateKeys: Statement;
 }
 
 export type Action = BackupAction | ExtractAction | LoadAction | MergeAction | VerifyAction;
 export type StepName = Action["step"];
 
+export interface IdSpan {
+  lowest: number | null;
+  highest: number | null;
+}
+
 export interface RowEstimates {
-  /** Exams in the window (`updated >= since`, not deleted), counted on the warehouse's `updated` index. */
+  /** Exams in the window (`updated >= since`, deleted ones too), counted on the warehouse's `updated` index. */
   examsInWindow: number;
   /**
    * Alt score rows to expect: exams in the window times the alt scores per (subject, asmt type).
    * An over-estimate, since IAB exams and subjects without alt scores are counted too.
    */
   altScoreRowsApprox: number;
+  /** Approximate size of `exam`, from the warehouse's table statistics. */
+  examRowsApprox: number;
   /** Approximate size of `exam_score`, from the warehouse's table statistics. */
   examScoreRowsApprox: number;
   /** Rows in `exam_alt_score` now. */
@@ -116,6 +136,8 @@ export interface TenantFacts {
   altScoreIds: number[];
   altScoreIdsSource: string;
   estimates: RowEstimates;
+  /** The lowest and highest ids (null when empty) of `exam` and `exam_score`, to split the extract. */
+  idSpans: { exam: IdSpan; examScore: IdSpan };
   extract: ModeChoice<ExtractMode>;
   load: ModeChoice<LoadMode>;
   /**

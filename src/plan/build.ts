@@ -13,7 +13,14 @@ export interface PlanOptions extends Partial<ModeRequests> {
   backup: boolean;
   /** Size at which a streamed part is closed and the next one begun. */
   partBytes: number;
+  /** Ranges of ids the streaming extract reads at once (default DEFAULT_EXTRACT_STREAMS). */
+  extractStreams?: number;
+  /** COPY FROM STDIN as the extract streams (default), or from the staged parts afterwards. */
+  overlapLoad?: boolean;
 }
+
+/** Two ranges keep two warehouse cores busy; more help only where the server has them idle. */
+export const DEFAULT_EXTRACT_STREAMS = 2;
 
 export const DEFAULT_PART_BYTES = 256 * 1024 * 1024;
 
@@ -46,6 +53,8 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
         since: config.since,
         backup: options.backup,
         partBytes: options.partBytes,
+        extractStreams: options.extractStreams ?? DEFAULT_EXTRACT_STREAMS,
+        overlapLoad: options.overlapLoad ?? true,
         redshiftRole: config.redshiftRole,
         redshiftAuthorization: config.redshiftAuthorization,
       });

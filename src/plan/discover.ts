@@ -3,7 +3,7 @@ import { openStaging } from "../adapters/staging/open.js";
 import { OlapConnection } from "../adapters/target/postgres.js";
 import type { BackfillConfig, TenantConfig } from "../config/settings.js";
 import { describeError, RuntimeError } from "../errors.js";
-import type { RowEstimates, TenantFacts } from "./actions.js";
+import type { IdSpan, RowEstimates, TenantFacts } from "./actions.js";
 import { requirePlainIdentifier } from "./identifiers.js";
 import {
   chooseExtract,
@@ -21,7 +21,7 @@ import {
   auroraVersionQuery,
   currentUserQuery,
   defaultS3RoleQuery,
-  examScoreSizeQuery,
+  idSpanQuery,
   examsInWindowQuery,
   grantsQuery,
   requiredColumnsQuery as warehouseColumnsQuery,
@@ -76,6 +76,7 @@ export async function discoverTenant(
       ? "configured (backfill.alt-subject-score-ids)"
       : "warehouse subject_score (score_type_id = 2, asmt types 1 and 3)",
     estimates: { ...warehouse.estimates, liveRows: olap.liveRows },
+    idSpans: warehouse.idSpans,
     extract,
     load,
     problems,
@@ -85,6 +86,7 @@ export async function discoverTenant(
 interface WarehouseFacts {
   altScoreIds: number[];
   estimates: Omit<RowEstimates, "liveRows">;
+  idSpans: TenantFacts["idSpans"];
   version: string;
   auroraVersion: string | undefined;
 }
@@ -101,7 +103,8 @@ async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<Wa
       altScoreIdsQuery(database),
     );
     const [exams] = await warehouse.query<{ exams: string }>(examsInWindowQuery(database, since));
-    const [size] = await warehouse.query<{ exam_score_rows: string | null }>(examScoreSizeQuery(database));
+    const exam = await idSpan(warehouse, database, "exam");
+    const examScore = await idSpan(warehouse, database, "exam_score");
     const [version] = await warehouse.query<{ version: string }>(versionQuery());
     // Only Aurora knows @@aurora_version; elsewhere the query fails.
     const aurora = await warehouse.query<{ version: string }>(auroraVersionQuery()).catch(() => []);
@@ -120,14 +123,33 @@ async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<Wa
         altScoreRowsApprox: altScoreGroups
           ? Math.round((examsInWindow * altScoreIds.length) / altScoreGroups)
           : 0,
-        examScoreRowsApprox: Number(size?.exam_score_rows ?? 0),
+        examRowsApprox: exam.rowsApprox,
+        examScoreRowsApprox: examScore.rowsApprox,
       },
+      idSpans: { exam, examScore },
       version: version?.version ?? "unknown",
       auroraVersion: aurora[0]?.version ?? undefined,
     };
   } finally {
     await warehouse.close();
   }
+}
+
+async function idSpan(
+  warehouse: WarehouseConnection,
+  database: string,
+  table: "exam" | "exam_score",
+): Promise<IdSpan & { rowsApprox: number }> {
+  const [span] = await warehouse.query<{
+    lowest: string | null;
+    highest: string | null;
+    rows_approx: string | null;
+  }>(idSpanQuery(database, table));
+  return {
+    lowest: span?.lowest == null ? null : Number(span.lowest),
+    highest: span?.highest == null ? null : Number(span.highest),
+    rowsApprox: Number(span?.rows_approx ?? 0),
+  };
 }
 
 /** `backfill.tenants.<ID>.olap-schema`, else the tenant user's `current_schema()`, else `reporting_<id>`. */

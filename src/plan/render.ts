@@ -59,7 +59,11 @@ export function statementsOf(action: Action): [string, Statement][] {
             ["warehouse (Aurora writes the parts and the manifest to S3)", action.statement],
             ["warehouse, rows left out because an alt value is NULL", action.nullCensus],
           ]
-        : [[`warehouse, streamed to ${action.stagingUri}${action.objectBase}.part_NNNNN`, action.query]];
+        : action.queries.map((query, index, all): [string, Statement] => [
+            `warehouse${all.length > 1 ? `, ${action.driver} id range ${index + 1} of ${all.length} (read in parallel)` : ""}, ` +
+              `streamed to ${action.stagingUri}${action.objectBase}.part_NNNNN`,
+            query,
+          ]);
     case "load":
       return action.mode === "redshift"
         ? [
@@ -69,8 +73,13 @@ export function statementsOf(action: Action): [string, Statement][] {
             ["only if COPY fails: the rows it rejected", action.loadErrors],
           ]
         : [
+            ...action.session.map((s): [string, Statement] => ["OLAP session", s]),
+            ...action.dropWorkTables.map((s): [string, Statement] => [
+              "OLAP, left by an interrupted attempt",
+              s,
+            ]),
             ["OLAP", action.createStage],
-            ["OLAP, once per part in the manifest", action.copy],
+            ["OLAP, fed as the extract streams (after an interruption: once per staged part)", action.copy],
           ];
     case "merge":
       return [
@@ -80,13 +89,11 @@ export function statementsOf(action: Action): [string, Statement][] {
         ["replace", action.transaction.deleteReplaced],
         ["insert", action.transaction.insertRows],
         ["count after", action.transaction.countLive],
-        ["check, then COMMIT (ROLLBACK if any count is off)", action.transaction.countDuplicateKeys],
+        ["check, then COMMIT (ROLLBACK if any count is off)", action.transaction.checkLiveRows],
+        ...action.dropWorkTables.map((s): [string, Statement] => ["after COMMIT", s]),
       ];
     case "verify":
-      return [
-        ["after COMMIT", action.countMatchingLiveRows],
-        ["after COMMIT", action.countDuplicateKeys],
-      ];
+      return [];
   }
 }
 

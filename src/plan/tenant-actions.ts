@@ -2,11 +2,19 @@ import { EXAMPLES_PER_REASON } from "../steps/rejections.js";
 import type { Action, ExtractAction, LoadAction, TenantFacts } from "./actions.js";
 import {
   OlapSql,
+  TEMPORARY_WORK_TABLES,
+  unloggedWorkTables,
   redshiftAuthorization,
   redshiftCopiedRowsQuery,
   redshiftLoadErrorsQuery,
 } from "./sql/olap.js";
-import { auroraExtractStatement, extractQuery, nullAltValuesCensus } from "./sql/warehouse.js";
+import {
+  auroraExtractStatement,
+  chooseDriver,
+  extractQuery,
+  idRanges,
+  nullAltValuesCensus,
+} from "./sql/warehouse.js";
 
 export const OBJECT_BASE = "exam_alt_score";
 const LOAD_ERRORS_SHOWN = 20;
@@ -16,6 +24,10 @@ export interface ActionSettings {
   since: string;
   backup: boolean;
   partBytes: number;
+  /** Ranges of ids the streaming extract reads at once. */
+  extractStreams: number;
+  /** Feed the PostgreSQL COPY as the extract streams rather than from the staged parts afterwards. */
+  overlapLoad: boolean;
   redshiftRole: string | undefined;
   redshiftAuthorization: "iam-role" | "credentials";
 }
@@ -23,7 +35,10 @@ export interface ActionSettings {
 /** The tenant's actions in order, with their exact SQL. Pure: the same facts give the same plan. */
 export function tenantActions(facts: TenantFacts, settings: ActionSettings): Action[] {
   const { olapSchema: schema } = facts;
-  const olapSql = new OlapSql(schema);
+  const olapSql = new OlapSql(
+    schema,
+    facts.load.mode === "postgres" ? unloggedWorkTables(schema, settings.runId) : TEMPORARY_WORK_TABLES,
+  );
   const backupTable = `exam_alt_score_backup_${settings.runId}`;
   const actions: Action[] = [];
   if (settings.backup) {
@@ -46,14 +61,15 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
         countLive: olapSql.countLive(),
         deleteReplaced: olapSql.deleteReplaced(),
         insertRows: olapSql.insertRows(),
-        countDuplicateKeys: olapSql.countDuplicateKeys(),
+        checkLiveRows: olapSql.checkLiveRows(),
       },
+      dropWorkTables: olapSql.dropWorkTables(),
     },
     {
       step: "verify",
-      summary: "check that every extracted row is loaded with the warehouse's values or counted as rejected",
-      countMatchingLiveRows: olapSql.countMatchingLiveRows(),
-      countDuplicateKeys: olapSql.countDuplicateKeys(),
+      summary:
+        "check that every extracted row is loaded with the warehouse's values or counted as rejected " +
+        "(from the counts taken before COMMIT)",
     },
   );
   return actions;
@@ -77,11 +93,20 @@ function extractAction(facts: TenantFacts, settings: ActionSettings): ExtractAct
       nullCensus: nullAltValuesCensus(database, facts.altScoreIds, settings.since),
     };
   }
+  const { examsInWindow, examRowsApprox } = facts.estimates;
+  const driver = chooseDriver(examsInWindow, examRowsApprox);
+  const span = driver === "exam_score" ? facts.idSpans.examScore : facts.idSpans.exam;
+  const ranges = idRanges(span.lowest, span.highest, settings.extractStreams);
+  const reading =
+    driver === "exam_score"
+      ? `exam_score in key order (${examsInWindow} of ~${examRowsApprox} exams are in the window)`
+      : `exams in the window by their updated index (${examsInWindow} of ~${examRowsApprox})`;
   return {
     ...base,
     mode: "stream",
-    summary: `stream ${window} to ${facts.stagingUri}`,
-    query: extractQuery(database, facts.altScoreIds, settings.since),
+    summary: `stream ${window} to ${facts.stagingUri}, reading ${reading} in ${ranges.length} parallel range(s)`,
+    driver,
+    queries: ranges.map((range) => extractQuery(database, facts.altScoreIds, settings.since, driver, range)),
     partBytes: settings.partBytes,
   };
 }
@@ -100,10 +125,17 @@ function loadAction(facts: TenantFacts, settings: ActionSettings, olapSql: OlapS
       loadErrors: redshiftLoadErrorsQuery(LOAD_ERRORS_SHOWN),
     };
   }
+  // Only a streamed extract passes through this process, where the COPY can be fed as it goes.
+  const alongsideExtract = settings.overlapLoad && facts.extract.mode === "stream";
   return {
     step: "load",
     mode: "postgres",
-    summary: `copy the parts listed in ${manifest} into a temporary staging table`,
+    summary: alongsideExtract
+      ? `copy the rows into a staging table as they are extracted (from the parts listed in ${manifest} when resuming)`
+      : `copy the parts listed in ${manifest} into a staging table`,
+    alongsideExtract,
+    session: olapSql.postgresSession(),
+    dropWorkTables: olapSql.dropWorkTables(),
     createStage: olapSql.createStage(),
     copy: olapSql.copyStageFromStdin(),
   };

@@ -3,7 +3,7 @@ import { openStaging } from "../adapters/staging/open.js";
 import type { DatabaseLogin } from "../config/settings.js";
 import { RuntimeError } from "../errors.js";
 import type { Statement } from "../plan/actions.js";
-import { OlapSql } from "../plan/sql/olap.js";
+import { OlapSql, unloggedWorkTables } from "../plan/sql/olap.js";
 import { acquireTenantLock, type LockOwner, releaseTenantLock } from "./lock.js";
 
 export interface BackupOfTenant {
@@ -62,19 +62,25 @@ export async function rollbackTenant(
   }
 }
 
-/** Drops the backup table and deletes the staged files; returns what was removed. */
+/**
+ * Drops the backup table and the work tables an interrupted attempt may have left, and deletes
+ * the staged files; returns what was removed.
+ */
 export async function cleanupTenant(
   target: BackupOfTenant | Omit<BackupOfTenant, "backupTable">,
+  runId: string,
 ): Promise<string[]> {
   const removed: string[] = [];
-  if ("backupTable" in target) {
-    const olap = await OlapConnection.open(target.olap, `tenant ${target.tenant} OLAP`, { readOnly: false });
-    try {
-      await olap.query(new OlapSql(target.schema).dropTable(target.backupTable));
+  const olap = await OlapConnection.open(target.olap, `tenant ${target.tenant} OLAP`, { readOnly: false });
+  try {
+    const sql = new OlapSql(target.schema, unloggedWorkTables(target.schema, runId));
+    if ("backupTable" in target) {
+      await olap.query(sql.dropTable(target.backupTable));
       removed.push(`${target.schema}.${target.backupTable}`);
-    } finally {
-      await olap.close();
     }
+    for (const statement of sql.dropWorkTables()) await olap.query(statement);
+  } finally {
+    await olap.close();
   }
   const staging = openStaging(target.stagingUri);
   const objects = await staging.list();

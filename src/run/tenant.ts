@@ -12,6 +12,7 @@ import { backup } from "../steps/backup.js";
 import { extract, type ExtractResult } from "../steps/extract.js";
 import { load, type LoadResult } from "../steps/load.js";
 import { LoadRejectedError } from "../steps/load-redshift.js";
+import { startOverlappedLoad } from "../steps/load-stdin.js";
 import { merge, type MergeResult } from "../steps/merge.js";
 import type { ProgressSink } from "../steps/progress.js";
 import { verify } from "../steps/verify.js";
@@ -59,8 +60,11 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
   let lockedBy: OlapConnection | undefined;
   try {
     await journal.update(() => (entry.attempts += 1));
-    const warehouse = await WarehouseConnection.open(plan.tenant.warehouse, `tenant ${id} warehouse`);
-    connections.push(warehouse);
+    const warehouses: WarehouseConnection[] = [];
+    for (let i = 0; i < warehouseSessions(plan); i++) {
+      warehouses.push(await WarehouseConnection.open(plan.tenant.warehouse, `tenant ${id} warehouse`));
+      connections.push(warehouses[i]!);
+    }
     const olap = await OlapConnection.open(plan.tenant.olap, `tenant ${id} OLAP`, { readOnly: false });
     connections.push(olap);
     const staging = openStaging(plan.stagingUri);
@@ -88,13 +92,29 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
         case "extract":
           if (!extracted) {
             await clearFolder(staging); // parts of an interrupted attempt
-            extracted = await extract(
-              action,
-              warehouse,
-              staging,
-              progress.step(id, "extract", plan.estimates.altScoreRowsApprox),
-            );
+            const loadAction = plan.actions.find((next) => next.step === "load");
+            const overlapped =
+              action.mode === "stream" && loadAction?.mode === "postgres" && loadAction.alongsideExtract
+                ? await startOverlappedLoad(loadAction, olap, staging.uri)
+                : undefined;
+            try {
+              extracted = await extract(
+                action,
+                warehouses,
+                staging,
+                progress.step(id, "extract", plan.estimates.altScoreRowsApprox),
+                overlapped?.sink,
+              );
+            } catch (error) {
+              overlapped?.abort();
+              throw error;
+            }
             await checkpoint("extracted", { extract: extracted });
+            if (overlapped) {
+              const loadProgress = progress.step(id, "load", extracted.rowsStaged);
+              loaded = await overlapped.finish(extracted);
+              loadProgress.done(loaded.rowsCopied);
+            }
           }
           Object.assign(report, {
             extracted: extracted.rowsRead,
@@ -104,7 +124,8 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
           break;
         case "load": {
           const { manifestName, rowsStaged } = need(extracted, "extract");
-          loaded = await load(
+          // Already done alongside the extract, unless this attempt resumes from staged parts.
+          loaded ??= await load(
             action,
             { manifestName, rowsStaged },
             olap,
@@ -123,6 +144,7 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
             progress.step(id, "merge", rowsCopied),
           );
           if (!committed) await checkpoint("merged", { merge: merged });
+          for (const statement of action.dropWorkTables) await olap.query(statement);
           Object.assign(report, {
             loaded: merged.loaded,
             replaced: merged.replaced,
@@ -138,7 +160,7 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
             load: need(loaded, "load"),
             merge: need(merged, "merge"),
           };
-          const verified = await verify(action, input, olap);
+          const verified = verify(input);
           report.checks = verified.checks;
           if (!verified.ok) {
             const failed = verified.checks.filter((check) => !check.ok).map((check) => check.name);
@@ -160,11 +182,18 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
     await journal.update(() => (entry.error = report.error));
     return { report, error };
   } finally {
+    // An attempt that failed leaves its work tables; the next one drops them before it loads.
     if (lockedBy) await releaseTenantLock(lockedBy, plan.olapSchema, context.owner).catch(() => undefined);
     for (const connection of connections.reverse()) await connection.close();
     report.durationMs = Date.now() - started;
     report.retries = entry.retries;
   }
+}
+
+/** One warehouse session per range the streaming extract reads at once; one otherwise. */
+function warehouseSessions(plan: TenantPlan): number {
+  const extractAction = plan.actions.find((action) => action.step === "extract");
+  return extractAction?.mode === "stream" ? Math.max(1, extractAction.queries.length) : 1;
 }
 
 /** Fails before anything is modified when the run's staging folder cannot be written. */

@@ -2,58 +2,73 @@ import { once } from "node:events";
 import { PassThrough, Readable } from "node:stream";
 import type { WarehouseConnection } from "../adapters/source/mysql.js";
 import type { Manifest, StagingStore } from "../adapters/staging/store.js";
-import { formatOutfileLine } from "../format/outfile-csv.js";
+import { RuntimeError } from "../errors.js";
 import type { StreamExtractAction } from "../plan/actions.js";
-import {
-  EXAM_ALT_SCORE_COLUMNS,
-  PERFORMANCE_LEVEL_INDEX,
-  QUOTED_COLUMNS,
-  SCALE_SCORE_INDEX,
-} from "../plan/sql/columns.js";
 import { pausePoint } from "../run/fault-injection.js";
 import type { StepProgress } from "./progress.js";
-import type { ExtractResult, StagedPart } from "./extract.js";
-import { RejectionTally } from "./rejections.js";
+import type { ExtractResult, ExtractSink, StagedPart } from "./extract.js";
+import { type RejectionReason, RejectionTally } from "./rejections.js";
 
-const QUOTED = EXAM_ALT_SCORE_COLUMNS.map((column) => QUOTED_COLUMNS.has(column));
 const FLUSH_CHARS = 256 * 1024;
 const PROGRESS_EVERY_ROWS = 10_000;
 
 /**
- * Streams the warehouse rows into staged parts in `INTO OUTFILE` format, then writes the
- * manifest. Memory stays bounded: the query stream pauses while staging catches up.
+ * Streams the warehouse rows into staged parts in `INTO OUTFILE` format, one query per range of
+ * exam ids on its own connection, all at once; then writes the manifest. With a `sink` (the
+ * load's COPY) every chunk also goes there, so that the load overlaps the extract.
+ * Memory stays bounded: a query stream pauses while staging or the COPY catches up.
  */
 export async function streamExtract(
   action: StreamExtractAction,
-  warehouse: WarehouseConnection,
+  warehouses: readonly WarehouseConnection[],
   staging: StagingStore,
   progress: StepProgress,
+  sink?: ExtractSink,
 ): Promise<ExtractResult> {
-  const parts = new PartWriter(staging, action.objectBase, action.partBytes);
+  if (warehouses.length < action.queries.length) {
+    throw new Error(`streamExtract needs ${action.queries.length} warehouse connections`);
+  }
+  const names = new PartNames(action.objectBase);
   const rejections = new RejectionTally();
-  let rowsRead = 0;
-  let rowsStaged = 0;
-  let pending = "";
+  const counts = { read: 0, staged: 0 };
+  const writers = action.queries.map(() => new PartWriter(staging, names, action.partBytes, sink));
   try {
-    for await (const row of warehouse.stream(action.query)) {
-      rowsRead++;
-      if (row[SCALE_SCORE_INDEX] === null) rejections.add("null_scale_score", row[0] ?? null);
-      else if (row[PERFORMANCE_LEVEL_INDEX] === null)
-        rejections.add("null_performance_level", row[0] ?? null);
-      else {
-        pending += formatOutfileLine(row, QUOTED);
-        rowsStaged++;
-        parts.countRow();
-        if (pending.length >= FLUSH_CHARS) {
-          await parts.write(pending);
-          pending = "";
-          await pausePoint("extract");
+    await Promise.all(
+      action.queries.map(async (query, index) => {
+        const writer = writers[index]!;
+        let pending = "";
+        let pendingRows = 0;
+        for await (const rows of warehouses[index]!.stream(query)) {
+          for (const [line, rejected, id] of rows as [string | null, RejectionReason | null, string][]) {
+            if (rejected !== null) rejections.add(rejected, id);
+            else if (line === null) {
+              throw new RuntimeError(
+                `warehouse exam_score row ${id}: a column that exam_alt_score requires is NULL in the warehouse`,
+              );
+            } else {
+              pending += line + "\n";
+              pendingRows++;
+            }
+          }
+          const before = counts.read;
+          counts.read += rows.length;
+          if (pending.length >= FLUSH_CHARS) {
+            await writer.write(pending, pendingRows);
+            counts.staged += pendingRows;
+            pending = "";
+            pendingRows = 0;
+            await pausePoint("extract"); // a crash test may stop here, mid-extract
+          }
+          if (Math.floor(before / PROGRESS_EVERY_ROWS) !== Math.floor(counts.read / PROGRESS_EVERY_ROWS))
+            progress.update(counts.read);
         }
-      }
-      if (rowsRead % PROGRESS_EVERY_ROWS === 0) progress.update(rowsRead);
-    }
-    if (pending) await parts.write(pending);
-    const staged = await parts.finish();
+        if (pending) await writer.write(pending, pendingRows);
+        counts.staged += pendingRows;
+        await pausePoint("extract"); // small tenants never fill a chunk
+        await writer.finish();
+      }),
+    );
+    const staged = writers.flatMap((writer) => writer.parts).sort((a, b) => a.name.localeCompare(b.name));
     const manifestName = `${action.objectBase}.manifest`;
     const manifest: Manifest = {
       entries: staged.map((part) => ({
@@ -63,11 +78,26 @@ export async function streamExtract(
       })),
     };
     await staging.write(manifestName, Readable.from([JSON.stringify(manifest, null, 2)]));
-    progress.done(rowsRead);
-    return { rowsRead, rowsStaged, parts: staged, manifestName, sourceRejections: rejections.list() };
+    progress.done(counts.read);
+    return {
+      rowsRead: counts.read,
+      rowsStaged: counts.staged,
+      parts: staged,
+      manifestName,
+      sourceRejections: rejections.list(),
+    };
   } catch (error) {
-    await parts.abort();
+    await Promise.all(writers.map((writer) => writer.abort()));
     throw error;
+  }
+}
+
+/** Part names as Aurora writes them, `<base>.part_00000`, … numbered across parallel writers. */
+class PartNames {
+  private next = 0;
+  constructor(private readonly base: string) {}
+  take(): string {
+    return `${this.base}.part_${String(this.next++).padStart(5, "0")}`;
   }
 }
 
@@ -77,32 +107,34 @@ interface OpenPart extends StagedPart {
   stored: Promise<void>;
 }
 
-/** Splits the output into parts named as Aurora names them: `<base>.part_00000`, … */
+/** One range's output, cut into parts of about `partBytes`, each stored as it is written. */
 class PartWriter {
-  private readonly finished: StagedPart[] = [];
+  readonly parts: StagedPart[] = [];
   private current: OpenPart | undefined;
 
   constructor(
     private readonly staging: StagingStore,
-    private readonly base: string,
+    private readonly names: PartNames,
     private readonly partBytes: number,
+    private readonly sink: ExtractSink | undefined,
   ) {}
 
-  countRow(): void {
-    this.open().rows++;
-  }
-
-  async write(text: string): Promise<void> {
+  async write(text: string, rows: number): Promise<void> {
     const part = this.open();
     const chunk = Buffer.from(text, "utf8");
     part.bytes += chunk.length;
-    if (!part.stream.write(chunk)) await Promise.race([once(part.stream, "drain"), part.stored]);
+    part.rows += rows;
+    const waits: Promise<unknown>[] = [];
+    if (!part.stream.write(chunk)) waits.push(Promise.race([once(part.stream, "drain"), part.stored]));
+    if (this.sink && !this.sink.stream.write(chunk)) {
+      waits.push(Promise.race([once(this.sink.stream, "drain"), this.sink.settled]));
+    }
+    await Promise.all(waits);
     if (part.bytes >= this.partBytes) await this.close();
   }
 
-  async finish(): Promise<StagedPart[]> {
+  async finish(): Promise<void> {
     await this.close();
-    return this.finished;
   }
 
   async abort(): Promise<void> {
@@ -115,7 +147,7 @@ class PartWriter {
 
   private open(): OpenPart {
     if (!this.current) {
-      const name = `${this.base}.part_${String(this.finished.length).padStart(5, "0")}`;
+      const name = this.names.take();
       const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
       const stored = this.staging.write(name, stream);
       stored.catch(() => undefined); // awaited in close(); avoid an unhandled rejection meanwhile
@@ -130,6 +162,6 @@ class PartWriter {
     this.current = undefined;
     part.stream.end();
     await part.stored;
-    this.finished.push({ name: part.name, rows: part.rows, bytes: part.bytes });
+    this.parts.push({ name: part.name, rows: part.rows, bytes: part.bytes });
   }
 }

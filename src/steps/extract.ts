@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import type { WarehouseConnection } from "../adapters/source/mysql.js";
 import type { StagingStore } from "../adapters/staging/store.js";
 import type { ExtractAction } from "../plan/actions.js";
@@ -24,14 +25,25 @@ export interface ExtractResult {
   sourceRejections: Rejection[];
 }
 
-/** Stages the tenant's rows in its staging folder, through this process or by Aurora itself. */
+/** Also receives every staged chunk as it is written: the load's COPY, when it overlaps the extract. */
+export interface ExtractSink {
+  stream: Writable;
+  /** Settles when the receiver is done or has failed; a failure stops the extract. */
+  settled: Promise<unknown>;
+}
+
+/**
+ * Stages the tenant's rows in its staging folder, through this process (one warehouse session
+ * per range of exam ids) or by Aurora itself (the first session).
+ */
 export function extract(
   action: ExtractAction,
-  warehouse: WarehouseConnection,
+  warehouses: readonly WarehouseConnection[],
   staging: StagingStore,
   progress: StepProgress,
+  sink?: ExtractSink,
 ): Promise<ExtractResult> {
   return action.mode === "aurora"
-    ? auroraExtract(action, warehouse, staging, progress)
-    : streamExtract(action, warehouse, staging, progress);
+    ? auroraExtract(action, warehouses[0]!, staging, progress)
+    : streamExtract(action, warehouses, staging, progress, sink);
 }

@@ -32,9 +32,14 @@ export async function load(
     action.mode === "redshift"
       ? await redshiftLoad(action, input, olap, staging, progress)
       : await stdinLoad(action, input, olap, staging, progress);
+  return checkAllCopied(input, result, staging.uri);
+}
+
+/** The count check between load and merge: every staged row is in the staging table. */
+export function checkAllCopied(input: LoadInput, result: LoadResult, stagingUri: string): LoadResult {
   if (result.rowsCopied !== input.rowsStaged) {
     throw new RuntimeError(
-      `count check failed before merge: ${input.rowsStaged} rows staged, COPY read ${result.rowsCopied} from ${staging.uri}`,
+      `count check failed before merge: ${input.rowsStaged} rows staged, COPY read ${result.rowsCopied} from ${stagingUri}`,
     );
   }
   return result;

@@ -21,6 +21,10 @@ export interface MergeResult {
   /** Existing rows left as they were. */
   kept: number;
   liveAfter: number;
+  /** Live rows sharing a key with a back-filled row, before COMMIT. */
+  liveSharingKey: number;
+  /** Live rows equal in every column to a back-filled row, before COMMIT. */
+  liveEqual: number;
   /** Staged rows not loaded, by reason. */
   targetRejections: Rejection[];
 }
@@ -55,10 +59,24 @@ export async function merge(
     await pausePoint("merge");
     const loaded = (await olap.query(transaction.insertRows)).rowCount;
     const liveAfter = await olap.count(transaction.countLive);
+    const [check] = (await olap.query<{ key_matches: string; equal_rows: string }>(transaction.checkLiveRows))
+      .rows;
+    const liveSharingKey = Number(check?.key_matches ?? -1);
+    const liveEqual = Number(check?.equal_rows ?? -1);
     expectEqual("rows inserted = rows selected", selected, loaded);
     expectEqual("final count = before - replaced + loaded", liveBefore - replaced + loaded, liveAfter);
-    expectEqual("duplicate keys among back-filled rows", 0, await olap.count(transaction.countDuplicateKeys));
-    return { liveBefore, replaced, loaded, kept: liveBefore - replaced, liveAfter, targetRejections };
+    expectEqual("live rows sharing a key with a back-filled row", loaded, liveSharingKey);
+    expectEqual("live rows equal to a back-filled row in every column", loaded, liveEqual);
+    return {
+      liveBefore,
+      replaced,
+      loaded,
+      kept: liveBefore - replaced,
+      liveAfter,
+      liveSharingKey,
+      liveEqual,
+      targetRejections,
+    };
   });
   progress.done(result.loaded);
   return result;

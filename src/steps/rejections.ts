@@ -29,11 +29,18 @@ export const EXAMPLES_PER_REASON = 5;
 export class RejectionTally {
   private readonly byReason = new Map<RejectionReason, Rejection>();
 
+  /** Keeps the lowest ids as examples, so that the report does not depend on the order rows arrive in. */
   add(reason: RejectionReason, id: string | null): void {
     let entry = this.byReason.get(reason);
     if (!entry) this.byReason.set(reason, (entry = { reason, count: 0, exampleIds: [] }));
     entry.count++;
-    if (id !== null && entry.exampleIds.length < EXAMPLES_PER_REASON) entry.exampleIds.push(id);
+    if (id === null) return;
+    const examples = entry.exampleIds;
+    if (examples.length === EXAMPLES_PER_REASON && !(BigInt(id) < BigInt(examples[examples.length - 1]!)))
+      return;
+    const at = examples.findIndex((example) => BigInt(id) < BigInt(example));
+    examples.splice(at === -1 ? examples.length : at, 0, id);
+    if (examples.length > EXAMPLES_PER_REASON) examples.pop();
   }
 
   /** By reason, in alphabetical order, so that every mode reports alike. */

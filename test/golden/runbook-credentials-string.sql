@@ -52,3 +52,54 @@ SELECT pg_last_copy_count() AS n;
 -- load: only if COPY fails: the rows it rejected
 SELECT line_number, trim(colname) AS colname, trim(err_reason) AS err_reason, trim(raw_field_value) AS raw_field_value FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT $1;
 -- bound values: [20]
+
+-- merge: OLAP
+CREATE TEMP TABLE backfill_rows (LIKE "reporting_ot".exam_alt_score);
+
+-- merge: OLAP
+INSERT INTO backfill_rows (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id)
+SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM (
+  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.school_year, s.asmt_id, s.student_id, s.subject_score_id ORDER BY s.id) AS key_rank
+  FROM backfill_stage s
+  JOIN "reporting_ot".exam e ON e.id = s.exam_id AND e.student_id = s.student_id
+    AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year
+) ranked
+WHERE key_rank = 1;
+
+-- merge: OLAP, rows not kept, by reason
+SELECT reason, rejected, id, exam_id FROM (
+  SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
+         ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
+  FROM (
+    SELECT s.id, s.exam_id, CASE
+        WHEN same_id.student_id = s.student_id AND same_id.asmt_id = s.asmt_id
+          AND same_id.school_year = s.school_year THEN 'duplicate_score_row'
+        WHEN same_id.id IS NOT NULL THEN 'olap_exam_differs'
+        WHEN latest.id IS NOT NULL THEN 'superseded_exam'
+        ELSE 'exam_not_in_olap' END AS reason
+    FROM (
+      SELECT s.* FROM backfill_stage s LEFT JOIN backfill_rows b ON b.id = s.id WHERE b.id IS NULL
+    ) s
+    LEFT JOIN "reporting_ot".exam same_id ON same_id.id = s.exam_id
+    LEFT JOIN "reporting_ot".exam latest ON latest.student_id = s.student_id
+      AND latest.asmt_id = s.asmt_id AND latest.school_year = s.school_year
+  ) c
+) r
+WHERE example_rank <= $1
+ORDER BY reason, id;
+-- bound values: [5]
+
+-- merge: BEGIN; count before
+SELECT count(*) AS n FROM "reporting_ot".exam_alt_score;
+
+-- merge: replace
+DELETE FROM "reporting_ot".exam_alt_score USING backfill_rows b WHERE "reporting_ot".exam_alt_score.school_year = b.school_year AND "reporting_ot".exam_alt_score.asmt_id = b.asmt_id AND "reporting_ot".exam_alt_score.student_id = b.student_id AND "reporting_ot".exam_alt_score.subject_score_id = b.subject_score_id;
+
+-- merge: insert
+INSERT INTO "reporting_ot".exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM backfill_rows;
+
+-- merge: count after
+SELECT count(*) AS n FROM "reporting_ot".exam_alt_score;
+
+-- merge: check, then COMMIT (ROLLBACK if any count is off)
+SELECT count(*) AS key_matches, count(CASE WHEN t.id = b.id AND t.exam_id = b.exam_id AND t.subject_score_id = b.subject_score_id AND t.student_id = b.student_id AND t.asmt_id = b.asmt_id AND t.school_year = b.school_year AND t.scale_score = b.scale_score AND t.performance_level = b.performance_level AND t.completed_at = b.completed_at AND t.migrate_id = b.migrate_id AND t.updated = b.updated AND t.update_import_id = b.update_import_id THEN 1 END) AS equal_rows FROM "reporting_ot".exam_alt_score t JOIN backfill_rows b ON t.school_year = b.school_year AND t.asmt_id = b.asmt_id AND t.student_id = b.student_id AND t.subject_score_id = b.subject_score_id;

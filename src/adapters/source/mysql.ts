@@ -80,22 +80,39 @@ export class WarehouseConnection {
   }
 
   /** Streams the result with backpressure; each row is an array of text values in select order. */
-  stream(statement: Statement): AsyncIterable<TextRow> {
+  /** Streams a result, as many rows at a time as have arrived; the server waits while we do. */
+  stream(statement: Statement): AsyncIterable<TextRow[]> {
     const query = this.connection.query({
       sql: statement.sql,
       values: [...statement.params],
       rowsAsArray: true,
       typeCast: (field: { string(): string | null }) => field.string(),
     } as mysql.QueryOptions);
-    const rows: Readable = query.stream({ highWaterMark: 1024 });
-    return this.withFailures(rows);
+    return this.inBatches(query.stream({ highWaterMark: 4096 }));
   }
 
-  private async *withFailures(rows: Readable): AsyncIterable<TextRow> {
-    try {
-      for await (const row of rows) yield row as TextRow;
-    } catch (error) {
-      throw this.failure(error);
+  /** One await per batch rather than per row: at millions of rows the difference is seconds. */
+  private async *inBatches(rows: Readable): AsyncGenerator<TextRow[]> {
+    let failure: unknown;
+    let ended = false;
+    rows.once("error", (error) => (failure = error));
+    rows.once("end", () => (ended = true));
+    for (;;) {
+      const batch: TextRow[] = [];
+      let row: TextRow | null;
+      while ((row = rows.read() as TextRow | null) !== null) batch.push(row);
+      if (batch.length > 0) yield batch;
+      else if (failure !== undefined) throw this.failure(failure);
+      else if (ended) return;
+      else {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            rows.off("readable", wake).off("end", wake).off("error", wake);
+            resolve();
+          };
+          rows.on("readable", wake).on("end", wake).on("error", wake);
+        });
+      }
     }
   }
 

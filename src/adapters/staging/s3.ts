@@ -9,7 +9,8 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { Readable } from "node:stream";
 import type { StagedObject, StagingStore } from "./store.js";
 
-const MULTIPART_PART_BYTES = 16 * 1024 * 1024;
+// The smallest part S3 accepts, two in flight: the upload holds about 15 MB per staged part being written.
+const MULTIPART_PART_BYTES = 5 * 1024 * 1024;
 
 /**
  * The client honours the SDK's default credential chain and region. `AWS_ENDPOINT_URL_S3` (or

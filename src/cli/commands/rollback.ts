@@ -95,12 +95,13 @@ export async function cleanupCommand(
       lines.push(
         `Tenant ${target.tenant}: DROP TABLE ${quotePg(target.schema)}.${quotePg(target.backupTable)}`,
       );
+    lines.push(`Tenant ${target.tenant}: drop the run's work tables if an interrupted attempt left them`);
     lines.push(`Tenant ${target.tenant}: delete the staged files in ${target.stagingUri}`);
   }
   process.stderr.write(lines.join("\n") + "\n");
   if (!options.yes && !(await confirm(`Clean up run ${runId}?`))) return 1;
   for (const target of targets) {
-    const removed = await cleanupTenant(target);
+    const removed = await cleanupTenant(target, runId);
     process.stdout.write(`${target.tenant}: removed ${removed.join(", ")}\n`);
   }
   await journal.update((data) => (data.cleanedAt = new Date().toISOString()));

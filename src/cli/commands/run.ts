@@ -64,6 +64,8 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     extract: options.extract,
     load: options.load,
     partBytes: options.partSize * 1024 * 1024,
+    extractStreams: options.extractStreams,
+    loadAfterExtract: options.loadAfterExtract,
   });
   const control = migrateControl(controllerSpec(options), options.podsTimeout);
   return execute(plan, options, control, () => createJournal(plan, options.journalDir, command));

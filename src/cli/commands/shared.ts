@@ -2,7 +2,7 @@ import { createInterface } from "node:readline/promises";
 import { type BackfillConfig, resolveConfig } from "../../config/settings.js";
 import { ConfigError } from "../../errors.js";
 import type { RunJournal } from "../../journal/journal.js";
-import { buildPlan } from "../../plan/build.js";
+import { buildPlan, DEFAULT_EXTRACT_STREAMS } from "../../plan/build.js";
 import type { Plan } from "../../plan/actions.js";
 import type { ConfigOptions } from "../options.js";
 
@@ -23,6 +23,8 @@ export function planFor(
   return buildPlan(config, {
     backup: options.backup,
     partBytes: options.partSize * 1024 * 1024,
+    extractStreams: options.extractStreams,
+    overlapLoad: !options.loadAfterExtract,
     extract: options.extract,
     load: options.load,
     ...(run ?? {}),
@@ -41,6 +43,8 @@ export function optionsFromJournal(journal: RunJournal, extraOverrides: readonly
     since: command.since,
     backup: command.backup,
     partSize: Math.max(1, Math.round(command.partBytes / 1024 / 1024)),
+    extractStreams: command.extractStreams ?? DEFAULT_EXTRACT_STREAMS,
+    loadAfterExtract: command.loadAfterExtract ?? false,
     extract: command.extract as ConfigOptions["extract"],
     load: command.load as ConfigOptions["load"],
   };

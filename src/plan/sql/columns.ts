@@ -17,10 +17,6 @@ export const EXAM_ALT_SCORE_COLUMNS = [
 /** The columns MySQL's `OPTIONALLY ENCLOSED BY` quotes (temporal ones); numbers stay bare. */
 export const QUOTED_COLUMNS: ReadonlySet<string> = new Set(["completed_at", "updated"]);
 
-/** Positions in the extracted row of the alt values that must not be NULL. */
-export const SCALE_SCORE_INDEX = EXAM_ALT_SCORE_COLUMNS.indexOf("scale_score");
-export const PERFORMANCE_LEVEL_INDEX = EXAM_ALT_SCORE_COLUMNS.indexOf("performance_level");
-
 /** The unique key of `exam_alt_score` (Redshift does not enforce it; we do). */
 export const UNIQUE_KEY = ["school_year", "asmt_id", "student_id", "subject_score_id"] as const;
 

@@ -4,9 +4,28 @@ import { EXAM_ALT_SCORE_COLUMNS, UNIQUE_KEY } from "./columns.js";
 
 const stmt = (sql: string, params: readonly (string | number)[] = []): Statement => ({ sql, params });
 
-/** Temporary tables live in the load session only, so their names cannot collide across tenants or runs. */
-export const STAGE_TABLE = "backfill_stage";
-export const ROWS_TABLE = "backfill_rows";
+/**
+ * The tables the load and merge keep their rows in. On Redshift they are temporary: they live
+ * in the load session only, so their names cannot collide across tenants or runs. PostgreSQL
+ * cannot read temporary tables with parallel workers, so there they are unlogged tables named
+ * after the run, dropped after the merge (and before a new attempt, after a crash).
+ */
+export interface WorkTables {
+  kind: "temporary" | "unlogged";
+  stage: string;
+  rows: string;
+}
+
+export const TEMPORARY_WORK_TABLES: WorkTables = {
+  kind: "temporary",
+  stage: "backfill_stage",
+  rows: "backfill_rows",
+};
+
+export function unloggedWorkTables(schema: string, runId: string): WorkTables {
+  const table = (role: string) => `${quotePg(schema)}.${quotePg(`rdw_backfill_${role}_${runId}`)}`;
+  return { kind: "unlogged", stage: table("stage"), rows: table("rows") };
+}
 
 const COLUMN_LIST = EXAM_ALT_SCORE_COLUMNS.join(", ");
 
@@ -53,9 +72,35 @@ export class OlapSql {
   private readonly live: string;
   private readonly exam: string;
 
-  constructor(private readonly schema: string) {
+  private readonly stage: string;
+  private readonly rows: string;
+
+  constructor(
+    private readonly schema: string,
+    private readonly work: WorkTables = TEMPORARY_WORK_TABLES,
+  ) {
     this.live = `${quotePg(schema)}.exam_alt_score`;
     this.exam = `${quotePg(schema)}.exam`;
+    this.stage = work.stage;
+    this.rows = work.rows;
+  }
+
+  private createTable(name: string): string {
+    return this.work.kind === "temporary" ? `CREATE TEMP TABLE ${name}` : `CREATE UNLOGGED TABLE ${name}`;
+  }
+
+  /**
+   * PostgreSQL only (Redshift has no such setting): enough memory for the merge's hash joins
+   * over millions of rows to stay in memory instead of spilling to disk in batches.
+   */
+  postgresSession(): Statement[] {
+    return [stmt("SET work_mem = '128MB'")];
+  }
+
+  /** Drops the work tables (nothing to do for temporary ones, which go with the session). */
+  dropWorkTables(): Statement[] {
+    if (this.work.kind === "temporary") return [];
+    return [stmt(`DROP TABLE IF EXISTS ${this.stage}`), stmt(`DROP TABLE IF EXISTS ${this.rows}`)];
   }
 
   countLive(): Statement {
@@ -71,7 +116,7 @@ export class OlapSql {
   }
 
   createStage(): Statement {
-    return stmt(`CREATE TEMP TABLE ${STAGE_TABLE} (LIKE ${this.live})`);
+    return stmt(`${this.createTable(this.stage)} (LIKE ${this.live})`);
   }
 
   /**
@@ -83,7 +128,7 @@ export class OlapSql {
   copyStageFromS3(manifestUri: string, authorization: string): Statement {
     return stmt(
       [
-        `COPY ${STAGE_TABLE} (${COLUMN_LIST})`,
+        `COPY ${this.stage} (${COLUMN_LIST})`,
         `FROM '${manifestUri}'`,
         authorization,
         "FORMAT AS CSV",
@@ -98,7 +143,7 @@ export class OlapSql {
   }
 
   copyStageFromStdin(): Statement {
-    return stmt(`COPY ${STAGE_TABLE} (${COLUMN_LIST}) FROM STDIN WITH (FORMAT csv, NULL '\\N')`);
+    return stmt(`COPY ${this.stage} (${COLUMN_LIST}) FROM STDIN WITH (FORMAT csv, NULL '\\N')`);
   }
 
   /**
@@ -107,17 +152,36 @@ export class OlapSql {
    * hold two score rows for one exam and alt score, the lowest id wins.
    */
   selectRows(): Statement[] {
+    const inOlapExam = [
+      `  FROM ${this.stage} s`,
+      `  JOIN ${this.exam} e ON e.id = s.exam_id AND e.student_id = s.student_id`,
+      "    AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year",
+    ];
+    if (this.work.kind === "unlogged") {
+      // One exam per (student, asmt, year) in OLAP `exam` makes "same key" the same as "same
+      // exam and alt score": an anti-join, which PostgreSQL runs in parallel, instead of a sort.
+      // Were `exam` ever to hold two exams for one key, the merge's duplicate check would refuse.
+      return [
+        stmt(
+          [
+            `${this.createTable(this.rows)} AS`,
+            `SELECT ${EXAM_ALT_SCORE_COLUMNS.map((column) => `s.${column}`).join(", ")}`,
+            ...inOlapExam,
+            `WHERE NOT EXISTS (SELECT 1 FROM ${this.stage} d`,
+            "  WHERE d.exam_id = s.exam_id AND d.subject_score_id = s.subject_score_id AND d.id < s.id)",
+          ].join("\n"),
+        ),
+      ];
+    }
     const key = UNIQUE_KEY.map((column) => `s.${column}`).join(", ");
     return [
-      stmt(`CREATE TEMP TABLE ${ROWS_TABLE} (LIKE ${this.live})`),
+      stmt(`${this.createTable(this.rows)} (LIKE ${this.live})`),
       stmt(
         [
-          `INSERT INTO ${ROWS_TABLE} (${COLUMN_LIST})`,
+          `INSERT INTO ${this.rows} (${COLUMN_LIST})`,
           `SELECT ${COLUMN_LIST} FROM (`,
           `  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY s.id) AS key_rank`,
-          `  FROM ${STAGE_TABLE} s`,
-          `  JOIN ${this.exam} e ON e.id = s.exam_id AND e.student_id = s.student_id`,
-          "    AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year",
+          ...inOlapExam,
           ") ranked",
           "WHERE key_rank = 1",
         ].join("\n"),
@@ -125,6 +189,7 @@ export class OlapSql {
     ];
   }
 
+  /** Staged rows not kept, classified by looking their exam up by id, then by key. */
   rejections(examplesPerReason: number): Statement {
     return stmt(
       [
@@ -133,18 +198,17 @@ export class OlapSql {
         "         ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank",
         "  FROM (",
         "    SELECT s.id, s.exam_id, CASE",
-        "        WHEN same_exam.id IS NOT NULL THEN 'duplicate_score_row'",
+        "        WHEN same_id.student_id = s.student_id AND same_id.asmt_id = s.asmt_id",
+        "          AND same_id.school_year = s.school_year THEN 'duplicate_score_row'",
         "        WHEN same_id.id IS NOT NULL THEN 'olap_exam_differs'",
         "        WHEN latest.id IS NOT NULL THEN 'superseded_exam'",
         "        ELSE 'exam_not_in_olap' END AS reason",
-        `    FROM ${STAGE_TABLE} s`,
-        `    LEFT JOIN ${ROWS_TABLE} b ON b.id = s.id`,
-        `    LEFT JOIN ${this.exam} same_exam ON same_exam.id = s.exam_id AND same_exam.student_id = s.student_id`,
-        "      AND same_exam.asmt_id = s.asmt_id AND same_exam.school_year = s.school_year",
+        "    FROM (",
+        `      SELECT s.* FROM ${this.stage} s LEFT JOIN ${this.rows} b ON b.id = s.id WHERE b.id IS NULL`,
+        "    ) s",
         `    LEFT JOIN ${this.exam} same_id ON same_id.id = s.exam_id`,
         `    LEFT JOIN ${this.exam} latest ON latest.student_id = s.student_id`,
         "      AND latest.asmt_id = s.asmt_id AND latest.school_year = s.school_year",
-        "    WHERE b.id IS NULL",
         "  ) c",
         ") r",
         "WHERE example_rank <= $1",
@@ -157,20 +221,24 @@ export class OlapSql {
   /** Replaces only the rows that share a unique key with a back-filled row (runbook defect 4). */
   deleteReplaced(): Statement {
     const match = UNIQUE_KEY.map((column) => `${this.live}.${column} = b.${column}`).join(" AND ");
-    return stmt(`DELETE FROM ${this.live} USING ${ROWS_TABLE} b WHERE ${match}`);
+    return stmt(`DELETE FROM ${this.live} USING ${this.rows} b WHERE ${match}`);
   }
 
   insertRows(): Statement {
-    return stmt(`INSERT INTO ${this.live} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${ROWS_TABLE}`);
+    return stmt(`INSERT INTO ${this.live} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${this.rows}`);
   }
 
-  /** Keys of back-filled rows that occur more than once in the live table. */
-  countDuplicateKeys(): Statement {
+  /**
+   * One pass over the live rows that share a key with a back-filled row: as many as were
+   * back-filled when no key occurs twice, and as many equal in every column when each holds
+   * the warehouse's values.
+   */
+  checkLiveRows(): Statement {
     const join = UNIQUE_KEY.map((column) => `t.${column} = b.${column}`).join(" AND ");
-    const key = UNIQUE_KEY.map((column) => `t.${column}`).join(", ");
+    const equal = EXAM_ALT_SCORE_COLUMNS.map((column) => `t.${column} = b.${column}`).join(" AND ");
     return stmt(
-      `SELECT count(*) AS n FROM (SELECT ${key} FROM ${this.live} t JOIN ${ROWS_TABLE} b ON ${join} ` +
-        `GROUP BY ${key} HAVING count(*) > 1) d`,
+      `SELECT count(*) AS key_matches, count(CASE WHEN ${equal} THEN 1 END) AS equal_rows ` +
+        `FROM ${this.live} t JOIN ${this.rows} b ON ${join}`,
     );
   }
 
@@ -228,10 +296,5 @@ export class OlapSql {
       "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2",
       [this.schema, table],
     );
-  }
-
-  countMatchingLiveRows(): Statement {
-    const equal = EXAM_ALT_SCORE_COLUMNS.map((column) => `t.${column} = b.${column}`).join(" AND ");
-    return stmt(`SELECT count(*) AS n FROM ${this.live} t JOIN ${ROWS_TABLE} b ON ${equal}`);
   }
 }

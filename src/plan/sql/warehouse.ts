@@ -1,6 +1,6 @@
 import { quoteMysql } from "../identifiers.js";
 import type { Statement } from "../actions.js";
-import { BACKFILL_MIGRATE_ID } from "./columns.js";
+import { BACKFILL_MIGRATE_ID, EXAM_ALT_SCORE_COLUMNS, QUOTED_COLUMNS } from "./columns.js";
 
 /** Statements every warehouse session starts with. */
 export const WAREHOUSE_SESSION: Statement[] = [
@@ -33,15 +33,10 @@ export function altScoreIdsQuery(database: string): Statement {
 
 export function examsInWindowQuery(database: string, since: string): Statement {
   return {
-    sql: `SELECT COUNT(*) AS exams FROM ${quoteMysql(database)}.exam WHERE updated >= ? AND deleted = 0`,
+    // Deleted exams are counted too: that way the count reads the updated index alone, twice
+    // as fast on a large warehouse, for an estimate.
+    sql: `SELECT COUNT(*) AS exams FROM ${quoteMysql(database)}.exam WHERE updated >= ?`,
     params: [since],
-  };
-}
-
-export function examScoreSizeQuery(database: string): Statement {
-  return {
-    sql: "SELECT table_rows AS exam_score_rows FROM information_schema.tables WHERE table_schema = ? AND table_name = 'exam_score'",
-    params: [database],
   };
 }
 
@@ -59,13 +54,23 @@ export function selection(
   altScoreIds: readonly number[],
   since: string,
   scopeTable?: string,
+  driver: ExtractDriver = "exam",
 ): Statement {
   const db = quoteMysql(database);
+  const tables =
+    driver === "exam_score"
+      ? // MySQL's optimizer starts from exam whatever share of it is in the window; over most
+        // of the table, scanning exam_score in key order and looking each exam up by its key
+        // reads far fewer pages (2.3 times faster on the benchmark's warehouse).
+        [`FROM ${db}.exam_score wes`, `STRAIGHT_JOIN ${db}.exam we ON we.id = wes.exam_id`]
+      : [
+          `FROM ${db}.exam we`,
+          ...(scopeTable ? [`JOIN ${quoteMysql(scopeTable)} scope ON scope.id = we.id`] : []),
+          `JOIN ${db}.exam_score wes ON wes.exam_id = we.id`,
+        ];
   return {
     sql: [
-      `FROM ${db}.exam we`,
-      ...(scopeTable ? [`JOIN ${quoteMysql(scopeTable)} scope ON scope.id = we.id`] : []),
-      `JOIN ${db}.exam_score wes ON wes.exam_id = we.id`,
+      ...tables,
       "WHERE we.deleted = 0",
       "  AND we.updated >= ?",
       "  AND we.scale_score IS NOT NULL",
@@ -76,18 +81,127 @@ export function selection(
   };
 }
 
+/**
+ * Which table the streaming extract reads first: `exam` through its `updated` index when the
+ * window holds few of the exams, else `exam_score` in key order (see `selection`).
+ */
+export type ExtractDriver = "exam" | "exam_score";
+
+export function chooseDriver(examsInWindow: number, examRowsApprox: number): ExtractDriver {
+  return examsInWindow * 3 >= examRowsApprox ? "exam_score" : "exam";
+}
+
 const EXAMPLE_IDS = 5;
 export const LOADABLE = "  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL";
 
+/** Where each `exam_alt_score` column comes from in the warehouse. */
+const SOURCE_OF: Record<(typeof EXAM_ALT_SCORE_COLUMNS)[number], string> = {
+  id: "wes.id",
+  exam_id: "wes.exam_id",
+  subject_score_id: "wes.subject_score_id",
+  student_id: "we.student_id",
+  asmt_id: "we.asmt_id",
+  school_year: "we.school_year",
+  scale_score: "wes.scale_score",
+  performance_level: "wes.performance_level",
+  completed_at: "we.completed_at",
+  migrate_id: String(BACKFILL_MIGRATE_ID),
+  updated: "we.updated",
+  update_import_id: "we.update_import_id",
+};
+
 /**
- * The runbook's extract, in `exam_alt_score` column order, without its filter on the alt
- * performance level: rows with a NULL alt value are streamed too so that they can be counted
- * and reported instead of disappearing (runbook defect 2). Which exam counts is decided
- * against the OLAP `exam` table at merge time, not here.
+ * The staged line, formatted by the server: `CONCAT` renders numbers and timestamps exactly as
+ * `INTO OUTFILE` does (FLOAT with 6 significant digits, TIMESTAMP(6) with its microseconds),
+ * and no column of the extract is a string that would need escaping. The server does this work
+ * spread over the parallel ranges; this process then only appends lines. The line is NULL when
+ * any value is: such a row is never staged.
  */
-export function extractQuery(database: string, altScoreIds: readonly number[], since: string): Statement {
-  const from = selection(database, altScoreIds, since);
-  return { sql: [...EXTRACT_COLUMNS, from.sql].join("\n"), params: from.params };
+function lineExpression(): string {
+  const parts: string[] = [];
+  let literal = "";
+  EXAM_ALT_SCORE_COLUMNS.forEach((column, index) => {
+    const quoted = QUOTED_COLUMNS.has(column);
+    literal += (index > 0 ? "," : "") + (quoted ? '"' : "");
+    if (literal) parts.push(`'${literal}'`);
+    parts.push(SOURCE_OF[column]);
+    literal = quoted ? '"' : "";
+  });
+  if (literal) parts.push(`'${literal}'`);
+  return `CONCAT(${parts.join(", ")})`;
+}
+
+/** Why a row cannot be staged: an alt value is NULL (runbook defect 2: counted, not lost). */
+const REJECTED_REASON =
+  "CASE WHEN wes.scale_score IS NULL THEN 'null_scale_score' " +
+  "WHEN wes.performance_level IS NULL THEN 'null_performance_level' END";
+
+/** Ids of the driving table from `low` (inclusive) to `high` (exclusive); null means unbounded. */
+export interface IdRange {
+  low: number | null;
+  high: number | null;
+}
+
+/**
+ * The runbook's extract for one range of ids of the driving table, one row per candidate: the
+ * staged line, the reason it is not staged (if any) and the score id. Unlike the runbook it
+ * does not drop rows with a NULL alt value, so that they can be counted and reported instead
+ * of disappearing (runbook defect 2). Which exam counts is decided against the OLAP `exam`
+ * table at merge time.
+ */
+export function extractQuery(
+  database: string,
+  altScoreIds: readonly number[],
+  since: string,
+  driver: ExtractDriver,
+  range: IdRange = { low: null, high: null },
+): Statement {
+  const from = selection(database, altScoreIds, since, undefined, driver);
+  const id = driver === "exam_score" ? "wes.id" : "we.id";
+  const bounds: string[] = [];
+  const params: (string | number)[] = [...from.params];
+  if (range.low !== null) {
+    bounds.push(`  AND ${id} >= ?`);
+    params.push(range.low);
+  }
+  if (range.high !== null) {
+    bounds.push(`  AND ${id} < ?`);
+    params.push(range.high);
+  }
+  return {
+    sql: [
+      `SELECT ${lineExpression()} AS line,`,
+      `       ${REJECTED_REASON} AS rejected,`,
+      "       wes.id",
+      from.sql,
+      ...bounds,
+    ].join("\n"),
+    params,
+  };
+}
+
+/**
+ * Splits a table's ids into `count` ranges of equal width for parallel reads. The first and
+ * last are open-ended, so that rows written since the plan was made are not missed.
+ */
+export function idRanges(lowest: number | null, highest: number | null, count: number): IdRange[] {
+  if (lowest === null || highest === null || count <= 1) return [{ low: null, high: null }];
+  const width = Math.ceil((highest - lowest + 1) / count);
+  return Array.from({ length: count }, (_, index) => ({
+    low: index === 0 ? null : lowest + index * width,
+    high: index === count - 1 ? null : lowest + (index + 1) * width,
+  }));
+}
+
+/** The lowest and highest id and the approximate size of `exam` or `exam_score`. */
+export function idSpanQuery(database: string, table: "exam" | "exam_score"): Statement {
+  return {
+    sql:
+      `SELECT MIN(id) AS lowest, MAX(id) AS highest, ` +
+      `(SELECT table_rows FROM information_schema.tables WHERE table_schema = ? AND table_name = ?) AS rows_approx ` +
+      `FROM ${quoteMysql(database)}.${table}`,
+    params: [database, table],
+  };
 }
 
 /** Aurora's clause; MariaDB and MySQL write the same bytes with a local `INTO OUTFILE`. */
