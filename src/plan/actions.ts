@@ -83,6 +83,8 @@ export interface MergeAction {
   selectRows: Statement[];
   /** Staged rows that were not kept, by reason, with up to five example ids each. */
   rejections: Statement;
+  /** Read on a second session during the transaction (the work tables are not temporary). */
+  rejectionsAlongside: boolean;
   /** The single transaction that replaces the affected rows, with the counts checked before COMMIT. */
   transaction: {
     countLive: Statement;

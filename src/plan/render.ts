@@ -84,7 +84,12 @@ export function statementsOf(action: Action): [string, Statement][] {
     case "merge":
       return [
         ...action.selectRows.map((s): [string, Statement] => ["OLAP", s]),
-        ["OLAP, rows not kept, by reason", action.rejections],
+        [
+          action.rejectionsAlongside
+            ? "OLAP, rows not kept, by reason (on a second session, during the transaction)"
+            : "OLAP, rows not kept, by reason",
+          action.rejections,
+        ],
         ["BEGIN; count before", action.transaction.countLive],
         ["replace", action.transaction.deleteReplaced],
         ["insert", action.transaction.insertRows],

@@ -57,6 +57,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,
       selectRows: olapSql.selectRows(),
       rejections: olapSql.rejections(EXAMPLES_PER_REASON),
+      rejectionsAlongside: facts.load.mode === "postgres",
       transaction: {
         countLive: olapSql.countLive(),
         deleteReplaced: olapSql.deleteReplaced(),

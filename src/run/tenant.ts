@@ -137,12 +137,24 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
         case "merge": {
           const { rowsCopied } = need(loaded, "load");
           const committed = entry.state === "merged" ? entry.merge : undefined;
-          merged = await merge(
-            action,
-            { rowsCopied, committed },
-            olap,
-            progress.step(id, "merge", rowsCopied),
-          );
+          const second = action.rejectionsAlongside
+            ? await OlapConnection.open(plan.tenant.olap, `tenant ${id} OLAP`, { readOnly: true })
+            : undefined;
+          try {
+            const loadAction = plan.actions.find((next) => next.step === "load");
+            if (second && loadAction?.mode === "postgres") {
+              for (const statement of loadAction.session) await second.query(statement);
+            }
+            merged = await merge(
+              action,
+              { rowsCopied, committed },
+              olap,
+              progress.step(id, "merge", rowsCopied),
+              second,
+            );
+          } finally {
+            await second?.close();
+          }
           if (!committed) await checkpoint("merged", { merge: merged });
           for (const statement of action.dropWorkTables) await olap.query(statement);
           Object.assign(report, {

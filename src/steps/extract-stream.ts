@@ -9,7 +9,7 @@ import type { StepProgress } from "./progress.js";
 import type { ExtractResult, ExtractSink, StagedPart } from "./extract.js";
 import { type RejectionReason, RejectionTally } from "./rejections.js";
 
-const FLUSH_CHARS = 256 * 1024;
+const FLUSH_CHARS = 64 * 1024;
 const PROGRESS_EVERY_ROWS = 10_000;
 
 /**
@@ -28,14 +28,14 @@ export async function streamExtract(
   if (warehouses.length < action.queries.length) {
     throw new Error(`streamExtract needs ${action.queries.length} warehouse connections`);
   }
-  const names = new PartNames(action.objectBase);
   const rejections = new RejectionTally();
   const counts = { read: 0, staged: 0 };
-  const writers = action.queries.map(() => new PartWriter(staging, names, action.partBytes, sink));
+  // One writer for all ranges: their chunks are whole lines, and one upload at a time keeps the
+  // S3 client's part buffers (5 MiB each) to a single set.
+  const writer = new PartWriter(staging, action.objectBase, action.partBytes, sink);
   try {
     await Promise.all(
       action.queries.map(async (query, index) => {
-        const writer = writers[index]!;
         let pending = "";
         let pendingRows = 0;
         for await (const rows of warehouses[index]!.stream(query)) {
@@ -65,10 +65,9 @@ export async function streamExtract(
         if (pending) await writer.write(pending, pendingRows);
         counts.staged += pendingRows;
         await pausePoint("extract"); // small tenants never fill a chunk
-        await writer.finish();
       }),
     );
-    const staged = writers.flatMap((writer) => writer.parts).sort((a, b) => a.name.localeCompare(b.name));
+    const staged = await writer.finish();
     const manifestName = `${action.objectBase}.manifest`;
     const manifest: Manifest = {
       entries: staged.map((part) => ({
@@ -87,17 +86,8 @@ export async function streamExtract(
       sourceRejections: rejections.list(),
     };
   } catch (error) {
-    await Promise.all(writers.map((writer) => writer.abort()));
+    await writer.abort();
     throw error;
-  }
-}
-
-/** Part names as Aurora writes them, `<base>.part_00000`, … numbered across parallel writers. */
-class PartNames {
-  private next = 0;
-  constructor(private readonly base: string) {}
-  take(): string {
-    return `${this.base}.part_${String(this.next++).padStart(5, "0")}`;
   }
 }
 
@@ -107,19 +97,45 @@ interface OpenPart extends StagedPart {
   stored: Promise<void>;
 }
 
-/** One range's output, cut into parts of about `partBytes`, each stored as it is written. */
+/**
+ * The staged output, cut into parts of about `partBytes` named as Aurora names them
+ * (`<base>.part_00000`, …), each stored as it is written. Writes from the parallel ranges are
+ * taken one at a time, in the order they come.
+ */
 class PartWriter {
-  readonly parts: StagedPart[] = [];
+  private readonly parts: StagedPart[] = [];
   private current: OpenPart | undefined;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly staging: StagingStore,
-    private readonly names: PartNames,
+    private readonly base: string,
     private readonly partBytes: number,
     private readonly sink: ExtractSink | undefined,
   ) {}
 
-  async write(text: string, rows: number): Promise<void> {
+  write(text: string, rows: number): Promise<void> {
+    const written = this.queue.then(() => this.writeNow(text, rows));
+    this.queue = written.catch(() => undefined);
+    return written;
+  }
+
+  async finish(): Promise<StagedPart[]> {
+    await this.queue;
+    await this.close();
+    return this.parts;
+  }
+
+  async abort(): Promise<void> {
+    await this.queue;
+    const part = this.current;
+    this.current = undefined;
+    if (!part) return;
+    part.stream.destroy();
+    await part.stored.catch(() => undefined);
+  }
+
+  private async writeNow(text: string, rows: number): Promise<void> {
     const part = this.open();
     const chunk = Buffer.from(text, "utf8");
     part.bytes += chunk.length;
@@ -133,21 +149,9 @@ class PartWriter {
     if (part.bytes >= this.partBytes) await this.close();
   }
 
-  async finish(): Promise<void> {
-    await this.close();
-  }
-
-  async abort(): Promise<void> {
-    const part = this.current;
-    this.current = undefined;
-    if (!part) return;
-    part.stream.destroy();
-    await part.stored.catch(() => undefined);
-  }
-
   private open(): OpenPart {
     if (!this.current) {
-      const name = this.names.take();
+      const name = `${this.base}.part_${String(this.parts.length).padStart(5, "0")}`;
       const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
       const stored = this.staging.write(name, stream);
       stored.catch(() => undefined); // awaited in close(); avoid an unhandled rejection meanwhile

@@ -9,7 +9,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { Readable } from "node:stream";
 import type { StagedObject, StagingStore } from "./store.js";
 
-// The smallest part S3 accepts, two in flight: the upload holds about 15 MB per staged part being written.
+// The smallest part S3 accepts, one in flight: the upload holds about 10 MB per staged part being written.
 const MULTIPART_PART_BYTES = 5 * 1024 * 1024;
 
 /**
@@ -69,7 +69,7 @@ export class S3StagingStore implements StagingStore {
       client: this.client,
       params: { Bucket: this.bucket, Key: this.prefix + name, Body: body },
       partSize: MULTIPART_PART_BYTES,
-      queueSize: 2,
+      queueSize: 1,
     });
     await upload.done();
   }
