@@ -50,7 +50,7 @@ SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_ye
 WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" d
   WHERE d.exam_id = s.exam_id AND d.subject_score_id = s.subject_score_id AND d.id < s.id);
 
--- merge: OLAP, rows not kept, by reason
+-- merge: OLAP, rows not kept, by reason (on a second session, during the transaction)
 SELECT reason, rejected, id, exam_id FROM (
   SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
          ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank

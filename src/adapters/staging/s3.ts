@@ -5,12 +5,9 @@ import {
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import type { Readable } from "node:stream";
+import { uploadStream } from "./s3-upload.js";
 import type { StagedObject, StagingStore } from "./store.js";
-
-// The smallest part S3 accepts, one in flight: the upload holds about 10 MB per staged part being written.
-const MULTIPART_PART_BYTES = 5 * 1024 * 1024;
 
 /**
  * The client honours the SDK's default credential chain and region. `AWS_ENDPOINT_URL_S3` (or
@@ -65,13 +62,7 @@ export class S3StagingStore implements StagingStore {
   }
 
   async write(name: string, body: Readable): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: this.prefix + name, Body: body },
-      partSize: MULTIPART_PART_BYTES,
-      queueSize: 1,
-    });
-    await upload.done();
+    await uploadStream(this.client, this.bucket, this.prefix + name, body);
   }
 
   async read(name: string): Promise<Readable> {

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { s3ClientConfig } from "../src/adapters/staging/s3.js";
+import { UPLOAD_PART_BYTES, uploadStream } from "../src/adapters/staging/s3-upload.js";
+import { type LocalS3, startLocalS3 } from "../src/demo/s3-server.js";
+
+const BUCKET = "rdw-upload-test";
+
+/** Deterministic bytes in uneven chunks, like the extract's writes. */
+function* chunks(total: number): Generator<Buffer> {
+  let written = 0;
+  for (let index = 0; written < total; index++) {
+    const size = Math.min(total - written, 50_000 + ((index * 7919) % 200_000));
+    yield Buffer.alloc(size, index % 251);
+    written += size;
+  }
+}
+
+const sha256 = (parts: Iterable<Buffer>) => {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return hash.digest("hex");
+};
+
+describe("uploading a stream to S3 through two reused part buffers", () => {
+  let s3: LocalS3;
+  let client: S3Client;
+
+  before(async () => {
+    s3 = await startLocalS3([BUCKET]);
+    client = new S3Client({
+      ...s3ClientConfig(s3.env),
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
+  });
+  after(async () => {
+    client?.destroy();
+    await s3?.stop();
+  });
+
+  async function stored(key: string): Promise<{ bytes: number; sha: string }> {
+    const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const parts: Buffer[] = [];
+    for await (const part of object.Body as Readable) parts.push(part as Buffer);
+    return { bytes: parts.reduce((sum, part) => sum + part.length, 0), sha: sha256(parts) };
+  }
+
+  for (const [name, total] of [
+    ["empty", 0],
+    ["smaller than a part (one PUT)", 1000],
+    ["exactly one part", UPLOAD_PART_BYTES],
+    ["several parts and a short last one", 2 * UPLOAD_PART_BYTES + 12_345],
+  ] as const) {
+    it(`stores every byte in order: ${name}`, async () => {
+      const key = `objects/${total}`;
+      await uploadStream(client, BUCKET, key, Readable.from(chunks(total)));
+      assert.deepEqual(await stored(key), { bytes: total, sha: sha256(chunks(total)) });
+    });
+  }
+
+  it("fails when the stream fails, after a part was sent, and stores no object", async () => {
+    const failing = Readable.from(
+      (function* () {
+        yield* chunks(2 * UPLOAD_PART_BYTES + 1000); // the first part is sent before the failure
+        throw new Error("extract failed");
+      })(),
+    );
+    await assert.rejects(uploadStream(client, BUCKET, "objects/failed", failing), /extract failed/);
+    await assert.rejects(
+      client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "objects/failed" })),
+      /NoSuchKey|does not exist/,
+    );
+  });
+});
