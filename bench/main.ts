@@ -64,7 +64,7 @@ async function main(options: BenchOptions): Promise<void> {
         `${label}: ${result.rows} rows in ${result.wallSeconds.toFixed(1)} s, ` +
           `peak RSS ${(result.peakRssBytes / 1024 / 1024).toFixed(0)} MB, CPU ${result.cpuSeconds.toFixed(1)} s ` +
           `(MariaDB ${result.serverCpuSeconds.MariaDB.toFixed(1)} s, PostgreSQL ${result.serverCpuSeconds.PostgreSQL.toFixed(1)} s, ` +
-          `S3 stand-in ${result.stagingCpuSeconds.toFixed(1)} s)` +
+          `benchmark process ${result.benchCpuSeconds.toFixed(1)} s)` +
           `${result.detail ? `; ${result.detail}` : ""}`,
       );
       contenders.push(result);

@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,8 +16,8 @@ export interface Measurement {
   cpuSeconds: number;
   /** CPU seconds the local database servers spent meanwhile. */
   serverCpuSeconds: Record<ServerName, number>;
-  /** CPU seconds of this process meanwhile: the S3-compatible server, when one is used. */
-  stagingCpuSeconds: number;
+  /** CPU seconds of this (the benchmark's) process meanwhile: the S3-compatible server, when one is used. */
+  benchCpuSeconds: number;
   /** Sum over the pipeline's processes of each one's peak resident set (they run at once). */
   peakRssBytes: number;
   /** The last command's standard output. */
@@ -34,34 +35,19 @@ export async function measurePipeline(commands: Command[]): Promise<Measurement>
     const serversBefore = await serverCpu();
     const ownBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
-    const children = commands.map((command, index) => {
-      const timeFile = join(dir, `${index}.rss`);
-      const child = spawn(
-        "/usr/bin/time",
-        ["-f", "%M %U %S", "-o", timeFile, command.file, ...command.args],
-        {
-          env: command.env ?? process.env,
-          stdio: ["pipe", "pipe", "pipe"],
-        },
-      );
-      let stderr = "";
-      child.stderr.setEncoding("utf8").on("data", (text: string) => {
-        stderr = (stderr + text).slice(-4000);
-        // RDW_BENCH_VERBOSE=1 shows what the contenders print while they run.
-        if (process.env.RDW_BENCH_VERBOSE) process.stderr.write(text);
-      });
-      const exited = new Promise<number>((done, fail) => {
-        child.on("error", fail);
-        child.on("close", (code) => done(code ?? 1));
-      });
-      return { command, child, timeFile, exited, stderr: () => stderr };
-    });
-    for (let i = 0; i + 1 < children.length; i++)
-      children[i]!.child.stdout.pipe(children[i + 1]!.child.stdin);
-    children[0]!.child.stdin.end();
-    const last = children[children.length - 1]!;
+    const children: Started[] = [];
+    for (const [index, command] of commands.entries()) {
+      // Each command reads the previous one's stdout directly, as in a shell pipeline: the bytes
+      // do not pass through this process, which closes its own end once the next one has it.
+      const previous = children[index - 1]?.child.stdout;
+      children.push(start(command, join(dir, `${index}.rss`), previous ?? "ignore"));
+      previous?.destroy();
+    }
     let stdout = "";
-    last.child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+    children[children.length - 1]!.child.stdout.setEncoding("utf8").on(
+      "data",
+      (text: string) => (stdout += text),
+    );
     const codes = await Promise.all(children.map((c) => c.exited));
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const own = process.cpuUsage(ownBefore);
@@ -89,11 +75,38 @@ export async function measurePipeline(commands: Command[]): Promise<Measurement>
       MariaDB: serversAfter.MariaDB - serversBefore.MariaDB,
       PostgreSQL: serversAfter.PostgreSQL - serversBefore.PostgreSQL,
     };
-    const stagingCpuSeconds = (own.user + own.system) / 1e6;
-    return { wallSeconds, cpuSeconds, serverCpuSeconds, stagingCpuSeconds, peakRssBytes, stdout };
+    const benchCpuSeconds = (own.user + own.system) / 1e6;
+    return { wallSeconds, cpuSeconds, serverCpuSeconds, benchCpuSeconds, peakRssBytes, stdout };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+interface Started {
+  command: Command;
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  timeFile: string;
+  exited: Promise<number>;
+  stderr: () => string;
+}
+
+/** Starts a command under GNU time (peak RSS, user and system CPU into `timeFile`). */
+function start(command: Command, timeFile: string, stdin: Readable | "ignore"): Started {
+  const child = spawn("/usr/bin/time", ["-f", "%M %U %S", "-o", timeFile, command.file, ...command.args], {
+    env: command.env ?? process.env,
+    stdio: [stdin, "pipe", "pipe"],
+  }) as ChildProcessByStdio<null, Readable, Readable>;
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    stderr = (stderr + text).slice(-4000);
+    // RDW_BENCH_VERBOSE=1 shows what the contenders print while they run.
+    if (process.env.RDW_BENCH_VERBOSE) process.stderr.write(text);
+  });
+  const exited = new Promise<number>((done, fail) => {
+    child.on("error", fail);
+    child.on("close", (code) => done(code ?? 1));
+  });
+  return { command, child, timeFile, exited, stderr: () => stderr };
 }
 
 export type ServerName = "MariaDB" | "PostgreSQL";

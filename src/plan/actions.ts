@@ -112,7 +112,10 @@ export interface IdSpan {
 }
 
 export interface RowEstimates {
-  /** Exams in the window (`updated >= since`, deleted ones too), counted on the warehouse's `updated` index. */
+  /**
+   * Exams in the window (`updated >= since`, deleted ones too): counted on the warehouse's
+   * `updated` index, or above 500,000 exams estimated from a 1% sample of the exam ids.
+   */
   examsInWindow: number;
   /**
    * Alt score rows to expect: exams in the window times the alt scores per (subject, asmt type).

@@ -23,6 +23,8 @@ import {
   defaultS3RoleQuery,
   idSpanQuery,
   examsInWindowQuery,
+  examsInWindowSampleQuery,
+  EXACT_WINDOW_COUNT_BELOW,
   grantsQuery,
   requiredColumnsQuery as warehouseColumnsQuery,
   versionQuery,
@@ -102,8 +104,8 @@ async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<Wa
     const altScores = await warehouse.query<{ id: string; subject_id: string; asmt_type_id: string }>(
       altScoreIdsQuery(database),
     );
-    const [exams] = await warehouse.query<{ exams: string }>(examsInWindowQuery(database, since));
     const exam = await idSpan(warehouse, database, "exam");
+    const examsInWindow = await countExamsInWindow(warehouse, database, since, exam);
     const examScore = await idSpan(warehouse, database, "exam_score");
     const [version] = await warehouse.query<{ version: string }>(versionQuery());
     // Only Aurora knows @@aurora_version; elsewhere the query fails.
@@ -114,7 +116,6 @@ async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<Wa
         `tenant ${tenant.id} warehouse database ${database}: subject_score has no alt scores (score_type_id = 2, asmt types 1 and 3)`,
       );
     }
-    const examsInWindow = Number(exams?.exams ?? 0);
     const altScoreGroups = new Set(altScores.map((row) => `${row.subject_id}/${row.asmt_type_id}`)).size;
     return {
       altScoreIds,
@@ -133,6 +134,25 @@ async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<Wa
   } finally {
     await warehouse.close();
   }
+}
+
+/** Exact for a small warehouse; estimated from a 1% sample of the exam ids for a large one. */
+async function countExamsInWindow(
+  warehouse: WarehouseConnection,
+  database: string,
+  since: string,
+  exam: IdSpan & { rowsApprox: number },
+): Promise<number> {
+  if (exam.lowest !== null && exam.highest !== null && exam.rowsApprox >= EXACT_WINDOW_COUNT_BELOW) {
+    const { statement, sampledIds } = examsInWindowSampleQuery(database, since, exam.lowest, exam.highest);
+    const [sample] = await warehouse.query<{ sampled: string; in_window: string }>(statement);
+    if (Number(sample?.sampled ?? 0) > 0) {
+      const span = exam.highest - exam.lowest + 1;
+      return Math.round((Number(sample!.in_window) / sampledIds) * span);
+    }
+  }
+  const [exams] = await warehouse.query<{ exams: string }>(examsInWindowQuery(database, since));
+  return Number(exams?.exams ?? 0);
 }
 
 async function idSpan(

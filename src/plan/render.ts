@@ -26,7 +26,7 @@ function renderTenant(plan: TenantPlan, withSql: boolean): string[] {
     `  OLAP:        ${login(tenant.olap)}, schema ${plan.olapSchema} (from ${plan.olapSchemaSource})`,
     `  path prefix: ${tenant.pathPrefix || "(none)"}`,
     `  alt subject score ids: ${plan.altScoreIds.join(", ")} (from ${plan.altScoreIdsSource})`,
-    `  estimates:   ${estimates.examsInWindow} exams in window, up to ~${estimates.altScoreRowsApprox} alt score rows ` +
+    `  estimates:   ~${estimates.examsInWindow} exams in window, up to ~${estimates.altScoreRowsApprox} alt score rows ` +
       `(of ~${estimates.examScoreRowsApprox} exam_score rows), ` +
       `${estimates.liveRows} rows in exam_alt_score now`,
     `  staging:     ${plan.stagingUri}`,

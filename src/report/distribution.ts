@@ -23,12 +23,16 @@ export async function readDistributions(plan: Plan, report: RunReport): Promise<
   for (const tenantReport of report.tenants) {
     const tenantPlan = plan.tenants.find((t) => t.tenant.id === tenantReport.tenant);
     if (!tenantPlan || tenantReport.status !== "succeeded") continue;
-    const olap = await OlapConnection.open(tenantPlan.tenant.olap, `tenant ${tenantReport.tenant} OLAP`, {
-      readOnly: true,
-    });
+    const login = tenantPlan.tenant.olap;
+    const what = `tenant ${tenantReport.tenant} OLAP`;
+    // Before and after are read at once, on two sessions: each is a pass over a whole table.
+    const sessions = await Promise.all([
+      OlapConnection.open(login, what, { readOnly: true }),
+      OlapConnection.open(login, what, { readOnly: true }),
+    ]);
     try {
       const sql = new OlapSql(tenantPlan.olapSchema);
-      const read = async (table: string): Promise<LevelCount[]> =>
+      const read = async (olap: OlapConnection, table: string): Promise<LevelCount[]> =>
         (await olap.query<Record<string, string>>(sql.levelDistribution(table))).rows.map((row) => ({
           schoolYear: Number(row.school_year),
           subjectScoreId: Number(row.subject_score_id),
@@ -36,14 +40,14 @@ export async function readDistributions(plan: Plan, report: RunReport): Promise<
           students: Number(row.students),
         }));
       const backup = tenantReport.backupTable;
-      const hasBackup = backup !== undefined && (await olap.count(sql.tableExists(backup))) > 0;
-      distributions.push({
-        tenant: tenantReport.tenant,
-        before: hasBackup ? await read(backup!) : undefined,
-        after: await read("exam_alt_score"),
-      });
+      const hasBackup = backup !== undefined && (await sessions[0].count(sql.tableExists(backup))) > 0;
+      const [before, after] = await Promise.all([
+        hasBackup ? read(sessions[0], backup!) : undefined,
+        read(sessions[1], "exam_alt_score"),
+      ]);
+      distributions.push({ tenant: tenantReport.tenant, before, after });
     } finally {
-      await olap.close();
+      await Promise.all(sessions.map((session) => session.close()));
     }
   }
   return distributions;
