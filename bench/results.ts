@@ -29,6 +29,29 @@ function tableRows(results: BenchResults): string[][] {
 
 const HEADER = ["", "wall time (s)", "rows/s", "peak RSS (MB)", "time vs raw pipe", "time vs pgloader"];
 
+const CPU_HEADER = [
+  "",
+  "own processes",
+  "MariaDB",
+  "PostgreSQL",
+  "benchmark process",
+  "total",
+  "total / wall time",
+];
+
+function cpuRow(c: ContenderResult): string[] {
+  const total = c.cpuSeconds + c.serverCpuSeconds.MariaDB + c.serverCpuSeconds.PostgreSQL + c.benchCpuSeconds;
+  return [
+    c.name,
+    c.cpuSeconds.toFixed(1),
+    c.serverCpuSeconds.MariaDB.toFixed(1),
+    c.serverCpuSeconds.PostgreSQL.toFixed(1),
+    c.benchCpuSeconds.toFixed(1),
+    total.toFixed(1),
+    `${(total / c.wallSeconds).toFixed(2)} cores`,
+  ];
+}
+
 export function renderTerminal(results: BenchResults): string {
   const table = new Table({ head: HEADER, style: { head: [], border: [] } });
   table.push(...tableRows(results));
@@ -47,6 +70,15 @@ export function renderMarkdown(results: BenchResults): string {
     ...tableRows(results).map(line),
     "",
   ];
+  lines.push(
+    "Where the CPU went (seconds of user + system time while each ran; the benchmark process runs the",
+    "S3-compatible server for rdw-backfill):",
+    "",
+    line(CPU_HEADER),
+    line(CPU_HEADER.map(() => "---")),
+    ...results.contenders.map((c) => line(cpuRow(c))),
+    "",
+  );
   const ours = results.contenders[2];
   if (ours) lines.push(`rdw-backfill's steps: ${ours.detail}.`, "");
   if (results.smallRun && ours) {
@@ -79,6 +111,6 @@ export function describeMachine(serverVersions: Record<string, string>): Record<
     "mariadb client": firstLine("mariadb", ["--version"]),
     psql: firstLine("psql", ["--version"]),
     pgloader: firstLine("pgloader", ["--version"]),
-    "rdw-backfill": firstLine("git", ["rev-parse", "--short", "HEAD"]),
+    "rdw-backfill": firstLine("git", ["describe", "--always", "--dirty"]),
   };
 }
