@@ -137,13 +137,14 @@ async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<Wa
 }
 
 /** Exact for a small warehouse; estimated from a 1% sample of the exam ids for a large one. */
-async function countExamsInWindow(
+export async function countExamsInWindow(
   warehouse: WarehouseConnection,
   database: string,
   since: string,
   exam: IdSpan & { rowsApprox: number },
+  exactBelow = EXACT_WINDOW_COUNT_BELOW,
 ): Promise<number> {
-  if (exam.lowest !== null && exam.highest !== null && exam.rowsApprox >= EXACT_WINDOW_COUNT_BELOW) {
+  if (exam.lowest !== null && exam.highest !== null && exam.rowsApprox >= exactBelow) {
     const { statement, sampledIds } = examsInWindowSampleQuery(database, since, exam.lowest, exam.highest);
     const [sample] = await warehouse.query<{ sampled: string; in_window: string }>(statement);
     if (Number(sample?.sampled ?? 0) > 0) {

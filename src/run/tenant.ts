@@ -61,7 +61,8 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
   try {
     await journal.update(() => (entry.attempts += 1));
     const warehouses: WarehouseConnection[] = [];
-    for (let i = 0; i < warehouseSessions(plan); i++) {
+    // A resumed tenant whose extract is done needs one session at most.
+    for (let i = 0; i < (entry.extract ? 1 : warehouseSessions(plan)); i++) {
       warehouses.push(await WarehouseConnection.open(plan.tenant.warehouse, `tenant ${id} warehouse`));
       connections.push(warehouses[i]!);
     }
@@ -137,14 +138,8 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
         case "merge": {
           const { rowsCopied } = need(loaded, "load");
           const committed = entry.state === "merged" ? entry.merge : undefined;
-          const second = action.rejectionsAlongside
-            ? await OlapConnection.open(plan.tenant.olap, `tenant ${id} OLAP`, { readOnly: true })
-            : undefined;
+          const second = action.rejectionsAlongside ? await openSecondOlapSession(plan) : undefined;
           try {
-            const loadAction = plan.actions.find((next) => next.step === "load");
-            if (second && loadAction?.mode === "postgres") {
-              for (const statement of loadAction.session) await second.query(statement);
-            }
             merged = await merge(
               action,
               { rowsCopied, committed },
@@ -206,6 +201,23 @@ export async function runTenant(plan: TenantPlan, context: TenantRunContext): Pr
 function warehouseSessions(plan: TenantPlan): number {
   const extractAction = plan.actions.find((action) => action.step === "extract");
   return extractAction?.mode === "stream" ? Math.max(1, extractAction.queries.length) : 1;
+}
+
+/** Another session on the tenant's OLAP database, with the load's settings (PostgreSQL). */
+async function openSecondOlapSession(plan: TenantPlan): Promise<OlapConnection> {
+  const session = await OlapConnection.open(plan.tenant.olap, `tenant ${plan.tenant.id} OLAP`, {
+    readOnly: true,
+  });
+  const loadAction = plan.actions.find((action) => action.step === "load");
+  try {
+    if (loadAction?.mode === "postgres") {
+      for (const statement of loadAction.session) await session.query(statement);
+    }
+    return session;
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
 }
 
 /** Fails before anything is modified when the run's staging folder cannot be written. */

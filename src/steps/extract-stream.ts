@@ -14,7 +14,7 @@ const PROGRESS_EVERY_ROWS = 10_000;
 
 /**
  * Streams the warehouse rows into staged parts in `INTO OUTFILE` format, one query per range of
- * exam ids on its own connection, all at once; then writes the manifest. With a `sink` (the
+ * the driving table's ids on its own connection, all at once; then writes the manifest. With a `sink` (the
  * load's COPY) every chunk also goes there, so that the load overlaps the extract.
  * Memory stays bounded: a query stream pauses while staging or the COPY catches up.
  */
@@ -31,7 +31,7 @@ export async function streamExtract(
   const rejections = new RejectionTally();
   const counts = { read: 0, staged: 0 };
   // One writer for all ranges: their chunks are whole lines, and one upload at a time keeps the
-  // S3 client's part buffers (5 MiB each) to a single set.
+  // S3 upload's buffers to a single pair.
   const writer = new PartWriter(staging, action.objectBase, action.partBytes, sink);
   try {
     await Promise.all(
@@ -106,6 +106,7 @@ class PartWriter {
   private readonly parts: StagedPart[] = [];
   private current: OpenPart | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private aborted = false;
 
   constructor(
     private readonly staging: StagingStore,
@@ -115,6 +116,7 @@ class PartWriter {
   ) {}
 
   write(text: string, rows: number): Promise<void> {
+    if (this.aborted) return Promise.reject(new Error("the extract was abandoned"));
     const written = this.queue.then(() => this.writeNow(text, rows));
     this.queue = written.catch(() => undefined);
     return written;
@@ -126,7 +128,9 @@ class PartWriter {
     return this.parts;
   }
 
+  /** Stops taking writes (another range may still be streaming) and abandons the open part. */
   async abort(): Promise<void> {
+    this.aborted = true;
     await this.queue;
     const part = this.current;
     this.current = undefined;

@@ -46,20 +46,18 @@ export async function merge(
   for (const statement of action.selectRows) selected = (await olap.query(statement)).rowCount;
   // The replace does not touch the work tables, so a second session can classify the rows not
   // kept while it runs (PostgreSQL's DELETE and INSERT use one core; this uses the other).
-  const rejections = readRejections(second ?? olap, action);
-  rejections.catch(() => undefined); // awaited below
-  const rejectionsChecked = async () => {
-    const targetRejections = await rejections;
+  const rejections = readRejections(second ?? olap, action).then((targetRejections) => {
     expectEqual(
       "staged rows = rows selected + rows rejected",
       input.rowsCopied,
       selected + totalRejected(targetRejections),
     );
     return targetRejections;
-  };
-  if (!second) await rejectionsChecked();
+  });
+  rejections.catch(() => undefined); // awaited below; a failure then stops the merge
+  if (!second) await rejections; // one session: read before the transaction
   if (input.committed) {
-    await rejectionsChecked();
+    await rejections;
     progress.done(input.committed.loaded);
     return input.committed;
   }
@@ -78,7 +76,7 @@ export async function merge(
     expectEqual("final count = before - replaced + loaded", liveBefore - replaced + loaded, liveAfter);
     expectEqual("live rows sharing a key with a back-filled row", loaded, liveSharingKey);
     expectEqual("live rows equal to a back-filled row in every column", loaded, liveEqual);
-    const targetRejections = await rejectionsChecked();
+    const targetRejections = await rejections;
     return {
       liveBefore,
       replaced,
