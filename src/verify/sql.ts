@@ -1,6 +1,6 @@
 import type { Statement } from "../plan/actions.js";
 import { quoteMysql, quotePg } from "../plan/identifiers.js";
-import { LOADABLE, selection } from "../plan/sql/warehouse.js";
+import { type ExtractDriver, LOADABLE, selection } from "../plan/sql/warehouse.js";
 
 /** Session-private table of the OLAP exams in scope, for the warehouse side of the comparison. */
 export const SCOPE_TABLE = "rdw_verify_scope";
@@ -16,8 +16,8 @@ export const warehouseSql = {
     stmt(`INSERT INTO ${quoteMysql(SCOPE_TABLE)} (id) VALUES ${ids.map(() => "(?)").join(", ")}`, ids),
 
   /** Per group: rows, the sum of their ids, and sums of the values, over the rows the back-fill should load. */
-  groups(database: string, altScoreIds: readonly number[], since: string): Statement {
-    const from = selection(database, altScoreIds, since, SCOPE_TABLE);
+  groups(database: string, altScoreIds: readonly number[], since: string, driver: ExtractDriver): Statement {
+    const from = selection(database, altScoreIds, since, SCOPE_TABLE, driver);
     return stmt(
       [
         "SELECT we.school_year, we.asmt_id, wes.subject_score_id, COUNT(*) AS n, SUM(wes.id) AS ids,",
@@ -36,8 +36,9 @@ export const warehouseSql = {
     altScoreIds: readonly number[],
     since: string,
     group: readonly number[],
+    driver: ExtractDriver,
   ): Statement {
-    const from = selection(database, altScoreIds, since, SCOPE_TABLE);
+    const from = selection(database, altScoreIds, since, SCOPE_TABLE, driver);
     return stmt(
       [
         "SELECT wes.id, wes.scale_score, wes.performance_level, we.completed_at, we.updated",
@@ -50,8 +51,8 @@ export const warehouseSql = {
   },
 
   /** Students per performance level, as the Alt Score aggregate report counts them. */
-  levels(database: string, altScoreIds: readonly number[], since: string): Statement {
-    const from = selection(database, altScoreIds, since, SCOPE_TABLE);
+  levels(database: string, altScoreIds: readonly number[], since: string, driver: ExtractDriver): Statement {
+    const from = selection(database, altScoreIds, since, SCOPE_TABLE, driver);
     return stmt(
       [
         "SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level,",

@@ -1,3 +1,4 @@
+import type { ExtractDriver } from "../plan/sql/warehouse.js";
 import { WarehouseConnection } from "../adapters/source/mysql.js";
 import { OlapConnection } from "../adapters/target/postgres.js";
 import type { TenantConfig } from "../config/settings.js";
@@ -38,11 +39,13 @@ export interface VerifyTarget {
   altScoreIds: number[];
   /** UTC, `YYYY-MM-DD HH:MM:SS.ffffff`. */
   since: string;
+  /** Which table the warehouse reads first, as the plan chose for the extract. */
+  driver: ExtractDriver;
 }
 
 const EXAMPLES = 5;
 const SCOPE_PAGE = 50_000;
-const INSERT_BATCH = 1000;
+const INSERT_BATCH = 5000;
 const DRILL_GROUPS = 20;
 /** Staged scale scores carry 6 significant digits (MySQL's FLOAT text); a few hundredths is rounding. */
 const SCALE_TOLERANCE = 0.01;
@@ -70,7 +73,7 @@ interface RowValues {
  * Changes no data: the warehouse side uses a session-private temporary table of exam ids.
  */
 export async function verifyTenant(target: VerifyTarget): Promise<TenantVerification> {
-  const { tenant, olapSchema, altScoreIds, since } = target;
+  const { tenant, olapSchema, altScoreIds, since, driver } = target;
   const result: TenantVerification = { tenant: tenant.id, olapSchema, ok: false, checks: [], levels: [] };
   const olapSql = new OlapVerifySql(olapSchema);
   let olap: OlapConnection | undefined;
@@ -82,12 +85,15 @@ export async function verifyTenant(target: VerifyTarget): Promise<TenantVerifica
     });
     await copyScope(olap, warehouse, olapSql, since);
     const database = tenant.warehouse.database;
-    const expected = groupMap(
-      await warehouse.query<Record<string, unknown>>(warehouseSql.groups(database, altScoreIds, since)),
-    );
-    const actual = groupMap(
-      (await olap.query<Record<string, unknown>>(olapSql.groups(altScoreIds, since))).rows,
-    );
+    // The warehouse's side and the OLAP side run at once, each on its own server.
+    const [warehouseGroups, olapGroups, uniquenessCheck, orphansCheck] = await Promise.all([
+      warehouse.query<Record<string, unknown>>(warehouseSql.groups(database, altScoreIds, since, driver)),
+      olap.query<Record<string, unknown>>(olapSql.groups(altScoreIds, since)),
+      uniqueness(olap, olapSql),
+      orphans(olap, olapSql),
+    ]);
+    const expected = groupMap(warehouseGroups);
+    const actual = groupMap(olapGroups.rows);
 
     const identity: string[] = [];
     const values: string[] = [];
@@ -104,7 +110,7 @@ export async function verifyTenant(target: VerifyTarget): Promise<TenantVerifica
       const group = key.split("/").map(Number);
       const w = rowMap(
         await warehouse.query<Record<string, unknown>>(
-          warehouseSql.groupRows(database, altScoreIds, since, group),
+          warehouseSql.groupRows(database, altScoreIds, since, group, driver),
         ),
       );
       const o = rowMap(
@@ -131,8 +137,7 @@ export async function verifyTenant(target: VerifyTarget): Promise<TenantVerifica
         ...extra.slice(0, EXAMPLES).map((id) => `extra ${id}`),
       ],
     });
-    result.checks.push(await uniqueness(olap, olapSql));
-    result.checks.push(await orphans(olap, olapSql));
+    result.checks.push(uniquenessCheck, orphansCheck);
     result.checks.push({
       name: "values",
       ok: values.length === 0 && changed.length === 0,
@@ -142,7 +147,7 @@ export async function verifyTenant(target: VerifyTarget): Promise<TenantVerifica
           : `${values.length + changed.length} rows or groups with other values than the warehouse's`,
       examples: changed.slice(0, EXAMPLES).map((id) => `changed ${id}`),
     });
-    const levels = await levelCells(warehouse, olap, olapSql, database, altScoreIds, since);
+    const levels = await levelCells(warehouse, olap, olapSql, database, altScoreIds, since, driver);
     result.levels = levels;
     const differing = levels.filter((cell) => cell.warehouse !== cell.olap);
     result.checks.push({
@@ -176,14 +181,18 @@ async function copyScope(
   since: string,
 ): Promise<void> {
   await warehouse.execute(warehouseSql.createScope());
-  let after = "0";
-  for (;;) {
-    const { rows } = await olap.query<{ id: string }>(sql.scopePage(since, after, SCOPE_PAGE));
-    if (rows.length === 0) return;
-    const ids = rows.map((row) => String(row.id));
+  const page = async (after: string) =>
+    (await olap.query<{ id: string }>(sql.scopePage(since, after, SCOPE_PAGE))).rows.map((row) =>
+      String(row.id),
+    );
+  // The next page is read from OLAP while this one is written to the warehouse.
+  let ids = await page("0");
+  while (ids.length > 0) {
+    const next = page(ids[ids.length - 1]!);
+    next.catch(() => undefined); // awaited below
     for (let i = 0; i < ids.length; i += INSERT_BATCH)
       await warehouse.execute(warehouseSql.insertScope(ids.slice(i, i + INSERT_BATCH)));
-    after = ids[ids.length - 1]!;
+    ids = await next;
   }
 }
 
@@ -224,6 +233,7 @@ async function levelCells(
   database: string,
   altScoreIds: number[],
   since: string,
+  driver: ExtractDriver,
 ): Promise<LevelCell[]> {
   type Row = {
     school_year: number;
@@ -248,8 +258,12 @@ async function levelCells(
       cells.set(key, cell);
     }
   };
-  add(await warehouse.query<Row>(warehouseSql.levels(database, altScoreIds, since)), "warehouse");
-  add((await olap.query<Row>(sql.levels(altScoreIds, since))).rows, "olap");
+  const [warehouseRows, olapRows] = await Promise.all([
+    warehouse.query<Row>(warehouseSql.levels(database, altScoreIds, since, driver)),
+    olap.query<Row>(sql.levels(altScoreIds, since)),
+  ]);
+  add(warehouseRows, "warehouse");
+  add(olapRows.rows, "olap");
   return [...cells.values()].sort(
     (a, b) =>
       a.schoolYear - b.schoolYear ||

@@ -1,3 +1,4 @@
+import { chooseDriver } from "../../plan/sql/warehouse.js";
 import { buildPlan } from "../../plan/build.js";
 import type { Plan } from "../../plan/actions.js";
 import { renderVerification, type TenantVerification, verifyTenant } from "../../verify/verify.js";
@@ -27,6 +28,7 @@ export async function verifyPlanTenants(
         olapSchema: tenant.olapSchema,
         altScoreIds: tenant.altScoreIds,
         since: plan.since,
+        driver: chooseDriver(tenant.estimates.examsInWindow, tenant.estimates.examRowsApprox),
       }),
     );
   }
