@@ -23,6 +23,7 @@ function positiveInteger(text: string): number {
 
 interface BenchOptions {
   rows: number;
+  runs: number;
   only?: string;
   memoryCheck: boolean;
   out: string;
@@ -58,17 +59,20 @@ async function main(options: BenchOptions): Promise<void> {
       ["rdw-backfill", () => rdwBackfill(context, s3, BUCKET)],
     ] as const) {
       if (options.only && options.only !== label) continue;
-      say(`running ${label} …`);
-      const result = await run();
-      say(
-        `${label}: ${result.rows} rows in ${result.wallSeconds.toFixed(1)} s, ` +
-          `peak RSS ${(result.peakRssBytes / 1024 / 1024).toFixed(0)} MB, CPU ${result.cpuSeconds.toFixed(1)} s ` +
-          `(MariaDB ${result.serverCpuSeconds.MariaDB.toFixed(1)} s, PostgreSQL ${result.serverCpuSeconds.PostgreSQL.toFixed(1)} s, ` +
-          `benchmark process ${result.benchCpuSeconds.toFixed(1)} s)` +
-          `${result.detail ? `; ${result.detail}` : ""}`,
-      );
-      contenders.push(result);
+      const runs: ContenderResult[] = [];
+      for (let round = 1; round <= options.runs; round++) {
+        say(`running ${label} (${round} of ${options.runs}) …`);
+        const result = await run();
+        say(describe(label, result));
+        runs.push(result);
+      }
+      if (new Set(runs.map((result) => result.rows)).size !== 1) {
+        throw new Error(`${label} moved different numbers of rows from one run to the next`);
+      }
+      // The run with the median wall time stands for the contender, with all its figures.
+      contenders.push(runs.sort((a, b) => a.wallSeconds - b.wallSeconds)[Math.floor(runs.length / 2)]!);
     }
+
     if (options.only) {
       say(`only ${options.only} was run: nothing to compare, ${options.out} is left alone`);
       return;
@@ -90,6 +94,7 @@ async function main(options: BenchOptions): Promise<void> {
 
     const results: BenchResults = {
       rows: contenders[0]!.rows,
+      runs: options.runs,
       contenders,
       ...(smallRun ? { smallRun } : {}),
       versions: describeMachine({ MariaDB: server!.version, PostgreSQL: pgVersion }),
@@ -105,6 +110,16 @@ async function main(options: BenchOptions): Promise<void> {
     await mysql.end();
     await olap.end();
   }
+}
+
+function describe(label: string, result: ContenderResult): string {
+  return (
+    `${label}: ${result.rows} rows in ${result.wallSeconds.toFixed(1)} s, ` +
+    `peak RSS ${(result.peakRssBytes / 1024 / 1024).toFixed(0)} MB, CPU ${result.cpuSeconds.toFixed(1)} s ` +
+    `(MariaDB ${result.serverCpuSeconds.MariaDB.toFixed(1)} s, PostgreSQL ${result.serverCpuSeconds.PostgreSQL.toFixed(1)} s, ` +
+    `benchmark process ${result.benchCpuSeconds.toFixed(1)} s)` +
+    `${result.detail ? `; ${result.detail}` : ""}`
+  );
 }
 
 async function ensureDataset(
@@ -130,6 +145,12 @@ async function ensureDataset(
 const program = new Command("npm run bench")
   .description("benchmark rdw-backfill against the raw pipe and pgloader on a generated warehouse")
   .option("--rows <n>", "about how many alt-score rows to extract", positiveInteger, 3_000_000)
+  .option(
+    "--runs <n>",
+    "runs of each contender; the one with the median time is reported",
+    positiveInteger,
+    3,
+  )
   .option("--only <contender>", "run one contender (raw pipe, pgloader or rdw-backfill) and compare nothing")
   .option("--no-memory-check", "skip the rdw-backfill run on a tenth of the rows")
   .option("--out <file>", "where to write the results table", "bench/results.md")

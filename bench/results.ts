@@ -5,6 +5,8 @@ import type { ContenderResult } from "./contenders.js";
 
 export interface BenchResults {
   rows: number;
+  /** Runs of each contender; the one with the median wall time is reported. */
+  runs: number;
   contenders: ContenderResult[];
   /** rdw-backfill's peak RSS on a tenth of the rows, to show that memory does not grow with N. */
   smallRun?: ContenderResult;
@@ -63,7 +65,8 @@ export function renderMarkdown(results: BenchResults): string {
   const lines = [
     "# rdw-backfill benchmark",
     "",
-    `${results.rows.toLocaleString("en-US")} eligible alt-score rows, ${results.startedAt} (\`npm run bench\`).`,
+    `${results.rows.toLocaleString("en-US")} eligible alt-score rows, ${results.startedAt} (\`npm run bench\`); ` +
+      `each contender ran ${results.runs} times, and the run with the median wall time is shown.`,
     "",
     line(HEADER),
     line(HEADER.map(() => "---")),
