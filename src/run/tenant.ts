@@ -35,7 +35,7 @@ export interface TenantOutcome {
 /**
  * Runs one tenant's actions from where its journal says it got to: a backup, an extract or a
  * merge that is recorded as done is not done again. Everything else is safe to repeat: the load
- * lives in temporary tables, and the replace is one transaction.
+ * lives in work tables that each attempt creates afresh, and the replace is one transaction.
  */
 export async function runTenant(plan: TenantPlan, context: TenantRunContext): Promise<TenantOutcome> {
   const { journal, progress } = context;

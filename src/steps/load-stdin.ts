@@ -9,7 +9,7 @@ import { readManifest } from "./manifest.js";
 import { pausePoint } from "../run/fault-injection.js";
 import type { StepProgress } from "./progress.js";
 
-/** Streams the parts listed in this run's manifest into the temporary staging table. */
+/** Streams the parts listed in this run's manifest into the staging table (resuming, or --load-after-extract). */
 export async function stdinLoad(
   action: StdinLoadAction,
   input: LoadInput,

@@ -18,7 +18,7 @@ export interface LoadResult {
 }
 
 /**
- * Fills the temporary staging table from this run's staged parts, by COPY FROM STDIN or by
+ * Fills the staging table from this run's staged parts, by COPY FROM STDIN or by
  * Redshift's COPY from S3, and checks that every staged row arrived before anything is merged.
  */
 export async function load(

@@ -13,7 +13,7 @@ export interface CopyResult {
 
 /**
  * An OLAP session (Redshift or PostgreSQL) in UTC. One session carries a tenant's whole load:
- * its temporary staging tables live exactly as long as it does.
+ * on Redshift its temporary work tables live exactly as long as it does.
  */
 export class OlapConnection {
   /** The server's `version()`: tells Redshift from PostgreSQL. */
