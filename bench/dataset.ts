@@ -4,9 +4,16 @@ import { pipeline } from "node:stream/promises";
 import type { Connection } from "mysql2/promise";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { type AltScoreRow, altScoreValues, SUBJECT_SCORES } from "../src/demo/dataset.js";
+import { SUBJECT_SCORES } from "../src/demo/dataset.js";
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions, generateStudents } from "../src/demo/generate.js";
-import { olapDdl, warehouseDdl } from "../src/demo/schema.js";
+import {
+  createOlap,
+  createWarehouse,
+  OLAP_ALT_SCORE,
+  OLAP_EXAM,
+  WAREHOUSE_EXAM,
+  WAREHOUSE_EXAM_SCORE,
+} from "../src/demo/install.js";
 import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
 
 /** Bump when the generator or the schema changes, so that an older dataset is not reused. */
@@ -74,25 +81,10 @@ export async function generateDataset(
   const db = quoteMysql(names.warehouseDatabase);
   const schema = quotePg(names.olapSchema);
   await mysql.query(`DROP DATABASE IF EXISTS ${db}`);
-  await mysql.query("SET time_zone = '+00:00'");
-  for (const sql of warehouseDdl(names.warehouseDatabase)) await mysql.query(sql);
-  await mysql.query(
-    `INSERT INTO ${db}.subject_score (id, subject_id, asmt_type_id, score_type_id, code) VALUES ?`,
-    [SUBJECT_SCORES.map((s) => [s.id, s.subjectId, s.asmtTypeId, s.scoreTypeId, s.code])],
-  );
+  await createWarehouse(mysql, names.warehouseDatabase, SUBJECT_SCORES);
   await olap.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await olap.query("SET timezone = 'UTC'");
-  for (const sql of olapDdl(names.olapSchema)) await olap.query(sql);
-  await olap.query(
-    `INSERT INTO ${schema}.subject_score SELECT * FROM unnest($1::smallint[], $2::smallint[], $3::smallint[], $4::smallint[], $5::varchar[])`,
-    [
-      SUBJECT_SCORES.map((s) => s.id),
-      SUBJECT_SCORES.map((s) => s.subjectId),
-      SUBJECT_SCORES.map((s) => s.asmtTypeId),
-      SUBJECT_SCORES.map((s) => s.scoreTypeId),
-      SUBJECT_SCORES.map((s) => s.code),
-    ],
-  );
+  await createOlap(olap, names.olapSchema, SUBJECT_SCORES);
 
   const exams = new TsvSink();
   const examScores = new TsvSink();
@@ -102,51 +94,22 @@ export async function generateDataset(
   const scoresConnection = await cloneConnection(mysql);
   const altRowsClient = await cloneClient(olap);
   const loads = Promise.all([
-    loadData(mysql, exams.stream, `${db}.exam`, EXAM_COLUMNS),
-    loadData(scoresConnection, examScores.stream, `${db}.exam_score`, EXAM_SCORE_COLUMNS),
-    copyInto(olap, olapExams.stream, `${schema}.exam (${OLAP_EXAM_COLUMNS})`),
-    copyInto(altRowsClient, altRows.stream, `${schema}.exam_alt_score`),
+    loadData(mysql, exams.stream, `${db}.exam`, WAREHOUSE_EXAM.columns),
+    loadData(scoresConnection, examScores.stream, `${db}.exam_score`, WAREHOUSE_EXAM_SCORE.columns),
+    copyInto(olap, olapExams.stream, `${schema}.exam (${OLAP_EXAM.columns})`),
+    copyInto(altRowsClient, altRows.stream, `${schema}.exam_alt_score (${OLAP_ALT_SCORE.columns})`),
   ]);
   const counts = { exams: 0, examScores: 0, olapExams: 0, altRows: 0 };
   const options: GenerateOptions = { ...DEFAULT_GENERATE_OPTIONS, students, seed: 20261124 };
   let generated = 0;
   for (const student of generateStudents(options)) {
     const olapIds = new Set(student.olapExamIds);
-    for (const e of student.exams) {
-      exams.add([
-        e.id,
-        e.typeId,
-        e.schoolYear,
-        e.asmtId,
-        e.studentId,
-        e.schoolId,
-        e.scaleScore,
-        e.performanceLevel,
-        e.completedAt,
-        e.updateImportId,
-        e.deleted ? 1 : 0,
-        e.completedAt,
-        e.updated,
-      ]);
-      if (olapIds.has(e.id)) {
-        olapExams.add([
-          e.id,
-          e.typeId,
-          e.studentId,
-          e.asmtId,
-          e.schoolYear,
-          e.scaleScore,
-          e.performanceLevel,
-          `${e.completedAt}+00`,
-          `${e.updated}+00`,
-          500,
-        ]);
-      }
+    for (const exam of student.exams) {
+      exams.add(WAREHOUSE_EXAM.values(exam));
+      if (olapIds.has(exam.id)) olapExams.add(OLAP_EXAM.values(exam));
     }
-    for (const s of student.examScores) {
-      examScores.add([s.id, s.examId, s.subjectScoreId, s.scaleScore, s.performanceLevel]);
-    }
-    for (const row of student.existingAltRows) altRows.add(altValues(row));
+    for (const score of student.examScores) examScores.add(WAREHOUSE_EXAM_SCORE.values(score));
+    for (const row of student.existingAltRows) altRows.add(OLAP_ALT_SCORE.values(row));
     counts.exams += student.exams.length;
     counts.examScores += student.examScores.length;
     counts.olapExams += student.olapExamIds.length;
@@ -184,14 +147,6 @@ export async function generateDataset(
     initialAltRows: counts.altRows,
   };
 }
-
-const EXAM_COLUMNS =
-  "id, type_id, school_year, asmt_id, student_id, school_id, scale_score, performance_level, completed_at, update_import_id, deleted, created, updated";
-const EXAM_SCORE_COLUMNS = "id, exam_id, subject_score_id, scale_score, performance_level";
-const OLAP_EXAM_COLUMNS =
-  "id, type_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, updated, migrate_id";
-
-const altValues = (row: AltScoreRow) => altScoreValues(row, (utc) => `${utc}+00`);
 
 /** Tab-separated lines with `\N` for NULL: what both LOAD DATA and COPY's text format read. */
 class TsvSink {

@@ -1,8 +1,80 @@
 import type { Connection } from "mysql2/promise";
 import type pg from "pg";
 import { quoteMysql, quotePg } from "../plan/identifiers.js";
-import { type AltScoreRow, altScoreValues, type Dataset } from "./dataset.js";
+import {
+  type AltScoreRow,
+  altScoreValues,
+  type Dataset,
+  type Exam,
+  type ExamScore,
+  type SubjectScore,
+} from "./dataset.js";
 import { olapDdl, warehouseDdl } from "./schema.js";
+
+type Value = string | number | null;
+
+/** A table the demo fills: its columns, and one row's values in that order. */
+export interface TableShape<T> {
+  columns: string;
+  values(row: T): Value[];
+}
+
+export const SUBJECT_SCORE: TableShape<SubjectScore> = {
+  columns: "id, subject_id, asmt_type_id, score_type_id, code",
+  values: (s) => [s.id, s.subjectId, s.asmtTypeId, s.scoreTypeId, s.code],
+};
+
+/** Timestamps as UTC text, for a session in UTC. */
+export const WAREHOUSE_EXAM: TableShape<Exam> = {
+  columns:
+    "id, type_id, school_year, asmt_id, student_id, school_id, scale_score, performance_level, " +
+    "completed_at, update_import_id, deleted, created, updated",
+  values: (e) => [
+    e.id,
+    e.typeId,
+    e.schoolYear,
+    e.asmtId,
+    e.studentId,
+    e.schoolId,
+    e.scaleScore,
+    e.performanceLevel,
+    e.completedAt,
+    e.updateImportId,
+    e.deleted ? 1 : 0,
+    e.completedAt,
+    e.updated,
+  ],
+};
+
+export const WAREHOUSE_EXAM_SCORE: TableShape<ExamScore> = {
+  columns: "id, exam_id, subject_score_id, scale_score, performance_level",
+  values: (s) => [s.id, s.examId, s.subjectScoreId, s.scaleScore, s.performanceLevel],
+};
+
+/** The OLAP `exam` row migrate-olap would have written (timestamps with their UTC offset). */
+export const OLAP_EXAM: TableShape<Exam> = {
+  columns:
+    "id, type_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, updated, migrate_id",
+  values: (e) => [
+    e.id,
+    e.typeId,
+    e.studentId,
+    e.asmtId,
+    e.schoolYear,
+    e.scaleScore,
+    e.performanceLevel,
+    `${e.completedAt}+00`,
+    `${e.updated}+00`,
+    500,
+  ],
+};
+
+export const OLAP_ALT_SCORE: TableShape<AltScoreRow> = {
+  columns:
+    "id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, " +
+    "completed_at, migrate_id, updated, update_import_id",
+  values: (row) => altScoreValues(row, (utc) => `${utc}+00`),
+};
 
 const BATCH = 1000;
 
@@ -10,78 +82,59 @@ function* batches<T>(rows: readonly T[]): Generator<T[]> {
   for (let i = 0; i < rows.length; i += BATCH) yield rows.slice(i, i + BATCH);
 }
 
-/** Creates the warehouse database and fills it. Timestamps are written in a UTC session. */
-export async function installWarehouse(mysql: Connection, database: string, data: Dataset): Promise<void> {
+/**
+ * Creates the warehouse database with its subject scores, and leaves the session in UTC, in
+ * which its timestamps are written.
+ */
+export async function createWarehouse(
+  mysql: Connection,
+  database: string,
+  subjectScores: readonly SubjectScore[],
+): Promise<void> {
   await mysql.query("SET time_zone = '+00:00'");
   for (const sql of warehouseDdl(database)) await mysql.query(sql);
+  await mysql.query(`INSERT INTO ${quoteMysql(database)}.subject_score (${SUBJECT_SCORE.columns}) VALUES ?`, [
+    subjectScores.map(SUBJECT_SCORE.values),
+  ]);
+}
+
+/** Creates the warehouse database and fills it. */
+export async function installWarehouse(mysql: Connection, database: string, data: Dataset): Promise<void> {
+  await createWarehouse(mysql, database, data.subjectScores);
   const db = quoteMysql(database);
-  await mysql.query(
-    `INSERT INTO ${db}.subject_score (id, subject_id, asmt_type_id, score_type_id, code) VALUES ?`,
-    [data.subjectScores.map((s) => [s.id, s.subjectId, s.asmtTypeId, s.scoreTypeId, s.code])],
-  );
   for (const rows of batches(data.exams)) {
-    await mysql.query(
-      `INSERT INTO ${db}.exam (id, type_id, school_year, asmt_id, student_id, school_id, scale_score,
-         performance_level, completed_at, update_import_id, deleted, created, updated) VALUES ?`,
-      [
-        rows.map((e) => [
-          e.id,
-          e.typeId,
-          e.schoolYear,
-          e.asmtId,
-          e.studentId,
-          e.schoolId,
-          e.scaleScore,
-          e.performanceLevel,
-          e.completedAt,
-          e.updateImportId,
-          e.deleted ? 1 : 0,
-          e.completedAt,
-          e.updated,
-        ]),
-      ],
-    );
+    await mysql.query(`INSERT INTO ${db}.exam (${WAREHOUSE_EXAM.columns}) VALUES ?`, [
+      rows.map(WAREHOUSE_EXAM.values),
+    ]);
   }
   for (const rows of batches(data.examScores)) {
-    await mysql.query(
-      `INSERT INTO ${db}.exam_score (id, exam_id, subject_score_id, scale_score, performance_level) VALUES ?`,
-      [rows.map((s) => [s.id, s.examId, s.subjectScoreId, s.scaleScore, s.performanceLevel])],
-    );
+    await mysql.query(`INSERT INTO ${db}.exam_score (${WAREHOUSE_EXAM_SCORE.columns}) VALUES ?`, [
+      rows.map(WAREHOUSE_EXAM_SCORE.values),
+    ]);
   }
+}
+
+/** Creates the tenant's OLAP schema with its subject scores. */
+export async function createOlap(
+  client: pg.Client,
+  schema: string,
+  subjectScores: readonly SubjectScore[],
+): Promise<void> {
+  for (const sql of olapDdl(schema)) await client.query(sql);
+  await insertRows(
+    client,
+    `${quotePg(schema)}.subject_score (${SUBJECT_SCORE.columns})`,
+    subjectScores.map(SUBJECT_SCORE.values),
+  );
 }
 
 /** Creates the tenant's OLAP schema with `exam` as migrate-olap filled it and the alt rows it already wrote. */
 export async function installOlap(client: pg.Client, schema: string, data: Dataset): Promise<void> {
-  for (const sql of olapDdl(schema)) await client.query(sql);
-  const s = quotePg(schema);
-  for (const score of data.subjectScores) {
-    await client.query(`INSERT INTO ${s}.subject_score VALUES ($1, $2, $3, $4, $5)`, [
-      score.id,
-      score.subjectId,
-      score.asmtTypeId,
-      score.scoreTypeId,
-      score.code,
-    ]);
-  }
+  await createOlap(client, schema, data.subjectScores);
   const inOlap = new Set(data.olapExamIds);
   const olapExams = data.exams.filter((exam) => inOlap.has(exam.id));
   for (const rows of batches(olapExams)) {
-    await insertRows(
-      client,
-      `${s}.exam (id, type_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, updated, migrate_id)`,
-      rows.map((e) => [
-        e.id,
-        e.typeId,
-        e.studentId,
-        e.asmtId,
-        e.schoolYear,
-        e.scaleScore,
-        e.performanceLevel,
-        `${e.completedAt}+00`,
-        `${e.updated}+00`,
-        500,
-      ]),
-    );
+    await insertRows(client, `${quotePg(schema)}.exam (${OLAP_EXAM.columns})`, rows.map(OLAP_EXAM.values));
   }
   await insertAltRows(client, schema, data.existingAltRows);
 }
@@ -94,14 +147,13 @@ export async function insertAltRows(
   for (const batch of batches(rows)) {
     await insertRows(
       client,
-      `${quotePg(schema)}.exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year,
-        scale_score, performance_level, completed_at, migrate_id, updated, update_import_id)`,
-      batch.map((row) => altScoreValues(row, (utc) => `${utc}+00`)),
+      `${quotePg(schema)}.exam_alt_score (${OLAP_ALT_SCORE.columns})`,
+      batch.map(OLAP_ALT_SCORE.values),
     );
   }
 }
 
-async function insertRows(client: pg.Client, into: string, rows: unknown[][]): Promise<void> {
+async function insertRows(client: pg.Client, into: string, rows: Value[][]): Promise<void> {
   if (rows.length === 0) return;
   const width = rows[0]!.length;
   const values = rows.map(

@@ -79,8 +79,10 @@ export class WarehouseConnection {
     }
   }
 
-  /** Streams the result with backpressure; each row is an array of text values in select order. */
-  /** Streams a result, as many rows at a time as have arrived; the server waits while we do. */
+  /**
+   * Streams a result with backpressure, as many rows at a time as have arrived (the server waits
+   * while we do); each row is an array of text values in select order.
+   */
   stream(statement: Statement): AsyncIterable<TextRow[]> {
     const query = this.connection.query({
       sql: statement.sql,

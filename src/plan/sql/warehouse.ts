@@ -74,10 +74,29 @@ export function examsInWindowQuery(database: string, since: string): Statement {
   };
 }
 
-const EXTRACT_COLUMNS = [
-  "SELECT wes.id, wes.exam_id, wes.subject_score_id, we.student_id, we.asmt_id, we.school_year,",
-  `       wes.scale_score, wes.performance_level, we.completed_at, ${BACKFILL_MIGRATE_ID} AS migrate_id, we.updated, we.update_import_id`,
-];
+/** Where each `exam_alt_score` column comes from in the warehouse. */
+const SOURCE_OF: Record<(typeof EXAM_ALT_SCORE_COLUMNS)[number], string> = {
+  id: "wes.id",
+  exam_id: "wes.exam_id",
+  subject_score_id: "wes.subject_score_id",
+  student_id: "we.student_id",
+  asmt_id: "we.asmt_id",
+  school_year: "we.school_year",
+  scale_score: "wes.scale_score",
+  performance_level: "wes.performance_level",
+  completed_at: "we.completed_at",
+  migrate_id: String(BACKFILL_MIGRATE_ID),
+  updated: "we.updated",
+  update_import_id: "we.update_import_id",
+};
+
+/** The runbook's select list, in `exam_alt_score` column order, for Aurora's `INTO OUTFILE S3`. */
+const EXTRACT_COLUMNS = (() => {
+  const sources = EXAM_ALT_SCORE_COLUMNS.map((column) =>
+    column === "migrate_id" ? `${SOURCE_OF[column]} AS migrate_id` : SOURCE_OF[column],
+  );
+  return [`SELECT ${sources.slice(0, 6).join(", ")},`, `       ${sources.slice(6).join(", ")}`];
+})();
 
 /**
  * The runbook's row selection: exams not deleted, updated in the window, scored; their alt
@@ -131,22 +150,6 @@ export function chooseDriver(examsInWindow: number, examRowsApprox: number): Ext
 
 const EXAMPLE_IDS = 5;
 export const LOADABLE = "  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL";
-
-/** Where each `exam_alt_score` column comes from in the warehouse. */
-const SOURCE_OF: Record<(typeof EXAM_ALT_SCORE_COLUMNS)[number], string> = {
-  id: "wes.id",
-  exam_id: "wes.exam_id",
-  subject_score_id: "wes.subject_score_id",
-  student_id: "we.student_id",
-  asmt_id: "we.asmt_id",
-  school_year: "we.school_year",
-  scale_score: "wes.scale_score",
-  performance_level: "wes.performance_level",
-  completed_at: "we.completed_at",
-  migrate_id: String(BACKFILL_MIGRATE_ID),
-  updated: "we.updated",
-  update_import_id: "we.update_import_id",
-};
 
 /**
  * The staged line, formatted by the server: `CONCAT` renders numbers and timestamps exactly as
