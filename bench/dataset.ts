@@ -4,8 +4,8 @@ import { pipeline } from "node:stream/promises";
 import type { Connection } from "mysql2/promise";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { SUBJECT_SCORES } from "../src/demo/dataset.js";
-import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions, generateStudents } from "../src/demo/generate.js";
+import { SUBJECT_SCORES } from "../demo/dataset.js";
+import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions, generateStudents } from "../demo/generate.js";
 import {
   createOlap,
   createWarehouse,
@@ -13,7 +13,7 @@ import {
   OLAP_EXAM,
   WAREHOUSE_EXAM,
   WAREHOUSE_EXAM_SCORE,
-} from "../src/demo/install.js";
+} from "../demo/install.js";
 import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
 
 /** Bump when the generator or the schema changes, so that an older dataset is not reused. */

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { localServers, openMysql, openPg } from "../src/demo/local-servers.js";
-import { startLocalS3 } from "../src/demo/s3-server.js";
+import { localServers, openMysql, openPg } from "../demo/local-servers.js";
+import { startLocalS3 } from "../demo/s3-server.js";
 import { quotePg } from "../src/plan/identifiers.js";
 import { type BenchContext, type ContenderResult, pgloader, rawPipe, rdwBackfill } from "./contenders.js";
 import { type BenchDataset, findDataset, generateDataset, ROWS_PER_STUDENT } from "./dataset.js";

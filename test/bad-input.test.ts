@@ -226,7 +226,7 @@ describe("bad input: one clear line, the right exit code, nothing modified", () 
   });
 
   async function writeConfigCopy(dir: string): Promise<void> {
-    const { writeConfigRepository } = await import("../src/demo/config-writer.js");
+    const { writeConfigRepository } = await import("../demo/config-writer.js");
     await writeConfigRepository(dir, world.configSpec(true));
   }
 });

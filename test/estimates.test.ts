@@ -3,8 +3,8 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type mysql from "mysql2/promise";
 import { WarehouseConnection } from "../src/adapters/source/mysql.js";
-import { localServers, openMysql } from "../src/demo/local-servers.js";
-import { warehouseDdl } from "../src/demo/schema.js";
+import { localServers, openMysql } from "../demo/local-servers.js";
+import { warehouseDdl } from "../demo/schema.js";
 import { countExamsInWindow } from "../src/plan/discover.js";
 import { quoteMysql } from "../src/plan/identifiers.js";
 

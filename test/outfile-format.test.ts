@@ -4,8 +4,8 @@ import { readFile, rm } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type mysql from "mysql2/promise";
 import { WarehouseConnection } from "../src/adapters/source/mysql.js";
-import { localServers, openMysql } from "../src/demo/local-servers.js";
-import { warehouseDdl } from "../src/demo/schema.js";
+import { localServers, openMysql } from "../demo/local-servers.js";
+import { warehouseDdl } from "../demo/schema.js";
 import { quoteMysql } from "../src/plan/identifiers.js";
 import {
   type ExtractDriver,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Dataset, Exam, ExamScore } from "../src/demo/dataset.js";
-import { localServers, openMysql } from "../src/demo/local-servers.js";
+import type { Dataset, Exam, ExamScore } from "../demo/dataset.js";
+import { localServers, openMysql } from "../demo/local-servers.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
 import { sampleDataset, World } from "./helpers/world.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { altScoreRow, altScoreValues, type AltScoreRow } from "../src/demo/dataset.js";
-import { insertAltRows } from "../src/demo/install.js";
+import { altScoreRow, altScoreValues, type AltScoreRow } from "../demo/dataset.js";
+import { insertAltRows } from "../demo/install.js";
 import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
 import type { TenantVerification } from "../src/verify/verify.js";
 import { expectedAltScores } from "./helpers/oracle.js";

@@ -1,4 +1,4 @@
-import { altScoreRow, type AltScoreRow, altScoreValues, type Dataset } from "../../src/demo/dataset.js";
+import { altScoreRow, type AltScoreRow, altScoreValues, type Dataset } from "../../demo/dataset.js";
 
 /**
  * The end state the issue specifies, computed from the generated data alone (not from the

@@ -10,10 +10,10 @@ import {
   type ConfigRepositorySpec,
   type ConfigTenant,
   writeConfigRepository,
-} from "../../src/demo/config-writer.js";
-import type { Dataset } from "../../src/demo/dataset.js";
-import { DEFAULT_GENERATE_OPTIONS, generateDataset } from "../../src/demo/generate.js";
-import { installOlap, installWarehouse } from "../../src/demo/install.js";
+} from "../../demo/config-writer.js";
+import type { Dataset } from "../../demo/dataset.js";
+import { DEFAULT_GENERATE_OPTIONS, generateDataset } from "../../demo/generate.js";
+import { installOlap, installWarehouse } from "../../demo/install.js";
 import {
   createTenantRole,
   dropPgDatabase,
@@ -22,8 +22,8 @@ import {
   openMysql,
   openPg,
   recreatePgDatabase,
-} from "../../src/demo/local-servers.js";
-import { type LocalS3, startLocalS3 } from "../../src/demo/s3-server.js";
+} from "../../demo/local-servers.js";
+import { type LocalS3, startLocalS3 } from "../../demo/s3-server.js";
 import { quoteMysql, quotePg } from "../../src/plan/identifiers.js";
 
 /** A generated tenant of the given size; the same seed gives the same data. */

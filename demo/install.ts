@@ -1,6 +1,6 @@
 import type { Connection } from "mysql2/promise";
 import type pg from "pg";
-import { quoteMysql, quotePg } from "../plan/identifiers.js";
+import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
 import {
   type AltScoreRow,
   altScoreValues,

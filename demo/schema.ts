@@ -1,4 +1,4 @@
-import { quoteMysql, quotePg } from "../plan/identifiers.js";
+import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
 
 /**
  * The parts of RDW's warehouse and OLAP schemas the back-fill touches, as migrate-olap and

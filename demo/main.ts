@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { quoteMysql } from "../plan/identifiers.js";
+import { quoteMysql } from "../src/plan/identifiers.js";
 import { type ConfigTenant, writeConfigRepository } from "./config-writer.js";
 import { DEFAULT_GENERATE_OPTIONS, generateDataset } from "./generate.js";
 import { installOlap, installWarehouse } from "./install.js";
@@ -12,7 +12,7 @@ import { startLocalS3 } from "./s3-server.js";
 const DEMO_DIR = resolve(".demo");
 const OLAP_DATABASE = "rdw_demo";
 const BUCKET = "rdw-demo-archive";
-const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 
 const TENANTS: (ConfigTenant & { schema: string; students: number; seed: number })[] = [
   {
