@@ -6,7 +6,7 @@ import type pg from "pg";
 import { writeConfigRepository } from "../demo/config-writer.js";
 import { createTenantRole, type LocalServers } from "../demo/local-servers.js";
 import type { LocalS3 } from "../demo/s3-server.js";
-import { quotePg } from "../src/plan/identifiers.js";
+import { quotePg } from "../src/dialects/postgres.js";
 import type { RunReport } from "../src/report/summary.js";
 import type { BenchDataset } from "./dataset.js";
 import { measurePipeline, type Measurement } from "./measure.js";

@@ -14,7 +14,8 @@ import {
   WAREHOUSE_EXAM,
   WAREHOUSE_EXAM_SCORE,
 } from "../demo/install.js";
-import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
+import { quoteMysql } from "../src/dialects/mysql.js";
+import { quotePg } from "../src/dialects/postgres.js";
 
 /** Bump when the generator or the schema changes, so that an older dataset is not reused. */
 const DATASET_VERSION = 1;

@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { localServers, openMysql, openPg } from "../demo/local-servers.js";
 import { startLocalS3 } from "../demo/s3-server.js";
-import { quotePg } from "../src/plan/identifiers.js";
+import { quotePg } from "../src/dialects/postgres.js";
 import { type BenchContext, type ContenderResult, pgloader, rawPipe, rdwBackfill } from "./contenders.js";
 import { type BenchDataset, findDataset, generateDataset, ROWS_PER_STUDENT } from "./dataset.js";
 import { type BenchResults, describeMachine, renderMarkdown, renderTerminal } from "./results.js";

@@ -1,6 +1,7 @@
 import type { Connection } from "mysql2/promise";
 import type pg from "pg";
-import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
+import { quoteMysql } from "../src/dialects/mysql.js";
+import { quotePg } from "../src/dialects/postgres.js";
 import {
   type AltScoreRow,
   altScoreValues,

@@ -1,6 +1,6 @@
 import mysql from "mysql2/promise";
 import pg from "pg";
-import { quotePg } from "../src/plan/identifiers.js";
+import { quotePg } from "../src/dialects/postgres.js";
 import type { ServerLogin } from "./config-writer.js";
 
 export interface LocalServers {

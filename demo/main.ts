@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { quoteMysql } from "../src/plan/identifiers.js";
+import { quoteMysql } from "../src/dialects/mysql.js";
 import { type ConfigTenant, writeConfigRepository } from "./config-writer.js";
 import { DEFAULT_GENERATE_OPTIONS, generateDataset } from "./generate.js";
 import { installOlap, installWarehouse } from "./install.js";

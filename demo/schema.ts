@@ -1,4 +1,5 @@
-import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
+import { quoteMysql } from "../src/dialects/mysql.js";
+import { quotePg } from "../src/dialects/postgres.js";
 
 /**
  * The parts of RDW's warehouse and OLAP schemas the back-fill touches, as migrate-olap and

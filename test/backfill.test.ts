@@ -3,7 +3,7 @@ import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { s3ClientConfig } from "../src/adapters/staging/s3.js";
+import { s3ClientConfig } from "../src/io/staging/s3.js";
 import type { RunReport } from "../src/report/summary.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
 import { BUCKET, sampleDataset, World } from "./helpers/world.js";

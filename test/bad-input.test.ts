@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
+import { quoteMysql } from "../src/dialects/mysql.js";
+import { quotePg } from "../src/dialects/postgres.js";
 import { type CliResult, sampleDataset, World } from "./helpers/world.js";
 
 describe("bad input: one clear line, the right exit code, nothing modified", () => {

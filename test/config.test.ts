@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { resolveConfig } from "../src/config/settings.js";
 import { parseSince } from "../src/config/since.js";
-import { ConfigError } from "../src/errors.js";
+import { ConfigError } from "../src/core/errors.js";
 import { stagingUris } from "../src/plan/staging-location.js";
 
 let root: string;

@@ -2,18 +2,18 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type mysql from "mysql2/promise";
-import { WarehouseConnection } from "../src/adapters/source/mysql.js";
+import { MysqlSession } from "../src/io/db/mysql-session.js";
 import { localServers, openMysql } from "../demo/local-servers.js";
 import { warehouseDdl } from "../demo/schema.js";
 import { countExamsInWindow } from "../src/plan/discover.js";
-import { quoteMysql } from "../src/plan/identifiers.js";
+import { MYSQL, quoteMysql } from "../src/dialects/mysql.js";
 
 const EXAMS = 20_000;
 
 describe("the plan's estimate of the exams in the window", () => {
   const database = `rdwbf_${randomBytes(3).toString("hex")}_estimate`;
   let admin: mysql.Connection;
-  let warehouse: WarehouseConnection;
+  let warehouse: MysqlSession;
 
   before(async () => {
     admin = await openMysql(localServers().mysql);
@@ -31,7 +31,11 @@ describe("the plan's estimate of the exams in the window", () => {
          scale_score, performance_level, completed_at, update_import_id, deleted, updated) VALUES ?`,
       [rows],
     );
-    warehouse = await WarehouseConnection.open({ ...localServers().mysql, database, origin: "test" }, "test");
+    warehouse = await MysqlSession.open(
+      { ...localServers().mysql, database, origin: "test" },
+      "test",
+      MYSQL.session({ readOnly: true }),
+    );
   });
   after(async () => {
     await warehouse?.close();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { quotePg } from "../src/plan/identifiers.js";
+import { quotePg } from "../src/dialects/postgres.js";
 import { sampleDataset, World } from "./helpers/world.js";
 
 /** Debian's Chromium, installed by .ci/run; started as suits a machine without a network (Playwright adds a fresh profile). */

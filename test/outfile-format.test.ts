@@ -3,18 +3,11 @@ import { randomBytes } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type mysql from "mysql2/promise";
-import { WarehouseConnection } from "../src/adapters/source/mysql.js";
+import { MysqlSession } from "../src/io/db/mysql-session.js";
 import { localServers, openMysql } from "../demo/local-servers.js";
 import { warehouseDdl } from "../demo/schema.js";
-import { quoteMysql } from "../src/plan/identifiers.js";
-import {
-  type ExtractDriver,
-  extractQuery,
-  idRanges,
-  LOADABLE,
-  OUTFILE_FORMAT,
-  selection,
-} from "../src/plan/sql/warehouse.js";
+import { idRanges, LOADABLE, MYSQL, OUTFILE_FORMAT, quoteMysql } from "../src/dialects/mysql.js";
+import type { ExtractDriver } from "../src/dialects/types.js";
 
 const SINCE = "2019-11-01 00:00:00.000000";
 const ALT_IDS = [19, 20];
@@ -23,6 +16,7 @@ describe("the streamed extract is what INTO OUTFILE writes", () => {
   const database = `rdwbf_${randomBytes(3).toString("hex")}_format`;
   const outfile = `/tmp/${database}.csv`;
   let admin: mysql.Connection;
+  const scope = { database, altScoreIds: ALT_IDS, since: SINCE };
 
   before(async () => {
     admin = await openMysql(localServers().mysql);
@@ -51,14 +45,18 @@ describe("the streamed extract is what INTO OUTFILE writes", () => {
 
   async function streamed(driver: ExtractDriver): Promise<{ bytes: string; rejected: string[] }> {
     const { mysql: login } = localServers();
-    const warehouse = await WarehouseConnection.open({ ...login, database, origin: "test" }, "test");
+    const warehouse = await MysqlSession.open(
+      { ...login, database, origin: "test" },
+      "test",
+      MYSQL.session({ readOnly: true }),
+    );
     const lines: { id: string; line: string }[] = [];
     const rejected: string[] = [];
     // Two ranges of the driving table's ids, as the run reads them.
     const ranges = driver === "exam" ? idRanges(1, 4, 2) : idRanges(10, 2 ** 53, 2);
     try {
       for (const range of ranges) {
-        for await (const rows of warehouse.stream(extractQuery(database, ALT_IDS, SINCE, driver, range))) {
+        for await (const rows of warehouse.stream(MYSQL.streamExtract(scope, driver, range))) {
           for (const [line, reason, id] of rows) {
             if (reason !== null) rejected.push(`${reason}:${id}`);
             else lines.push({ id: id!, line: line! + "\n" });
@@ -74,7 +72,7 @@ describe("the streamed extract is what INTO OUTFILE writes", () => {
 
   for (const driver of ["exam", "exam_score"] as const) {
     it(`byte for byte, reading ${driver} first, with rows whose alt value is NULL counted and left out`, async () => {
-      const from = selection(database, ALT_IDS, SINCE);
+      const from = MYSQL.selectionOf(scope);
       const runbook =
         "SELECT wes.id, wes.exam_id, wes.subject_score_id, we.student_id, we.asmt_id, we.school_year, wes.scale_score, " +
         "wes.performance_level, we.completed_at, -1, we.updated, we.update_import_id\n" +

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { resolveConfig } from "../src/config/settings.js";
 import { buildPlan, runPlan, silentProgress } from "../src/index.js";
-import type { LoadAction, Plan, RedshiftLoadAction, Statement } from "../src/plan/actions.js";
-import { quotePg } from "../src/plan/identifiers.js";
-import { unloggedWorkTables } from "../src/plan/sql/olap.js";
+import type { PgStatement } from "../src/core/statement.js";
+import { POSTGRES, quotePg } from "../src/dialects/postgres.js";
+import type { LoadAction, Plan, StreamExtractAction } from "../src/plan/actions.js";
 import { sampleDataset, World } from "./helpers/world.js";
 
-const sql = (text: string): Statement => ({ sql: text, params: [] });
+const sql = (text: string): PgStatement => ({ protocol: "postgres", sql: text, params: [] });
 
 /**
  * The Redshift load step differs from the PostgreSQL one in its statements only: COPY from S3,
@@ -29,15 +29,16 @@ describe("the Redshift load step", () => {
 
   /** The stand-ins get the name of the plan's staging table. */
   async function planWithRedshiftLoad(
-    standIn: (stage: string) => Pick<RedshiftLoadAction, "copy" | "copiedRows" | "loadErrors">,
+    standIn: (stage: string) => { copy: PgStatement; copiedRows: PgStatement; loadErrors: PgStatement },
   ): Promise<Plan> {
     const config = resolveConfig({ configDir: world.configDir, env: process.env });
     const plan = await buildPlan(config, { backup: false, partBytes: 1 << 20 });
-    const stand_in = standIn(unloggedWorkTables(world.tenant("RS").schema, plan.runId).stage);
+    const stand_in = standIn(POSTGRES.tenant(world.tenant("RS").schema, plan.runId).stage);
     const tenant = plan.tenants[0]!;
-    const index = tenant.actions.findIndex((action) => action.step === "load");
-    const postgresLoad = tenant.actions[index] as LoadAction;
-    tenant.actions[index] = { ...postgresLoad, mode: "redshift", ...stand_in };
+    // Redshift reads the staged parts itself: no COPY is fed alongside the extract.
+    delete (tenant.actions.find((action) => action.step === "extract") as StreamExtractAction).loadAlongside;
+    const load = tenant.actions.find((action) => action.step === "load") as LoadAction;
+    load.statements = { copiesFrom: "s3", prepare: load.statements.prepare, ...stand_in };
     return plan;
   }
 

@@ -3,8 +3,8 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { s3ClientConfig } from "../src/adapters/staging/s3.js";
-import { UPLOAD_PART_BYTES, uploadStream } from "../src/adapters/staging/s3-upload.js";
+import { s3ClientConfig } from "../src/io/staging/s3.js";
+import { UPLOAD_PART_BYTES, uploadStream } from "../src/io/staging/s3-upload.js";
 import { type LocalS3, startLocalS3 } from "../demo/s3-server.js";
 
 const BUCKET = "rdw-upload-test";

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { resolveConfig } from "../src/config/settings.js";
 import { buildPlan, runPlan, silentProgress, type ProgressSink } from "../src/index.js";
-import type { AuroraExtractAction } from "../src/plan/actions.js";
+import type { ServerExtractAction } from "../src/plan/actions.js";
 import { sampleDataset, World } from "./helpers/world.js";
 
 describe("server-side modes without AWS", () => {
@@ -73,7 +73,7 @@ describe("server-side modes without AWS", () => {
     const plan = await buildPlan(config, { backup: false, partBytes: 1 << 20, extract: "aurora" });
     const tenant = plan.tenants[0]!;
     assert.ok(tenant.problems.some((problem) => /not Aurora MySQL/.test(problem)));
-    const extract = tenant.actions.find((action) => action.step === "extract") as AuroraExtractAction;
+    const extract = tenant.actions.find((action) => action.step === "extract") as ServerExtractAction;
 
     // MariaDB writes the same bytes to a local file; only the destination differs from Aurora's.
     const stagingDir = fileURLToPath(tenant.stagingUri);
@@ -83,7 +83,7 @@ describe("server-side modes without AWS", () => {
     const aurora = extract.statement.sql;
     assert.match(aurora, /\nINTO OUTFILE S3 '[^']+'\n.*\nMANIFEST ON\nOVERWRITE ON$/);
     extract.statement = {
-      params: extract.statement.params,
+      ...extract.statement,
       sql: aurora
         .replace(/INTO OUTFILE S3 '[^']+'/, `INTO OUTFILE '${part}'`)
         .replace("\nMANIFEST ON\nOVERWRITE ON", ""),

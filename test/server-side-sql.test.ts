@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import type { TenantConfig } from "../src/config/settings.js";
+import type { Statement } from "../src/core/statement.js";
 import type { TenantFacts } from "../src/plan/actions.js";
 import { statementsOf } from "../src/plan/render.js";
-import { type ActionSettings, tenantActions } from "../src/plan/tenant-actions.js";
+import { type ActionSettings, sessionSetup, tenantActions } from "../src/plan/tenant-actions.js";
 
 const GOLDEN = new URL("../../test/golden/", import.meta.url);
 
@@ -43,8 +44,12 @@ const facts = (
     liveRows: 0,
   },
   idSpans: { exam: { lowest: 1000, highest: 1999 }, examScore: { lowest: 50000, highest: 52999 } },
-  extract: { mode: streaming ? "stream" : "aurora", reason: "test" },
-  load: { mode: streaming ? "postgres" : "redshift", reason: "test" },
+  extract: streaming
+    ? { mode: "stream", reason: "test", dialect: "mysql", serverSide: false }
+    : { mode: "aurora", reason: "test", dialect: "aurora", serverSide: true },
+  load: streaming
+    ? { mode: "postgres", reason: "test", dialect: "postgres", serverSide: false }
+    : { mode: "redshift", reason: "test", dialect: "redshift", serverSide: true },
   problems: [],
 });
 
@@ -57,21 +62,21 @@ const settings = (overrides: Partial<ActionSettings>): ActionSettings => ({
   overlapLoad: true,
   redshiftRole: "arn:aws:iam::123456789012:role/rdw-redshift",
   redshiftAuthorization: "iam-role",
+  verify: true,
   ...overrides,
 });
 
-/** Every statement of the tenant's Aurora and Redshift actions, as the plan shows them. */
+/** Every statement of the tenant's actions and sessions, as the plan shows them. */
 function render(tenantFacts: TenantFacts, actionSettings: ActionSettings): string {
-  return tenantActions(tenantFacts, actionSettings)
+  const statement = (label: string, { sql, params }: { sql: string; params: readonly unknown[] }) =>
+    `-- ${label}\n${sql};\n` + (params.length ? `-- bound values: ${JSON.stringify(params)}\n` : "");
+  const sessions = Object.entries(sessionSetup(tenantFacts)).flatMap(([kind, statements]) =>
+    statements.map((s: Statement) => statement(`session: ${kind}`, s)),
+  );
+  const actions = tenantActions(tenantFacts, actionSettings)
     .filter((action) => action.step !== "backup")
-    .flatMap((action) =>
-      statementsOf(action).map(
-        ([label, statement]) =>
-          `-- ${action.step}: ${label}\n${statement.sql};\n` +
-          (statement.params.length ? `-- bound values: ${JSON.stringify(statement.params)}\n` : ""),
-      ),
-    )
-    .join("\n");
+    .flatMap((action) => statementsOf(action).map(([label, s]) => statement(`${action.step}: ${label}`, s)));
+  return [...sessions, ...actions].join("\n");
 }
 
 const CASES: [string, TenantFacts, ActionSettings][] = [

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { altScoreRow, altScoreValues, type AltScoreRow } from "../demo/dataset.js";
 import { insertAltRows } from "../demo/install.js";
-import { quoteMysql, quotePg } from "../src/plan/identifiers.js";
-import type { TenantVerification } from "../src/verify/verify.js";
+import { quoteMysql } from "../src/dialects/mysql.js";
+import { quotePg } from "../src/dialects/postgres.js";
+import type { TenantVerification } from "../src/steps/verify.js";
 import { expectedAltScores } from "./helpers/oracle.js";
 import { sampleDataset, World } from "./helpers/world.js";
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { ConfigError, describeError } from "../errors.js";
+import { ConfigError, describeError } from "../core/errors.js";
 import { cleanupCommand, rollbackCommand } from "./commands/rollback.js";
 import { historyCommand, restoreMigrateCommand, statusCommand } from "./commands/journal.js";
 import { planCommand } from "./commands/plan.js";

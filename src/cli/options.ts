@@ -1,9 +1,9 @@
 import { Command, Option } from "commander";
-import { DEFAULT_PODS_TIMEOUT_MS, openController, type ControllerSpec } from "../adapters/deployment/open.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../core/errors.js";
+import type { ExtractMode, LoadMode, ModeRequest } from "../dialects/choose.js";
+import { DEFAULT_PODS_TIMEOUT_MS, type ControllerSpec } from "../io/deployment/open.js";
 import { DEFAULT_EXTRACT_STREAMS, DEFAULT_PART_BYTES } from "../plan/build.js";
-import type { ExtractMode, LoadMode, ModeRequest } from "../plan/modes.js";
-import { DEFAULT_JOURNAL_DIR, type MigrateControl } from "../run/execute.js";
+import { DEFAULT_JOURNAL_DIR } from "../run/execute.js";
 
 export interface ConfigOptions {
   config: string;
@@ -153,11 +153,4 @@ export function controllerSpec(options: MigrateOptions): ControllerSpec | undefi
     ...(options.namespace ? { namespace: options.namespace } : {}),
     ...(options.kubeContext ? { context: options.kubeContext } : {}),
   };
-}
-
-export function migrateControl(
-  spec: ControllerSpec | undefined,
-  podsTimeoutSeconds: number,
-): MigrateControl | undefined {
-  return spec ? { spec, controller: openController(spec, podsTimeoutSeconds * 1000) } : undefined;
 }

@@ -1,4 +1,4 @@
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../core/errors.js";
 
 /** One configuration value as written, and where it was written (file path or `--set`). */
 export interface Property {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../core/errors.js";
 import { layerOf, overrideLayer, PropertyLayer, PropertySet } from "./properties.js";
 
 /** The files of an RDW configuration repository that the back-fill reads, in precedence order. */

@@ -1,5 +1,5 @@
-import { ConfigError } from "../errors.js";
-import { requirePlainIdentifier } from "../plan/identifiers.js";
+import { ConfigError } from "../core/errors.js";
+import { requirePlainIdentifier } from "../core/identifiers.js";
 import { ConfigRepository, loadConfigRepository } from "./repository.js";
 import { PropertySet } from "./properties.js";
 import { parseSince } from "./since.js";

@@ -1,115 +1,177 @@
-import type { ExtractDriver } from "./sql/warehouse.js";
 import type { TenantConfig } from "../config/settings.js";
-import type { ExtractMode, LoadMode, ModeChoice } from "./modes.js";
+import type { MysqlStatement, PgStatement } from "../core/statement.js";
+import type {
+  ExtractMode,
+  LoadMode,
+  ModeChoice,
+  OlapDialectName,
+  WarehouseDialectName,
+} from "../dialects/choose.js";
+import type { LoadSql, LockSql } from "../dialects/postgres.js";
+import type { ExtractDriver, IdSpan } from "../dialects/types.js";
+import type { ControllerSpec } from "../io/deployment/open.js";
 
-/** One SQL statement exactly as it will be sent, with its bound values. */
-export interface Statement {
-  sql: string;
-  params: readonly (string | number)[];
+export type StepName =
+  | "prepare-staging"
+  | "lock"
+  | "backup"
+  | "extract"
+  | "load"
+  | "merge"
+  | "drop-work-tables"
+  | "check"
+  | "verify"
+  | "report-reads"
+  | "unlock";
+
+/** Steps whose result the runner keeps, and which later actions can be skipped for. */
+export type ResultStep = "backup" | "extract" | "load" | "merge" | "check" | "verify" | "report-reads";
+
+/** What every action tells the runner, which needs nothing else to run it. */
+interface ActionBase<S extends StepName> {
+  step: S;
+  summary: string;
+  /** When the statements depend on data: when the step does its work, and which statements are templates. */
+  condition?: string;
+  /** Skipped when the journal or this attempt already holds a result of one of these steps. */
+  skipWhenDone: ResultStep[];
+  /** Its result survives a crash of this process: it is journaled, and a resumed run does not redo it. */
+  durable: boolean;
+  /** Runs at the end of every attempt, after a failure too. */
+  always?: true;
 }
 
-export interface BackupAction {
-  step: "backup";
-  summary: string;
+/** Fails before anything is modified when the staging folder cannot be written; clears an interrupted attempt's files. */
+export interface PrepareStagingAction extends ActionBase<"prepare-staging"> {
+  stagingUri: string;
+}
+
+export interface LockAction extends ActionBase<"lock"> {
+  /** `take` is a template: the run id, host, pid and time are bound when the lock is taken. */
+  statements: LockSql;
+}
+
+export interface UnlockAction extends ActionBase<"unlock"> {
+  /** A template: the run id is bound when the lock is released. */
+  release: PgStatement;
+}
+
+export interface BackupAction extends ActionBase<"backup"> {
   backupTable: string;
+  /** A backup is one transaction: when its table exists, it is complete. */
+  exists: PgStatement;
   /** Run in one transaction. */
-  statements: Statement[];
+  statements: PgStatement[];
 }
 
-interface ExtractBase {
-  step: "extract";
-  summary: string;
+interface ExtractBase extends ActionBase<"extract"> {
   /** Folder URI (ends with `/`) that only this tenant and run writes to. */
   stagingUri: string;
   /** Object names: `<base>.part_00000`, … and `<base>.manifest`, as Aurora names them. */
   objectBase: string;
 }
 
+/** The rows stream through this process into staged parts; the OLAP COPY may be fed at the same time. */
 export interface StreamExtractAction extends ExtractBase {
-  mode: "stream";
-  /** The table the server reads first, and why. */
+  via: "this-process";
+  /** The table the server reads first. */
   driver: ExtractDriver;
-  /**
-   * Stream every candidate row, one query per range of ids of the driving table, read in
-   * parallel; rows whose alt values are NULL are counted, not staged.
-   */
-  queries: Statement[];
+  /** One query per range of ids of the driving table, read in parallel; NULL alt values are counted, not staged. */
+  queries: MysqlStatement[];
   partBytes: number;
+  /** The composite part: the staging table is created and `COPY … FROM STDIN` fed as the rows stream. */
+  loadAlongside?: { prepare: PgStatement[]; copy: PgStatement };
 }
 
-export interface AuroraExtractAction extends ExtractBase {
-  mode: "aurora";
-  /** `SELECT … INTO OUTFILE S3 … MANIFEST ON OVERWRITE ON`: Aurora writes the loadable rows. */
-  statement: Statement;
+/** The warehouse writes the loadable rows to S3 itself. */
+export interface ServerExtractAction extends ExtractBase {
+  via: "server";
+  /** `SELECT … INTO OUTFILE S3 … MANIFEST ON OVERWRITE ON`. */
+  statement: MysqlStatement;
   /** Counts the rows with a NULL alt value, which the statement leaves out, by reason. */
-  nullCensus: Statement;
+  nullCensus: MysqlStatement;
 }
 
-export type ExtractAction = StreamExtractAction | AuroraExtractAction;
+export type ExtractAction = StreamExtractAction | ServerExtractAction;
 
-interface LoadBase {
-  step: "load";
-  summary: string;
-  createStage: Statement;
+export interface LoadAction extends ActionBase<"load"> {
+  stagingUri: string;
+  manifestName: string;
+  statements: LoadSql;
 }
 
-export interface StdinLoadAction extends LoadBase {
-  mode: "postgres";
-  /** Settings for the load and merge session. */
-  session: Statement[];
-  /** COPY is fed by the streaming extract as it goes; from the staged parts when resuming. */
-  alongsideExtract: boolean;
-  /** Work tables an interrupted attempt may have left, dropped before the stage is created. */
-  dropWorkTables: Statement[];
-  /** `COPY … FROM STDIN`, fed with each part listed in the manifest. */
-  copy: Statement;
-}
-
-export interface RedshiftLoadAction extends LoadBase {
-  mode: "redshift";
-  /** `COPY … FROM '<manifest>' … MANIFEST`: Redshift reads the parts from S3. */
-  copy: Statement;
-  copiedRows: Statement;
-  /** Read when COPY fails, to report line, column and reason. */
-  loadErrors: Statement;
-}
-
-export type LoadAction = StdinLoadAction | RedshiftLoadAction;
-
-export interface MergeAction {
-  step: "merge";
-  summary: string;
+export interface MergeAction extends ActionBase<"merge"> {
   /** Keep the staged rows whose exam is the tenant's OLAP exam, one per unique key. */
-  selectRows: Statement[];
+  selectRows: PgStatement[];
   /** Staged rows that were not kept, by reason, with up to five example ids each. */
-  rejections: Statement;
-  /** Read on a second session during the transaction (the work tables are not temporary). */
-  rejectionsAlongside: boolean;
+  rejections: PgStatement;
+  /** Read on a second session during the transaction (the work tables are visible to it). */
+  rejectionsOnSecondSession: boolean;
   /** The single transaction that replaces the affected rows, with the counts checked before COMMIT. */
   transaction: {
-    countLive: Statement;
-    deleteReplaced: Statement;
-    insertRows: Statement;
+    countLive: PgStatement;
+    deleteReplaced: PgStatement;
+    insertRows: PgStatement;
     /** Live rows sharing a key with a back-filled row, and those equal to it in every column. */
-    checkLiveRows: Statement;
+    checkLiveRows: PgStatement;
   };
-  /** After COMMIT: the work tables are not needed any more. */
-  dropWorkTables: Statement[];
 }
 
-/** Checks that the counts of extract, load and merge add up; the merge measured them, so no SQL. */
-export interface VerifyAction {
-  step: "verify";
-  summary: string;
+export interface DropWorkTablesAction extends ActionBase<"drop-work-tables"> {
+  statements: PgStatement[];
 }
 
-export type Action = BackupAction | ExtractAction | LoadAction | MergeAction | VerifyAction;
-export type StepName = Action["step"];
+/** The counts of extract, load and merge add up; the merge measured them, so no SQL. */
+export type CheckAction = ActionBase<"check">;
 
-export interface IdSpan {
-  lowest: number | null;
-  highest: number | null;
+/** The full, read-only comparison of `exam_alt_score` with the warehouse. */
+export interface VerifyAction extends ActionBase<"verify"> {
+  /** The warehouse session of verify: its scope table is temporary, which MariaDB refuses in a read-only session. */
+  warehouseSession: MysqlStatement[];
+  warehouse: {
+    createScope: MysqlStatement;
+    /** A template: one statement per batch of exam ids. */
+    insertScope: MysqlStatement;
+    groups: MysqlStatement;
+    /** A template: one statement per group that differs (at most 20). */
+    groupRows: MysqlStatement;
+    levels: MysqlStatement;
+  };
+  olap: {
+    /** A template: one statement per page of exam ids. */
+    scopePage: PgStatement;
+    groups: PgStatement;
+    groupRows: PgStatement;
+    levels: PgStatement;
+    duplicateKeys: PgStatement;
+    orphans: PgStatement;
+  };
+  /** What the templates are filled from. */
+  scope: { since: string; altScoreIds: number[]; driver: ExtractDriver; database: string; schema: string };
+  /** The dialects, to fill the templates. */
+  dialects: { warehouse: WarehouseDialectName; olap: OlapDialectName };
 }
+
+/** The performance-level distributions the HTML report charts: before (the backup) and after. */
+export interface ReportReadsAction extends ActionBase<"report-reads"> {
+  backupTable: string | undefined;
+  backupExists: PgStatement | undefined;
+  before: PgStatement | undefined;
+  after: PgStatement;
+}
+
+export type Action =
+  | PrepareStagingAction
+  | LockAction
+  | BackupAction
+  | ExtractAction
+  | LoadAction
+  | MergeAction
+  | DropWorkTablesAction
+  | CheckAction
+  | VerifyAction
+  | ReportReadsAction
+  | UnlockAction;
 
 export interface RowEstimates {
   /**
@@ -143,8 +205,8 @@ export interface TenantFacts {
   estimates: RowEstimates;
   /** The lowest and highest ids (null when empty) of `exam` and `exam_score`, to split the extract. */
   idSpans: { exam: IdSpan; examScore: IdSpan };
-  extract: ModeChoice<ExtractMode>;
-  load: ModeChoice<LoadMode>;
+  extract: ModeChoice<ExtractMode, WarehouseDialectName>;
+  load: ModeChoice<LoadMode, OlapDialectName>;
   /**
    * What would make the run fail for this tenant (a forced mode on a server that lacks it, a
    * missing privilege, with the statement that grants it). `run` refuses a tenant that has any.
@@ -152,7 +214,18 @@ export interface TenantFacts {
   problems: string[];
 }
 
+/** How each kind of session starts, as the dialects say. */
+export interface SessionSetup {
+  /** Read-only, UTC: the extract's sessions. */
+  warehouse: MysqlStatement[];
+  /** UTC, with the load's settings: the lock, backup, load, merge and work-table session. */
+  olap: PgStatement[];
+  /** A second session for reads (rejections during the replace, verify, the report's reads). */
+  olapReader: PgStatement[];
+}
+
 export interface TenantPlan extends TenantFacts {
+  sessions: SessionSetup;
   actions: Action[];
 }
 
@@ -161,12 +234,22 @@ export interface FailedTenantPlan {
   error: string;
 }
 
+/** Stopping migrate-olap before the first tenant and starting it after the last. */
+export interface MigratePlan {
+  spec: ControllerSpec;
+  description: string;
+  quiesce: string[];
+  restore: string[];
+}
+
 export interface Plan {
   runId: string;
   createdAt: string;
   since: string;
   uriRoot: string;
   backup: boolean;
+  /** Absent: migrate-olap is left alone (--no-quiesce). */
+  migrate?: MigratePlan;
   tenants: TenantPlan[];
   /** Tenants whose preflight failed: nothing will be done for them. */
   failed: FailedTenantPlan[];

@@ -1,10 +1,11 @@
 import type { BackfillConfig } from "../config/settings.js";
-import { describeError } from "../errors.js";
-import type { Plan } from "./actions.js";
+import { describeError } from "../core/errors.js";
+import { type ControllerSpec, openController } from "../io/deployment/open.js";
+import type { MigratePlan, Plan } from "./actions.js";
 import { discoverTenant, type ModeRequests } from "./discover.js";
 import { newRunId } from "./run-id.js";
 import { stagingUris } from "./staging-location.js";
-import { tenantActions } from "./tenant-actions.js";
+import { sessionSetup, tenantActions, verifyOnlyActions } from "./tenant-actions.js";
 
 export interface PlanOptions extends Partial<ModeRequests> {
   runId?: string;
@@ -17,6 +18,12 @@ export interface PlanOptions extends Partial<ModeRequests> {
   extractStreams?: number;
   /** COPY FROM STDIN as the extract streams (default), or from the staged parts afterwards. */
   overlapLoad?: boolean;
+  /** End each tenant with the full verify (default: yes). */
+  verify?: boolean;
+  /** `verify`: the plan holds the full verify of each tenant and nothing else. */
+  verifyOnly?: boolean;
+  /** How migrate-olap is stopped and started again; absent: it is left alone. */
+  migrate?: ControllerSpec;
 }
 
 /** Two ranges keep two warehouse cores busy; more help only where the server has them idle. */
@@ -42,26 +49,41 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
     since: config.since,
     uriRoot: config.uriRoot,
     backup: options.backup,
+    ...(options.migrate && !options.verifyOnly ? { migrate: migratePlan(options.migrate) } : {}),
     tenants: [],
     failed: [],
+  };
+  const settings = {
+    runId,
+    since: config.since,
+    backup: options.backup,
+    partBytes: options.partBytes,
+    extractStreams: options.extractStreams ?? DEFAULT_EXTRACT_STREAMS,
+    overlapLoad: options.overlapLoad ?? true,
+    redshiftRole: config.redshiftRole,
+    redshiftAuthorization: config.redshiftAuthorization,
+    verify: options.verify ?? true,
   };
   for (const tenant of config.tenants) {
     try {
       const facts = await discoverTenant(config, tenant, locations.get(tenant.id)!, requests);
-      const actions = tenantActions(facts, {
-        runId,
-        since: config.since,
-        backup: options.backup,
-        partBytes: options.partBytes,
-        extractStreams: options.extractStreams ?? DEFAULT_EXTRACT_STREAMS,
-        overlapLoad: options.overlapLoad ?? true,
-        redshiftRole: config.redshiftRole,
-        redshiftAuthorization: config.redshiftAuthorization,
-      });
-      plan.tenants.push({ ...facts, actions });
+      const actions = options.verifyOnly
+        ? verifyOnlyActions(facts, settings)
+        : tenantActions(facts, settings);
+      plan.tenants.push({ ...facts, sessions: sessionSetup(facts), actions });
     } catch (error) {
       plan.failed.push({ tenant, error: describeError(error) });
     }
   }
   return plan;
+}
+
+function migratePlan(spec: ControllerSpec): MigratePlan {
+  const controller = openController(spec);
+  return {
+    spec,
+    description: controller.description,
+    quiesce: controller.commands.quiesce,
+    restore: controller.commands.restore,
+  };
 }

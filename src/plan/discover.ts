@@ -1,34 +1,25 @@
-import { WarehouseConnection } from "../adapters/source/mysql.js";
-import { openStaging } from "../adapters/staging/open.js";
-import { OlapConnection } from "../adapters/target/postgres.js";
 import type { BackfillConfig, TenantConfig } from "../config/settings.js";
-import { describeError, RuntimeError } from "../errors.js";
-import type { IdSpan, RowEstimates, TenantFacts } from "./actions.js";
-import { requirePlainIdentifier } from "./identifiers.js";
+import { REQUIRED_OLAP_COLUMNS, REQUIRED_WAREHOUSE_COLUMNS } from "../core/columns.js";
+import { describeError, RuntimeError } from "../core/errors.js";
+import { requirePlainIdentifier } from "../core/identifiers.js";
+import { AURORA } from "../dialects/aurora.js";
 import {
   chooseExtract,
   chooseLoad,
+  detectOlapDialect,
   type ExtractMode,
-  isRedshift,
   type LoadMode,
   type ModeRequest,
+  serverSideProblems,
   type ServerFacts,
-} from "./modes.js";
-import { REQUIRED_OLAP_COLUMNS, REQUIRED_WAREHOUSE_COLUMNS } from "./sql/columns.js";
-import { currentSchemaQuery, OlapSql, requiredColumnsQuery as olapColumnsQuery } from "./sql/olap.js";
-import {
-  altScoreIdsQuery,
-  auroraVersionQuery,
-  currentUserQuery,
-  defaultS3RoleQuery,
-  idSpanQuery,
-  examsInWindowQuery,
-  examsInWindowSampleQuery,
-  EXACT_WINDOW_COUNT_BELOW,
-  grantsQuery,
-  requiredColumnsQuery as warehouseColumnsQuery,
-  versionQuery,
-} from "./sql/warehouse.js";
+} from "../dialects/choose.js";
+import { EXACT_WINDOW_COUNT_BELOW, MYSQL, type MysqlDialect } from "../dialects/mysql.js";
+import { POSTGRES } from "../dialects/postgres.js";
+import type { IdSpan } from "../dialects/types.js";
+import { MysqlSession } from "../io/db/mysql-session.js";
+import { PgSession } from "../io/db/pg-session.js";
+import { openStaging } from "../io/staging/open.js";
+import type { RowEstimates, TenantFacts } from "./actions.js";
 
 export interface ModeRequests {
   extract: ModeRequest<ExtractMode>;
@@ -65,9 +56,15 @@ export async function discoverTenant(
   };
   const extract = chooseExtract(requests.extract, servers);
   const load = chooseLoad(requests.load, servers);
-  const problems: string[] = [];
-  if (extract.mode === "aurora") problems.push(...(await auroraProblems(tenant, servers, stagingUri)));
-  if (load.mode === "redshift") problems.push(...redshiftProblems(config, servers, stagingUri));
+  const problems = serverSideProblems(extract, load, servers, stagingUri);
+  // The privilege probes need an Aurora server.
+  if (extract.serverSide && servers.auroraVersion)
+    problems.push(...(await auroraS3Problems(tenant, stagingUri)));
+  if (load.serverSide && !config.redshiftRole) {
+    problems.push(
+      `migrate.aws.redshift.role is not set (rdw-ingest-migrate-olap.yml): COPY needs an IAM role that may read ${stagingUri}`,
+    );
+  }
   return {
     tenant,
     stagingUri,
@@ -93,23 +90,26 @@ interface WarehouseFacts {
   auroraVersion: string | undefined;
 }
 
+const openWarehouse = (tenant: TenantConfig) =>
+  MysqlSession.open(tenant.warehouse, `tenant ${tenant.id} warehouse`, MYSQL.session({ readOnly: true }));
+
+/** Discovery speaks only the SQL every MySQL-family server understands. */
 async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<WarehouseFacts> {
-  const warehouse = await WarehouseConnection.open(tenant.warehouse, `tenant ${tenant.id} warehouse`);
+  const warehouse = await openWarehouse(tenant);
   try {
     const database = tenant.warehouse.database;
     const present = await warehouse.query<{ table_name: string; column_name: string }>(
-      warehouseColumnsQuery(database, Object.keys(REQUIRED_WAREHOUSE_COLUMNS)),
+      MYSQL.requiredColumns(database, Object.keys(REQUIRED_WAREHOUSE_COLUMNS)),
     );
     requireColumns(`tenant ${tenant.id} warehouse database ${database}`, REQUIRED_WAREHOUSE_COLUMNS, present);
     const altScores = await warehouse.query<{ id: string; subject_id: string; asmt_type_id: string }>(
-      altScoreIdsQuery(database),
+      MYSQL.altScoreIds(database),
     );
     const exam = await idSpan(warehouse, database, "exam");
     const examsInWindow = await countExamsInWindow(warehouse, database, since, exam);
     const examScore = await idSpan(warehouse, database, "exam_score");
-    const [version] = await warehouse.query<{ version: string }>(versionQuery());
-    // Only Aurora knows @@aurora_version; elsewhere the query fails.
-    const aurora = await warehouse.query<{ version: string }>(auroraVersionQuery()).catch(() => []);
+    const [version] = await warehouse.query<{ version: string }>(MYSQL.version());
+    const aurora = await warehouse.query<{ version: string }>(MYSQL.auroraVersion()).catch(() => []);
     const altScoreIds = altScores.map((row) => Number(row.id));
     if (altScoreIds.length === 0 && !tenant.altScoreIdsOverride) {
       throw new RuntimeError(
@@ -138,26 +138,27 @@ async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<Wa
 
 /** Exact for a small warehouse; estimated from a 1% sample of the exam ids for a large one. */
 export async function countExamsInWindow(
-  warehouse: WarehouseConnection,
+  warehouse: MysqlSession,
   database: string,
   since: string,
   exam: IdSpan & { rowsApprox: number },
   exactBelow = EXACT_WINDOW_COUNT_BELOW,
+  dialect: MysqlDialect = MYSQL,
 ): Promise<number> {
   if (exam.lowest !== null && exam.highest !== null && exam.rowsApprox >= exactBelow) {
-    const { statement, sampledIds } = examsInWindowSampleQuery(database, since, exam.lowest, exam.highest);
+    const { statement, sampledIds } = dialect.examsInWindowSample(database, since, exam.lowest, exam.highest);
     const [sample] = await warehouse.query<{ sampled: string; in_window: string }>(statement);
     if (Number(sample?.sampled ?? 0) > 0) {
       const span = exam.highest - exam.lowest + 1;
       return Math.round((Number(sample!.in_window) / sampledIds) * span);
     }
   }
-  const [exams] = await warehouse.query<{ exams: string }>(examsInWindowQuery(database, since));
+  const [exams] = await warehouse.query<{ exams: string }>(dialect.examsInWindow(database, since));
   return Number(exams?.exams ?? 0);
 }
 
 async function idSpan(
-  warehouse: WarehouseConnection,
+  warehouse: MysqlSession,
   database: string,
   table: "exam" | "exam_score",
 ): Promise<IdSpan & { rowsApprox: number }> {
@@ -165,12 +166,33 @@ async function idSpan(
     lowest: string | null;
     highest: string | null;
     rows_approx: string | null;
-  }>(idSpanQuery(database, table));
+  }>(MYSQL.idSpan(database, table));
   return {
     lowest: span?.lowest == null ? null : Number(span.lowest),
     highest: span?.highest == null ? null : Number(span.highest),
     rowsApprox: Number(span?.rows_approx ?? 0),
   };
+}
+
+/**
+ * An OLAP session for reading before the engine is known: the statements both engines accept,
+ * then, once `version()` has told which it is, that dialect's read-only session.
+ */
+async function openOlapReader(
+  login: TenantConfig["olap"],
+  what: string,
+): Promise<{ session: PgSession; version: string }> {
+  const session = await PgSession.open(login, what, POSTGRES.probeSession());
+  try {
+    const { rows } = await session.query<{ version: string }>(POSTGRES.version());
+    const version = rows[0]?.version ?? "";
+    for (const statement of detectOlapDialect(version).session({ readOnly: true }))
+      await session.query(statement);
+    return { session, version };
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
 }
 
 /** `backfill.tenants.<ID>.olap-schema`, else the tenant user's `current_schema()`, else `reporting_<id>`. */
@@ -179,11 +201,9 @@ async function resolveOlapSchema(tenant: TenantConfig): Promise<{ schema: string
     return { schema: tenant.olapSchemaOverride, source: `backfill.tenants.${tenant.id}.olap-schema` };
   }
   if (tenant.olapTenantLogin) {
-    const olap = await OlapConnection.open(tenant.olapTenantLogin, `tenant ${tenant.id} OLAP tenant login`, {
-      readOnly: true,
-    });
+    const { session } = await openOlapReader(tenant.olapTenantLogin, `tenant ${tenant.id} OLAP tenant login`);
     try {
-      const { rows } = await olap.query<{ schema: string | null }>(currentSchemaQuery());
+      const { rows } = await session.query<{ schema: string | null }>(POSTGRES.currentSchema());
       const schema = rows[0]?.schema;
       if (schema) {
         return {
@@ -192,7 +212,7 @@ async function resolveOlapSchema(tenant: TenantConfig): Promise<{ schema: string
         };
       }
     } finally {
-      await olap.close();
+      await session.close();
     }
   }
   return { schema: `reporting_${tenant.id.toLowerCase()}`, source: "naming rule reporting_<tenant id>" };
@@ -202,76 +222,36 @@ async function inspectOlap(
   tenant: TenantConfig,
   schema: string,
 ): Promise<{ liveRows: number; version: string }> {
-  const olap = await OlapConnection.open(tenant.olap, `tenant ${tenant.id} OLAP`, { readOnly: true });
+  const { session, version } = await openOlapReader(tenant.olap, `tenant ${tenant.id} OLAP`);
   try {
-    const { rows } = await olap.query<{ table_name: string; column_name: string }>(
-      olapColumnsQuery(schema, Object.keys(REQUIRED_OLAP_COLUMNS)),
+    const { rows } = await session.query<{ table_name: string; column_name: string }>(
+      POSTGRES.requiredColumns(schema, Object.keys(REQUIRED_OLAP_COLUMNS)),
     );
     requireColumns(`tenant ${tenant.id} OLAP schema ${schema}`, REQUIRED_OLAP_COLUMNS, rows);
-    return { liveRows: await olap.count(new OlapSql(schema).countLive()), version: olap.version };
+    // The run id does not matter for counting the live table.
+    return { liveRows: await session.count(POSTGRES.tenant(schema, "").countLive()), version };
   } finally {
-    await olap.close();
+    await session.close();
   }
 }
 
-/** Aurora's `INTO OUTFILE S3` needs the privilege, a default S3 role on the cluster, and S3 staging. */
-async function auroraProblems(
-  tenant: TenantConfig,
-  servers: ServerFacts,
-  stagingUri: string,
-): Promise<string[]> {
-  const problems: string[] = [];
-  if (!stagingUri.startsWith("s3://")) problems.push(`Aurora writes only to S3; staging is ${stagingUri}`);
-  if (!servers.auroraVersion) {
-    problems.push(
-      `warehouse is not Aurora MySQL (version ${servers.warehouseVersion}): INTO OUTFILE S3 will fail`,
-    );
-    return problems;
-  }
-  const warehouse = await WarehouseConnection.open(tenant.warehouse, `tenant ${tenant.id} warehouse`);
+/** Aurora's `INTO OUTFILE S3` needs the privilege and a default S3 role on the cluster. */
+async function auroraS3Problems(tenant: TenantConfig, stagingUri: string): Promise<string[]> {
+  const warehouse = await openWarehouse(tenant);
   try {
-    const [current] = await warehouse.query<{ user: string }>(currentUserQuery());
-    const account = (current?.user ?? `${tenant.warehouse.user}@%`).replace(/^(.*)@(.*)$/, "'$1'@'$2'");
-    const grants = (await warehouse.query<Record<string, string>>(grantsQuery())).flatMap((row) =>
+    const [current] = await warehouse.query<{ user: string }>(AURORA.currentUser());
+    const grants = (await warehouse.query<Record<string, string>>(AURORA.grants())).flatMap((row) =>
       Object.values(row),
     );
-    if (!grants.some((grant) => /SELECT INTO S3|AWS_SELECT_S3_ACCESS/i.test(grant))) {
-      problems.push(
-        `warehouse user ${account} lacks the SELECT INTO S3 privilege; grant it with ` +
-          `GRANT SELECT INTO S3 ON *.* TO ${account} (Aurora MySQL 2) or GRANT AWS_SELECT_S3_ACCESS TO ${account} ` +
-          `and SET DEFAULT ROLE AWS_SELECT_S3_ACCESS TO ${account} (Aurora MySQL 3)`,
-      );
-    }
-    const [role] = await warehouse.query<{ role: string | null }>(defaultS3RoleQuery()).catch(() => []);
-    if (!role?.role) {
-      problems.push(
-        `Aurora cluster parameter aws_default_s3_role is not set; with an IAM role that may write ${stagingUri}: ` +
-          "aws rds add-role-to-db-cluster --db-cluster-identifier <cluster> --role-arn <role arn> and " +
-          "aws rds modify-db-cluster-parameter-group --db-cluster-parameter-group-name <group> " +
-          "--parameters ParameterName=aws_default_s3_role,ParameterValue=<role arn>,ApplyMethod=immediate",
-      );
-    }
+    const [role] = await warehouse.query<{ role: string | null }>(AURORA.defaultS3Role()).catch(() => []);
+    return AURORA.s3Problems(
+      { currentUser: current?.user, grants, defaultS3Role: role?.role ?? undefined },
+      tenant.warehouse.user,
+      stagingUri,
+    );
   } finally {
     await warehouse.close();
   }
-  return problems;
-}
-
-function redshiftProblems(config: BackfillConfig, servers: ServerFacts, stagingUri: string): string[] {
-  const problems: string[] = [];
-  if (!isRedshift(servers.olapVersion)) {
-    problems.push(
-      `OLAP server is not Redshift (${servers.olapVersion.split(" on ")[0]}): COPY … FROM S3 will fail`,
-    );
-  }
-  if (!stagingUri.startsWith("s3://"))
-    problems.push(`Redshift COPY reads only from S3; staging is ${stagingUri}`);
-  if (!config.redshiftRole) {
-    problems.push(
-      `migrate.aws.redshift.role is not set (rdw-ingest-migrate-olap.yml): COPY needs an IAM role that may read ${stagingUri}`,
-    );
-  }
-  return problems;
 }
 
 function requireColumns(

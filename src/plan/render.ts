@@ -1,9 +1,10 @@
 import type { DatabaseLogin } from "../config/settings.js";
-import type { Action, Plan, Statement, TenantPlan } from "./actions.js";
-import { OLAP_SESSION } from "./sql/olap.js";
-import { WAREHOUSE_SESSION } from "./sql/warehouse.js";
+import type { Statement } from "../core/statement.js";
+import type { Action, Plan, TenantPlan } from "./actions.js";
 
 const MASK = "********";
+
+type Labeled = [string, Statement];
 
 /** The plan as the operator reads it. Passwords are masked; everything else is shown as it will run. */
 export function renderPlan(plan: Plan, options: { sql: boolean } = { sql: true }): string {
@@ -11,11 +12,24 @@ export function renderPlan(plan: Plan, options: { sql: boolean } = { sql: true }
     `Run ${plan.runId}: back-fill exam_alt_score from warehouse exams updated since ${plan.since} UTC`,
     `Staging root: ${plan.uriRoot}   Backup: ${plan.backup ? "yes" : "no (--no-backup)"}`,
     "",
+    ...renderMigrate(plan),
   ];
   for (const tenant of plan.tenants) lines.push(...renderTenant(tenant, options.sql), "");
   for (const failed of plan.failed)
     lines.push(`Tenant ${failed.tenant.id}: PREFLIGHT FAILED: ${failed.error}`, "");
   return lines.join("\n");
+}
+
+/** Stopping and starting migrate-olap: the run's first and last actions. */
+function renderMigrate(plan: Plan): string[] {
+  const migrate = plan.migrate;
+  if (!migrate) return ["migrate-olap: left alone (--no-quiesce)", ""];
+  return [
+    `migrate-olap: ${migrate.description}`,
+    ...migrate.quiesce.map((command) => `  before the first tenant: ${command}`),
+    ...migrate.restore.map((command) => `  after the last tenant, on failure, Ctrl-C or SIGTERM: ${command}`),
+    "",
+  ];
 }
 
 function renderTenant(plan: TenantPlan, withSql: boolean): string[] {
@@ -36,56 +50,81 @@ function renderTenant(plan: TenantPlan, withSql: boolean): string[] {
   ];
   if (withSql) {
     lines.push(
-      `  warehouse session: ${WAREHOUSE_SESSION.map((s) => s.sql).join("; ")}`,
-      `  OLAP session:      ${OLAP_SESSION.map((s) => s.sql).join("; ")}`,
+      `  warehouse session: ${plan.sessions.warehouse.map((s) => s.sql).join("; ")}`,
+      `  OLAP session:      ${plan.sessions.olap.map((s) => s.sql).join("; ")}`,
+      `  OLAP reader:       ${plan.sessions.olapReader.map((s) => s.sql).join("; ")}`,
     );
   }
   lines.push("  actions:");
   plan.actions.forEach((action, index) => {
     lines.push(`  ${index + 1}. ${action.step}: ${action.summary}`);
+    if (action.condition) lines.push(`     (${action.condition})`);
     if (!withSql) return;
     for (const [label, statement] of statementsOf(action)) lines.push(...renderStatement(label, statement));
   });
   return lines;
 }
 
-export function statementsOf(action: Action): [string, Statement][] {
+/** Every statement an action sends, labelled with where and when; templates are marked as such. */
+export function statementsOf(action: Action): Labeled[] {
+  const each = (label: string, statements: readonly Statement[]): Labeled[] =>
+    statements.map((statement): Labeled => [label, statement]);
   switch (action.step) {
+    case "prepare-staging":
+      return [];
+    case "lock":
+      return [
+        ["OLAP", action.statements.create],
+        ["OLAP, BEGIN", action.statements.lockTable],
+        ["holders (taken over only if gone, or with --take-over-lock)", action.statements.read],
+        ["OLAP", action.statements.clear],
+        ["OLAP, then COMMIT (template)", action.statements.take],
+      ];
+    case "unlock":
+      return [["OLAP, also after a failure (template)", action.release]];
     case "backup":
-      return action.statements.map((s) => ["in one transaction", s]);
+      return [
+        ["OLAP, does the backup exist", action.exists],
+        ...each("in one transaction", action.statements),
+      ];
     case "extract":
-      return action.mode === "aurora"
-        ? [
-            ["warehouse (Aurora writes the parts and the manifest to S3)", action.statement],
-            ["warehouse, rows left out because an alt value is NULL", action.nullCensus],
-          ]
-        : action.queries.map((query, index, all): [string, Statement] => [
-            `warehouse${all.length > 1 ? `, ${action.driver} id range ${index + 1} of ${all.length} (read in parallel)` : ""}, ` +
-              `streamed to ${action.stagingUri}${action.objectBase}.part_NNNNN`,
-            query,
-          ]);
-    case "load":
-      return action.mode === "redshift"
-        ? [
-            ["OLAP", action.createStage],
-            ["Redshift reads the parts from S3", action.copy],
-            ["rows loaded", action.copiedRows],
-            ["only if COPY fails: the rows it rejected", action.loadErrors],
-          ]
-        : [
-            ...action.session.map((s): [string, Statement] => ["OLAP session", s]),
-            ...action.dropWorkTables.map((s): [string, Statement] => [
-              "OLAP, left by an interrupted attempt",
-              s,
-            ]),
-            ["OLAP", action.createStage],
-            ["OLAP, fed as the extract streams (after an interruption: once per staged part)", action.copy],
-          ];
+      if (action.via === "server") {
+        return [
+          ["warehouse (Aurora writes the parts and the manifest to S3)", action.statement],
+          ["warehouse, rows left out because an alt value is NULL", action.nullCensus],
+        ];
+      }
+      return [
+        ...each("OLAP, before the extract streams", action.loadAlongside?.prepare ?? []),
+        ...(action.loadAlongside
+          ? [["OLAP, fed as the extract streams", action.loadAlongside.copy] as Labeled]
+          : []),
+        ...action.queries.map((query, index, all): Labeled => [
+          `warehouse${all.length > 1 ? `, ${action.driver} id range ${index + 1} of ${all.length} (read in parallel)` : ""}, ` +
+            `streamed to ${action.stagingUri}${action.objectBase}.part_NNNNN`,
+          query,
+        ]),
+      ];
+    case "load": {
+      const load = action.statements;
+      if (load.copiesFrom === "s3") {
+        return [
+          ...each("OLAP", load.prepare),
+          ["Redshift reads the parts from S3", load.copy],
+          ["rows loaded", load.copiedRows],
+          ["only if COPY fails: the rows it rejected", load.loadErrors],
+        ];
+      }
+      return [
+        ...each("OLAP, when the COPY did not run alongside the extract", load.prepare),
+        ["OLAP, once per staged part, when the COPY did not run alongside the extract", load.copy],
+      ];
+    }
     case "merge":
       return [
-        ...action.selectRows.map((s): [string, Statement] => ["OLAP", s]),
+        ...each("OLAP", action.selectRows),
         [
-          action.rejectionsAlongside
+          action.rejectionsOnSecondSession
             ? "OLAP, rows not kept, by reason (on a second session, during the transaction)"
             : "OLAP, rows not kept, by reason",
           action.rejections,
@@ -95,10 +134,31 @@ export function statementsOf(action: Action): [string, Statement][] {
         ["insert", action.transaction.insertRows],
         ["count after", action.transaction.countLive],
         ["check, then COMMIT (ROLLBACK if any count is off)", action.transaction.checkLiveRows],
-        ...action.dropWorkTables.map((s): [string, Statement] => ["after COMMIT", s]),
       ];
-    case "verify":
+    case "drop-work-tables":
+      return each("OLAP, after COMMIT", action.statements);
+    case "check":
       return [];
+    case "verify":
+      return [
+        ["warehouse, its own session", action.warehouse.createScope],
+        ["OLAP, page by page (template)", action.olap.scopePage],
+        ["warehouse, batch by batch (template)", action.warehouse.insertScope],
+        ["warehouse, at the same time as the OLAP side", action.warehouse.groups],
+        ["OLAP", action.olap.groups],
+        ["OLAP", action.olap.duplicateKeys],
+        ["OLAP", action.olap.orphans],
+        ["warehouse, for each group that differs (template)", action.warehouse.groupRows],
+        ["OLAP, for each group that differs (template)", action.olap.groupRows],
+        ["warehouse", action.warehouse.levels],
+        ["OLAP", action.olap.levels],
+      ];
+    case "report-reads":
+      return [
+        ...(action.backupExists ? [["OLAP, does the backup exist", action.backupExists] as Labeled] : []),
+        ...(action.before ? [["OLAP, before: the backup", action.before] as Labeled] : []),
+        ["OLAP, after, at the same time", action.after],
+      ];
   }
 }
 

@@ -1,23 +1,25 @@
-import { EXAMPLES_PER_REASON } from "../steps/rejections.js";
-import type { Action, ExtractAction, LoadAction, TenantFacts } from "./actions.js";
-import {
-  OlapSql,
-  TEMPORARY_WORK_TABLES,
-  unloggedWorkTables,
-  redshiftAuthorization,
-  redshiftCopiedRowsQuery,
-  redshiftLoadErrorsQuery,
-} from "./sql/olap.js";
-import {
-  auroraExtractStatement,
-  chooseDriver,
-  extractQuery,
-  idRanges,
-  nullAltValuesCensus,
-} from "./sql/warehouse.js";
+import { EXAMPLES_PER_REASON } from "../core/rejections.js";
+import { olapDialect, warehouseDialect } from "../dialects/choose.js";
+import { chooseDriver, idRanges } from "../dialects/mysql.js";
+import type { LoadSql } from "../dialects/postgres.js";
+import { redshiftAuthorization } from "../dialects/redshift.js";
+import type { ExtractScope } from "../dialects/types.js";
+import type {
+  Action,
+  ExtractAction,
+  ResultStep,
+  SessionSetup,
+  TenantFacts,
+  VerifyAction,
+} from "./actions.js";
 
 export const OBJECT_BASE = "exam_alt_score";
-const LOAD_ERRORS_SHOWN = 20;
+/** Scope ids sent to the warehouse per INSERT in verify. */
+export const VERIFY_INSERT_BATCH = 5000;
+/** OLAP exam ids read per page in verify. */
+export const VERIFY_SCOPE_PAGE = 50_000;
+/** Examples per verify check. */
+export const VERIFY_EXAMPLES = 5;
 
 export interface ActionSettings {
   runId: string;
@@ -30,68 +32,168 @@ export interface ActionSettings {
   overlapLoad: boolean;
   redshiftRole: string | undefined;
   redshiftAuthorization: "iam-role" | "credentials";
+  /** The full verify at the end of the tenant (`run` without `--no-verify`). */
+  verify: boolean;
 }
 
-/** The tenant's actions in order, with their exact SQL. Pure: the same facts give the same plan. */
+/** How the tenant's sessions start. */
+export function sessionSetup(facts: TenantFacts): SessionSetup {
+  const olap = olapDialect(facts.load.dialect);
+  return {
+    warehouse: warehouseDialect(facts.extract.dialect).session({ readOnly: true }),
+    olap: olap.session({ readOnly: false }),
+    olapReader: olap.session({ readOnly: true }),
+  };
+}
+
+/**
+ * The tenant's actions in order, with their exact SQL: the whole program `run` executes for it.
+ * Pure: the same facts give the same plan.
+ */
 export function tenantActions(facts: TenantFacts, settings: ActionSettings): Action[] {
   const { olapSchema: schema } = facts;
-  const olapSql = new OlapSql(
-    schema,
-    facts.load.mode === "postgres" ? unloggedWorkTables(schema, settings.runId) : TEMPORARY_WORK_TABLES,
-  );
+  const olap = olapDialect(facts.load.dialect).tenant(schema, settings.runId);
   const backupTable = `exam_alt_score_backup_${settings.runId}`;
-  const actions: Action[] = [];
+  const lock = olap.lock();
+  const manifestName = `${OBJECT_BASE}.manifest`;
+  const dropWorkTables = olap.dropWorkTables();
+  const actions: Action[] = [
+    {
+      step: "prepare-staging",
+      summary: `check that ${facts.stagingUri} can be written`,
+      condition: "files an interrupted attempt left in the folder are deleted",
+      stagingUri: facts.stagingUri,
+      skipWhenDone: ["extract"],
+      durable: false,
+    },
+    {
+      step: "lock",
+      summary: `take the tenant lock in ${schema}.rdw_backfill_lock`,
+      condition: "a lock of a process that is gone is taken over; another only with --take-over-lock",
+      statements: lock,
+      skipWhenDone: [],
+      durable: false,
+    },
+  ];
   if (settings.backup) {
     actions.push({
       step: "backup",
       summary: `copy ${schema}.exam_alt_score (${facts.estimates.liveRows} rows) to ${schema}.${backupTable}`,
+      condition: "only when the backup table does not exist (a backup is one transaction)",
       backupTable,
-      statements: olapSql.backup(backupTable),
+      exists: olap.tableExists(backupTable),
+      statements: olap.backup(backupTable),
+      skipWhenDone: ["backup"],
+      durable: true,
     });
   }
+  const loadSql = olap.load(`${facts.stagingUri}${manifestName}`, authorization(settings));
+  const extract = extractAction(facts, settings, loadSql);
+  actions.push(extract, {
+    step: "load",
+    summary:
+      extract.via === "this-process" && extract.loadAlongside
+        ? "end the COPY fed alongside the extract and check its count"
+        : `copy the parts listed in ${facts.stagingUri}${manifestName} into a staging table`,
+    ...(extract.via === "this-process" && extract.loadAlongside
+      ? { condition: "when the extract ran in an earlier attempt: the staged parts are copied instead" }
+      : {}),
+    stagingUri: facts.stagingUri,
+    manifestName,
+    statements: loadSql,
+    skipWhenDone: ["merge"],
+    durable: false,
+  });
+  const rejectionsOnSecondSession = olapDialect(facts.load.dialect).capabilities.rejectionsOnSecondSession;
+  actions.push({
+    step: "merge",
+    summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,
+    selectRows: olap.selectRows(),
+    rejections: olap.rejections(EXAMPLES_PER_REASON),
+    rejectionsOnSecondSession,
+    transaction: {
+      countLive: olap.countLive(),
+      deleteReplaced: olap.deleteReplaced(),
+      insertRows: olap.insertRows(),
+      checkLiveRows: olap.checkLiveRows(),
+    },
+    skipWhenDone: ["merge"],
+    durable: true,
+  });
+  if (dropWorkTables.length > 0) {
+    actions.push({
+      step: "drop-work-tables",
+      summary: "drop the work tables (an attempt that failed leaves them; the next one drops them first)",
+      statements: dropWorkTables,
+      skipWhenDone: [],
+      durable: false,
+    });
+  }
+  actions.push({
+    step: "check",
+    summary:
+      "check that every extracted row is loaded with the warehouse's values or counted as rejected " +
+      "(from the counts taken before COMMIT)",
+    skipWhenDone: ["check"],
+    durable: true,
+  });
+  if (settings.verify) actions.push(verifyAction(facts, settings));
   actions.push(
-    extractAction(facts, settings),
-    loadAction(facts, settings, olapSql),
     {
-      step: "merge",
-      summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,
-      selectRows: olapSql.selectRows(),
-      rejections: olapSql.rejections(EXAMPLES_PER_REASON),
-      rejectionsAlongside: facts.load.mode === "postgres",
-      transaction: {
-        countLive: olapSql.countLive(),
-        deleteReplaced: olapSql.deleteReplaced(),
-        insertRows: olapSql.insertRows(),
-        checkLiveRows: olapSql.checkLiveRows(),
-      },
-      dropWorkTables: olapSql.dropWorkTables(),
+      step: "report-reads",
+      summary:
+        "read the students per performance level before (the backup) and after, for the report's charts",
+      backupTable: settings.backup ? backupTable : undefined,
+      backupExists: settings.backup ? olap.tableExists(backupTable) : undefined,
+      before: settings.backup ? olap.levelDistribution(backupTable) : undefined,
+      after: olap.levelDistribution("exam_alt_score"),
+      skipWhenDone: ["report-reads"],
+      durable: true,
     },
     {
-      step: "verify",
-      summary:
-        "check that every extracted row is loaded with the warehouse's values or counted as rejected " +
-        "(from the counts taken before COMMIT)",
+      step: "unlock",
+      summary: "release the tenant lock",
+      release: lock.release,
+      skipWhenDone: [],
+      durable: false,
+      always: true,
     },
   );
   return actions;
 }
 
-function extractAction(facts: TenantFacts, settings: ActionSettings): ExtractAction {
-  const database = facts.tenant.warehouse.database;
-  const base = { step: "extract" as const, stagingUri: facts.stagingUri, objectBase: OBJECT_BASE };
-  const window = `alt scores updated since ${settings.since} UTC from ${database}`;
-  if (facts.extract.mode === "aurora") {
+/** The actions of `verify`: the full comparison only. */
+export function verifyOnlyActions(facts: TenantFacts, settings: ActionSettings): Action[] {
+  return [verifyAction(facts, settings)];
+}
+
+function authorization(settings: ActionSettings): string {
+  const role = settings.redshiftRole ?? "<migrate.aws.redshift.role is not set>";
+  return redshiftAuthorization(role, settings.redshiftAuthorization);
+}
+
+function scopeOf(facts: TenantFacts, since: string): ExtractScope {
+  return { database: facts.tenant.warehouse.database, altScoreIds: facts.altScoreIds, since };
+}
+
+function extractAction(facts: TenantFacts, settings: ActionSettings, load: LoadSql): ExtractAction {
+  const scope = scopeOf(facts, settings.since);
+  const warehouse = warehouseDialect(facts.extract.dialect);
+  const base = {
+    step: "extract" as const,
+    stagingUri: facts.stagingUri,
+    objectBase: OBJECT_BASE,
+    skipWhenDone: ["extract"] as ResultStep[],
+    durable: true,
+  };
+  const window = `alt scores updated since ${settings.since} UTC from ${scope.database}`;
+  if (facts.extract.serverSide) {
     return {
       ...base,
-      mode: "aurora",
-      summary: `Aurora writes ${window} to ${facts.stagingUri}`,
-      statement: auroraExtractStatement(
-        database,
-        facts.altScoreIds,
-        settings.since,
-        facts.stagingUri + OBJECT_BASE,
-      ),
-      nullCensus: nullAltValuesCensus(database, facts.altScoreIds, settings.since),
+      via: "server",
+      summary: `${warehouse.label} writes ${window} to ${facts.stagingUri}`,
+      statement: warehouse.extractToS3(scope, facts.stagingUri + OBJECT_BASE),
+      nullCensus: warehouse.nullCensus(scope),
     };
   }
   const { examsInWindow, examRowsApprox } = facts.estimates;
@@ -102,42 +204,58 @@ function extractAction(facts: TenantFacts, settings: ActionSettings): ExtractAct
     driver === "exam_score"
       ? `exam_score in key order (${examsInWindow} of ~${examRowsApprox} exams are in the window)`
       : `exams in the window by their updated index (${examsInWindow} of ~${examRowsApprox})`;
+  // Only rows that pass through this process can feed a COPY FROM STDIN as they go.
+  const alongside = settings.overlapLoad && load.copiesFrom === "stdin";
   return {
     ...base,
-    mode: "stream",
-    summary: `stream ${window} to ${facts.stagingUri}, reading ${reading} in ${ranges.length} parallel range(s)`,
+    via: "this-process",
+    summary:
+      `stream ${window} to ${facts.stagingUri}, reading ${reading} in ${ranges.length} parallel range(s)` +
+      (alongside ? ", and copy the rows into a staging table as they stream" : ""),
     driver,
-    queries: ranges.map((range) => extractQuery(database, facts.altScoreIds, settings.since, driver, range)),
+    queries: ranges.map((range) => warehouse.streamExtract(scope, driver, range)),
     partBytes: settings.partBytes,
+    ...(alongside ? { loadAlongside: { prepare: load.prepare, copy: load.copy } } : {}),
   };
 }
 
-function loadAction(facts: TenantFacts, settings: ActionSettings, olapSql: OlapSql): LoadAction {
-  const manifest = `${facts.stagingUri}${OBJECT_BASE}.manifest`;
-  if (facts.load.mode === "redshift") {
-    const role = settings.redshiftRole ?? "<migrate.aws.redshift.role is not set>";
-    return {
-      step: "load",
-      mode: "redshift",
-      summary: `Redshift copies the parts listed in ${manifest} into a temporary staging table`,
-      createStage: olapSql.createStage(),
-      copy: olapSql.copyStageFromS3(manifest, redshiftAuthorization(role, settings.redshiftAuthorization)),
-      copiedRows: redshiftCopiedRowsQuery(),
-      loadErrors: redshiftLoadErrorsQuery(LOAD_ERRORS_SHOWN),
-    };
-  }
-  // Only a streamed extract passes through this process, where the COPY can be fed as it goes.
-  const alongsideExtract = settings.overlapLoad && facts.extract.mode === "stream";
+function verifyAction(facts: TenantFacts, settings: ActionSettings): VerifyAction {
+  const scope = scopeOf(facts, settings.since);
+  const warehouse = warehouseDialect(facts.extract.dialect);
+  const olap = olapDialect(facts.load.dialect).tenant(facts.olapSchema, settings.runId);
+  const driver = chooseDriver(facts.estimates.examsInWindow, facts.estimates.examRowsApprox);
+  const group = [0, 0, 0];
   return {
-    step: "load",
-    mode: "postgres",
-    summary: alongsideExtract
-      ? `copy the rows into a staging table as they are extracted (from the parts listed in ${manifest} when resuming)`
-      : `copy the parts listed in ${manifest} into a staging table`,
-    alongsideExtract,
-    session: olapSql.postgresSession(),
-    dropWorkTables: olapSql.dropWorkTables(),
-    createStage: olapSql.createStage(),
-    copy: olapSql.copyStageFromStdin(),
+    step: "verify",
+    summary:
+      "compare exam_alt_score with the warehouse, read-only: completeness, uniqueness, orphans, values, aggregate report",
+    condition:
+      "the exam ids are copied in batches and pages; groups whose counts or sums differ (at most 20) are read row by row",
+    warehouseSession: warehouse.session({ readOnly: warehouse.capabilities.temporaryTablesWhenReadOnly }),
+    warehouse: {
+      createScope: warehouse.createScope(),
+      insertScope: warehouse.insertScope(["<exam id>"]),
+      groups: warehouse.verifyGroups(scope, driver),
+      groupRows: warehouse.verifyGroupRows(scope, driver, group),
+      levels: warehouse.verifyLevels(scope, driver),
+    },
+    olap: {
+      scopePage: olap.scopePage(settings.since, "<last id>", VERIFY_SCOPE_PAGE),
+      groups: olap.verifyGroups(facts.altScoreIds, settings.since),
+      groupRows: olap.verifyGroupRows(facts.altScoreIds, settings.since, group),
+      levels: olap.verifyLevels(facts.altScoreIds, settings.since),
+      duplicateKeys: olap.duplicateKeys(VERIFY_EXAMPLES),
+      orphans: olap.orphans(VERIFY_EXAMPLES),
+    },
+    scope: {
+      since: settings.since,
+      altScoreIds: facts.altScoreIds,
+      driver,
+      database: scope.database,
+      schema: facts.olapSchema,
+    },
+    dialects: { warehouse: facts.extract.dialect, olap: facts.load.dialect },
+    skipWhenDone: ["verify"],
+    durable: true,
   };
 }

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { REJECTION_DESCRIPTIONS, totalRejected } from "../steps/rejections.js";
-import type { LevelCount, TenantDistribution } from "./distribution.js";
+import { REJECTION_DESCRIPTIONS, totalRejected } from "../core/rejections.js";
+import type { LevelCount, TenantDistribution } from "../steps/report-reads.js";
 import type { RunReport, TenantReport } from "./summary.js";
 
 const escape = (text: unknown) =>

@@ -1,8 +1,8 @@
 import Table from "cli-table3";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { REJECTION_DESCRIPTIONS, totalRejected } from "../steps/rejections.js";
-import type { TenantDistribution } from "./distribution.js";
+import { REJECTION_DESCRIPTIONS, totalRejected } from "../core/rejections.js";
+import type { TenantDistribution } from "../steps/report-reads.js";
 import { renderHtmlReport } from "./html.js";
 import type { RunReport, TenantReport } from "./summary.js";
 

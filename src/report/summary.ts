@@ -1,10 +1,12 @@
+import type { Check } from "../core/checks.js";
+import type { Rejection } from "../core/rejections.js";
+import type { Plan } from "../plan/actions.js";
+import type { RunOutcome } from "../run/execute.js";
+import type { MigrateJournal, TenantJournal } from "../run/journal.js";
 import type { StepName } from "../plan/actions.js";
-import type { ExtractMode, LoadMode } from "../plan/modes.js";
-import type { MigrateJournal } from "../journal/journal.js";
-import type { LoadError } from "../steps/load-redshift.js";
-import type { TenantVerification } from "../verify/verify.js";
-import type { Rejection } from "../steps/rejections.js";
-import type { Check } from "../steps/verify.js";
+import type { TenantDistribution } from "../steps/report-reads.js";
+import type { LoadError } from "../steps/results.js";
+import type { TenantVerification } from "../steps/verify.js";
 
 export type TenantStatus = "succeeded" | "failed" | "skipped";
 
@@ -13,8 +15,8 @@ export interface TenantReport {
   status: TenantStatus;
   error?: string;
   olapSchema?: string;
-  extractMode?: ExtractMode;
-  loadMode?: LoadMode;
+  extractMode?: string;
+  loadMode?: string;
   /** Rows Redshift's COPY refused (from `stl_load_errors`), when it refused any. */
   loadErrors?: LoadError[];
   stagingUri?: string;
@@ -29,7 +31,7 @@ export interface TenantReport {
   finalCount: number;
   durationMs: number;
   steps: { step: StepName; durationMs: number }[];
-  /** The verify checks run at the end of `run`. */
+  /** The full verify at the end of the tenant. */
   verification?: TenantVerification;
   /** Transient failures that were retried. */
   retries?: { at: string; error: string }[];
@@ -49,6 +51,12 @@ export interface RunReport {
   tenants: TenantReport[];
 }
 
+/** A report and what its charts show, both derived from the run's journal. */
+export interface RunResult {
+  report: RunReport;
+  distributions: TenantDistribution[];
+}
+
 export function emptyTenantReport(tenant: string, status: TenantStatus, error?: string): TenantReport {
   return {
     tenant,
@@ -65,4 +73,62 @@ export function emptyTenantReport(tenant: string, status: TenantStatus, error?: 
     steps: [],
     checks: [],
   };
+}
+
+/** A tenant's report, from its journal entry alone. */
+export function tenantReport(id: string, entry: TenantJournal): TenantReport {
+  const { extract, merge, check, verify } = entry.results;
+  const failure = entry.failure ?? {};
+  const status: TenantStatus =
+    entry.skipped !== undefined ? "skipped" : entry.state === "verified" ? "succeeded" : "failed";
+  const verification = verify ?? failure.verification;
+  const checks = check?.checks ?? failure.checks ?? [];
+  return {
+    tenant: id,
+    status,
+    ...(status === "succeeded" ? {} : { error: entry.skipped ?? entry.error ?? "not run" }),
+    olapSchema: entry.olapSchema,
+    ...(entry.extractMode ? { extractMode: entry.extractMode } : {}),
+    ...(entry.loadMode ? { loadMode: entry.loadMode } : {}),
+    ...(failure.loadErrors ? { loadErrors: failure.loadErrors } : {}),
+    stagingUri: entry.stagingUri,
+    ...(entry.backupTable ? { backupTable: entry.backupTable } : {}),
+    extracted: extract?.rowsRead ?? 0,
+    staged: extract?.rowsStaged ?? 0,
+    rejected: [...(extract?.sourceRejections ?? []), ...(merge?.targetRejections ?? [])],
+    loaded: merge?.loaded ?? 0,
+    replaced: merge?.replaced ?? 0,
+    kept: merge?.kept ?? 0,
+    finalCount: merge?.liveAfter ?? 0,
+    durationMs: entry.durationMs ?? 0,
+    steps: entry.steps,
+    ...(verification ? { verification } : {}),
+    retries: entry.retries,
+    checks,
+  };
+}
+
+/** The run's report and chart data, derived from the plan and the journal the run kept. */
+export function runResult(plan: Plan, outcome: RunOutcome): RunResult {
+  const { data } = outcome.journal;
+  const tenants = [
+    ...plan.failed.map((failed) =>
+      emptyTenantReport(failed.tenant.id, "failed", `preflight: ${failed.error}`),
+    ),
+    ...plan.tenants.map((tenant) => tenantReport(tenant.tenant.id, data.tenants[tenant.tenant.id]!)),
+  ].sort((a, b) => a.tenant.localeCompare(b.tenant));
+  const report: RunReport = {
+    runId: plan.runId,
+    since: plan.since,
+    startedAt: outcome.startedAt,
+    finishedAt: outcome.finishedAt,
+    ok: data.status === "succeeded",
+    ...(outcome.migrateError === undefined ? {} : { migrateError: outcome.migrateError }),
+    ...(data.migrate ? { migrate: data.migrate } : {}),
+    tenants,
+  };
+  const distributions = plan.tenants
+    .map((tenant) => data.tenants[tenant.tenant.id]?.results["report-reads"])
+    .filter((distribution): distribution is TenantDistribution => distribution !== undefined);
+  return { report, distributions };
 }

@@ -1,23 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { MigrateController } from "../adapters/deployment/controller.js";
-import type { ControllerSpec } from "../adapters/deployment/open.js";
-import { describeError } from "../errors.js";
-import { type RunCommand, RunJournal } from "../journal/journal.js";
+import { describeError } from "../core/errors.js";
+import { isTransient } from "../core/transient.js";
+import { DEFAULT_PODS_TIMEOUT_MS, openController } from "../io/deployment/open.js";
+import { mayBeAlive } from "../io/process-alive.js";
 import type { Plan, TenantPlan } from "../plan/actions.js";
-import { emptyTenantReport, type RunReport, type TenantReport } from "../report/summary.js";
+import type { LockOwner } from "../steps/context.js";
 import type { ProgressSink } from "../steps/progress.js";
 import { quiesce, restoreMigrate } from "../steps/quiesce.js";
-import { thisProcess } from "./lock.js";
-import { mayBeAlive } from "./process-alive.js";
+import { type RunCommand, RunJournal } from "./journal.js";
 import { runTenant, type TenantRunContext } from "./tenant.js";
-import { isTransient } from "./transient.js";
+import { hostname } from "node:os";
 
 export const DEFAULT_JOURNAL_DIR = "rdw-backfill-runs";
-
-export interface MigrateControl {
-  controller: MigrateController;
-  spec: ControllerSpec;
-}
 
 export interface RunOptions {
   progress: ProgressSink;
@@ -27,8 +21,8 @@ export interface RunOptions {
   journal?: RunJournal;
   journalDir?: string;
   command?: RunCommand;
-  /** Stop migrate-olap before the first tenant and start it again after the last; absent: leave it alone. */
-  migrate?: MigrateControl;
+  /** How long to wait for migrate-olap's pods to be gone. */
+  podsTimeoutMs?: number;
   takeOverLock?: boolean;
   /** Attempts per tenant when failures are transient (dropped connections, S3 throttling). */
   attempts?: number;
@@ -36,8 +30,19 @@ export interface RunOptions {
   warn?: (message: string) => void;
 }
 
+/** What a run did; the report is derived from it. */
+export interface RunOutcome {
+  journal: RunJournal;
+  startedAt: string;
+  finishedAt: string;
+  /** migrate-olap could not be stopped or started again. */
+  migrateError?: string;
+}
+
 const DEFAULT_ATTEMPTS = 4;
 const DEFAULT_RETRY_DELAY_MS = 2000;
+
+export const thisProcess = (runId: string): LockOwner => ({ runId, host: hostname(), pid: process.pid });
 
 /** Creates the journal a plan's run is recorded in. */
 export function createJournal(plan: Plan, journalDir: string, command: RunCommand): Promise<RunJournal> {
@@ -47,37 +52,44 @@ export function createJournal(plan: Plan, journalDir: string, command: RunComman
     plan.uriRoot,
     command,
     Object.fromEntries(
-      plan.tenants.map((t) => [t.tenant.id, { stagingUri: t.stagingUri, olapSchema: t.olapSchema }]),
+      plan.tenants.map((t) => [
+        t.tenant.id,
+        {
+          stagingUri: t.stagingUri,
+          olapSchema: t.olapSchema,
+          extractMode: t.extract.mode,
+          loadMode: t.load.mode,
+        },
+      ]),
     ),
   );
 }
 
 /**
- * Executes the plan's actions, tenant by tenant, exactly as the plan lists them, recording each
- * durable step in the journal. migrate-olap is stopped before the first tenant and started again
- * after the last, whatever happened in between.
+ * Executes the plan: migrate-olap is stopped before the first tenant (when the plan says so),
+ * each tenant's actions run exactly as the plan lists them, with retries of transient failures,
+ * and migrate-olap is started again after the last, whatever happened in between.
  */
-export async function runPlan(plan: Plan, options: RunOptions): Promise<RunReport> {
+export async function executePlan(plan: Plan, options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date().toISOString();
   const warn = options.warn ?? ((message: string) => options.progress.info("run", `warning: ${message}`));
   const journalDir = options.journalDir ?? DEFAULT_JOURNAL_DIR;
   const journal =
     options.journal ?? (await createJournal(plan, journalDir, options.command ?? commandOf(plan)));
-  const reports: TenantReport[] = plan.failed.map((failed) =>
-    emptyTenantReport(failed.tenant.id, "failed", `preflight: ${failed.error}`),
-  );
+  const controller = plan.migrate
+    ? openController(plan.migrate.spec, options.podsTimeoutMs ?? DEFAULT_PODS_TIMEOUT_MS)
+    : undefined;
   let migrateError: string | undefined;
+  let failures = plan.failed.length;
   try {
     // Stop migrate-olap only when some tenant has work left (not when all failed preflight or finished before).
     const runnable = plan.tenants.some(
-      (tenant) =>
-        tenant.problems.length === 0 && journal.data.tenants[tenant.tenant.id]?.state !== "verified",
+      (tenant) => tenant.problems.length === 0 && journal.tenant(tenant.tenant.id).state !== "verified",
     );
-    if (options.migrate && runnable) {
+    if (plan.migrate && controller && runnable) {
       const earlier = await strandedRuns(journalDir, plan.runId);
-      await quiesce(options.migrate.controller, options.migrate.spec, journal, earlier, warn);
+      await quiesce(controller, plan.migrate.spec, journal, earlier, warn);
     }
-    let stop = options.failFast && reports.length > 0;
     const context: TenantRunContext = {
       journal,
       progress: options.progress,
@@ -86,64 +98,60 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunRepor
       warn,
     };
     for (const tenantPlan of plan.tenants) {
-      if (stop) {
-        reports.push(
-          emptyTenantReport(tenantPlan.tenant.id, "skipped", "an earlier tenant failed (--fail-fast)"),
-        );
+      const entry = journal.tenant(tenantPlan.tenant.id);
+      if (options.failFast && failures > 0) {
+        await journal.update(() => (entry.skipped = "an earlier tenant failed (--fail-fast)"));
         continue;
       }
-      const report = await runWithRetries(tenantPlan, context, options);
-      reports.push(report);
-      options.progress.info(
-        tenantPlan.tenant.id,
-        report.status === "succeeded" ? "done" : `FAILED: ${report.error}`,
-      );
-      stop = options.failFast && report.status === "failed";
+      const failed = await runWithRetries(tenantPlan, context, options);
+      options.progress.info(tenantPlan.tenant.id, failed ? `FAILED: ${entry.error}` : "done");
+      if (failed) failures++;
     }
   } catch (error) {
     // Quiescing failed: no tenant was touched.
     migrateError = `migrate-olap could not be stopped: ${describeError(error)}`;
-    for (const tenantPlan of plan.tenants)
-      reports.push(emptyTenantReport(tenantPlan.tenant.id, "failed", migrateError));
+    await journal.update(() => {
+      for (const tenant of plan.tenants) journal.tenant(tenant.tenant.id).error = migrateError;
+    });
   } finally {
-    if (options.migrate) {
-      await restoreMigrate(options.migrate.controller, journal).catch((error: unknown) => {
+    if (controller) {
+      await restoreMigrate(controller, journal).catch((error: unknown) => {
         migrateError = `migrate-olap could not be started again: ${describeError(error)}; run restore-migrate ${plan.runId}`;
       });
     }
   }
-  reports.sort((a, b) => a.tenant.localeCompare(b.tenant)); // the order tenants are discovered in
-  const ok = migrateError === undefined && reports.every((report) => report.status === "succeeded");
+  const ok =
+    migrateError === undefined &&
+    plan.failed.length === 0 &&
+    plan.tenants.every((tenant) => journal.tenant(tenant.tenant.id).state === "verified");
   await journal.update((data) => (data.status = ok ? "succeeded" : "failed"));
   return {
-    runId: plan.runId,
-    since: plan.since,
+    journal,
     startedAt,
     finishedAt: new Date().toISOString(),
-    ok,
     ...(migrateError === undefined ? {} : { migrateError }),
-    ...(journal.data.migrate ? { migrate: journal.data.migrate } : {}),
-    tenants: reports,
   };
 }
 
+/** Returns whether the tenant failed in the end. */
 async function runWithRetries(
   plan: TenantPlan,
   context: TenantRunContext,
   options: RunOptions,
-): Promise<TenantReport> {
+): Promise<boolean> {
   const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
   const delay = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  const entry = context.journal.tenant(plan.tenant.id);
   for (let attempt = 1; ; attempt++) {
-    const { report, error } = await runTenant(plan, context);
-    if (report.status === "succeeded" || !isTransient(error) || attempt >= attempts) return report;
+    const { error } = await runTenant(plan, context);
+    if (error === undefined) return false;
+    if (!isTransient(error) || attempt >= attempts) return true;
     const wait = delay * 4 ** (attempt - 1);
     context.warn(
-      `tenant ${plan.tenant.id}: ${report.error}; attempt ${attempt + 1} of ${attempts} in ${wait / 1000} s`,
+      `tenant ${plan.tenant.id}: ${entry.error}; attempt ${attempt + 1} of ${attempts} in ${wait / 1000} s`,
     );
-    const entry = context.journal.tenant(plan.tenant.id);
     await context.journal.update(() =>
-      entry.retries.push({ at: new Date().toISOString(), error: report.error ?? "" }),
+      entry.retries.push({ at: new Date().toISOString(), error: entry.error ?? "" }),
     );
     await sleep(wait);
   }

@@ -1,10 +1,11 @@
-import { OlapConnection } from "../adapters/target/postgres.js";
-import { openStaging } from "../adapters/staging/open.js";
 import type { DatabaseLogin } from "../config/settings.js";
-import { RuntimeError } from "../errors.js";
-import type { Statement } from "../plan/actions.js";
-import { OlapSql, unloggedWorkTables } from "../plan/sql/olap.js";
-import { acquireTenantLock, type LockOwner, releaseTenantLock } from "./lock.js";
+import { RuntimeError } from "../core/errors.js";
+import type { PgStatement } from "../core/statement.js";
+import { olapDialect, type OlapDialectName } from "../dialects/choose.js";
+import { PgSession } from "../io/db/pg-session.js";
+import { openStaging } from "../io/staging/open.js";
+import type { LockOwner } from "../steps/context.js";
+import { acquireTenantLock, releaseTenantLock } from "../steps/lock.js";
 
 export interface BackupOfTenant {
   tenant: string;
@@ -12,10 +13,22 @@ export interface BackupOfTenant {
   schema: string;
   backupTable: string;
   stagingUri: string;
+  /** The OLAP dialect the run used (its load mode). */
+  dialect: OlapDialectName;
 }
 
-export const rollbackStatements = (target: BackupOfTenant): Statement[] =>
-  new OlapSql(target.schema).restoreFromBackup(target.backupTable);
+const sqlOf = (target: Pick<BackupOfTenant, "schema" | "dialect">, runId: string) =>
+  olapDialect(target.dialect).tenant(target.schema, runId);
+
+const openOlap = (target: Pick<BackupOfTenant, "tenant" | "olap" | "dialect">) =>
+  PgSession.open(
+    target.olap,
+    `tenant ${target.tenant} OLAP`,
+    olapDialect(target.dialect).session({ readOnly: false }),
+  );
+
+export const rollbackStatements = (target: BackupOfTenant): PgStatement[] =>
+  sqlOf(target, "").restoreFromBackup(target.backupTable);
 
 export interface RollbackResult {
   tenant: string;
@@ -32,15 +45,16 @@ export async function rollbackTenant(
   owner: LockOwner,
   options: { takeOver: boolean; warn: (message: string) => void },
 ): Promise<RollbackResult> {
-  const sql = new OlapSql(target.schema);
-  const olap = await OlapConnection.open(target.olap, `tenant ${target.tenant} OLAP`, { readOnly: false });
+  const sql = sqlOf(target, "");
+  const olap = await openOlap(target);
   try {
     if (!(await olap.count(sql.tableExists(target.backupTable)))) {
       throw new RuntimeError(
         `tenant ${target.tenant}: backup table ${target.schema}.${target.backupTable} does not exist`,
       );
     }
-    await acquireTenantLock(olap, target.schema, target.tenant, owner, options);
+    const lock = sql.lock();
+    await acquireTenantLock(olap, lock, target.tenant, owner, options);
     try {
       return await olap.inTransaction(async () => {
         const rowsBefore = await olap.count(sql.countLive());
@@ -55,7 +69,7 @@ export async function rollbackTenant(
         return { tenant: target.tenant, rowsBefore, rowsAfter };
       });
     } finally {
-      await releaseTenantLock(olap, target.schema, owner).catch(() => undefined);
+      await releaseTenantLock(olap, lock.release, owner).catch(() => undefined);
     }
   } finally {
     await olap.close();
@@ -71,9 +85,9 @@ export async function cleanupTenant(
   runId: string,
 ): Promise<string[]> {
   const removed: string[] = [];
-  const olap = await OlapConnection.open(target.olap, `tenant ${target.tenant} OLAP`, { readOnly: false });
+  const olap = await openOlap(target);
   try {
-    const sql = new OlapSql(target.schema, unloggedWorkTables(target.schema, runId));
+    const sql = sqlOf(target, runId);
     if ("backupTable" in target) {
       await olap.query(sql.dropTable(target.backupTable));
       removed.push(`${target.schema}.${target.backupTable}`);

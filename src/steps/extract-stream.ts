@@ -1,13 +1,20 @@
 import { once } from "node:events";
-import { PassThrough, Readable } from "node:stream";
-import type { WarehouseConnection } from "../adapters/source/mysql.js";
-import type { Manifest, StagingStore } from "../adapters/staging/store.js";
-import { RuntimeError } from "../errors.js";
+import { PassThrough, Readable, type Writable } from "node:stream";
+import { RuntimeError } from "../core/errors.js";
+import { type RejectionReason, RejectionTally } from "../core/rejections.js";
+import type { MysqlSession } from "../io/db/mysql-session.js";
+import type { Manifest, StagingStore } from "../io/staging/store.js";
 import type { StreamExtractAction } from "../plan/actions.js";
-import { pausePoint } from "../run/fault-injection.js";
+import type { StepContext } from "./context.js";
+import type { ExtractResult, StagedPart } from "./extract.js";
 import type { StepProgress } from "./progress.js";
-import type { ExtractResult, ExtractSink, StagedPart } from "./extract.js";
-import { type RejectionReason, RejectionTally } from "./rejections.js";
+
+/** Also receives every staged chunk as it is written: the load's COPY, when it overlaps the extract. */
+export interface ExtractSink {
+  stream: Writable;
+  /** Settles when the receiver is done or has failed; a failure stops the extract. */
+  settled: Promise<unknown>;
+}
 
 const FLUSH_CHARS = 64 * 1024;
 const PROGRESS_EVERY_ROWS = 10_000;
@@ -20,9 +27,10 @@ const PROGRESS_EVERY_ROWS = 10_000;
  */
 export async function streamExtract(
   action: StreamExtractAction,
-  warehouses: readonly WarehouseConnection[],
+  warehouses: readonly MysqlSession[],
   staging: StagingStore,
   progress: StepProgress,
+  pause: StepContext["pause"],
   sink?: ExtractSink,
 ): Promise<ExtractResult> {
   if (warehouses.length < action.queries.length) {
@@ -57,14 +65,14 @@ export async function streamExtract(
             counts.staged += pendingRows;
             pending = "";
             pendingRows = 0;
-            await pausePoint("extract"); // a crash test may stop here, mid-extract
+            await pause("extract"); // a crash test may stop here, mid-extract
           }
           if (Math.floor(before / PROGRESS_EVERY_ROWS) !== Math.floor(counts.read / PROGRESS_EVERY_ROWS))
             progress.update(counts.read);
         }
         if (pending) await writer.write(pending, pendingRows);
         counts.staged += pendingRows;
-        await pausePoint("extract"); // small tenants never fill a chunk
+        await pause("extract"); // small tenants never fill a chunk
       }),
     );
     const staged = await writer.finish();

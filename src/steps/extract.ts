@@ -1,11 +1,9 @@
-import type { Writable } from "node:stream";
-import type { WarehouseConnection } from "../adapters/source/mysql.js";
-import type { StagingStore } from "../adapters/staging/store.js";
+import type { Rejection } from "../core/rejections.js";
 import type { ExtractAction } from "../plan/actions.js";
-import { auroraExtract } from "./extract-aurora.js";
+import type { StepContext } from "./context.js";
+import { serverExtract } from "./extract-server.js";
 import { streamExtract } from "./extract-stream.js";
-import type { StepProgress } from "./progress.js";
-import type { Rejection } from "./rejections.js";
+import { startOverlappedLoad } from "./load-parts.js";
 
 export interface StagedPart {
   name: string;
@@ -25,25 +23,33 @@ export interface ExtractResult {
   sourceRejections: Rejection[];
 }
 
-/** Also receives every staged chunk as it is written: the load's COPY, when it overlaps the extract. */
-export interface ExtractSink {
-  stream: Writable;
-  /** Settles when the receiver is done or has failed; a failure stops the extract. */
-  settled: Promise<unknown>;
-}
-
 /**
- * Stages the tenant's rows in its staging folder, through this process (one warehouse session
- * per range of exam ids) or by Aurora itself (the first session).
+ * Stages the tenant's rows in its staging folder: through this process, one warehouse session
+ * per range of ids, feeding the OLAP COPY as they go when the plan says so (the load step then
+ * ends that COPY); or by the warehouse itself.
  */
-export function extract(
-  action: ExtractAction,
-  warehouses: readonly WarehouseConnection[],
-  staging: StagingStore,
-  progress: StepProgress,
-  sink?: ExtractSink,
-): Promise<ExtractResult> {
-  return action.mode === "aurora"
-    ? auroraExtract(action, warehouses[0]!, staging, progress)
-    : streamExtract(action, warehouses, staging, progress, sink);
+export async function extract(action: ExtractAction, context: StepContext): Promise<ExtractResult> {
+  const progress = context.progress("extract", context.tenant.estimates.altScoreRowsApprox);
+  if (action.via === "server") {
+    return serverExtract(action, await context.sessions.warehouse(), context.staging, progress);
+  }
+  const warehouses = await Promise.all(action.queries.map(() => context.sessions.warehouse()));
+  const overlapped = action.loadAlongside
+    ? await startOverlappedLoad(action.loadAlongside, await context.sessions.olap(), context)
+    : undefined;
+  try {
+    const result = await streamExtract(
+      action,
+      warehouses,
+      context.staging,
+      progress,
+      context.pause,
+      overlapped?.sink,
+    );
+    if (overlapped) context.attempt.overlapped = overlapped;
+    return result;
+  } catch (error) {
+    overlapped?.abort();
+    throw error;
+  }
 }

@@ -1,16 +1,11 @@
-import type { StagingStore } from "../adapters/staging/store.js";
-import type { OlapConnection } from "../adapters/target/postgres.js";
-import { RuntimeError } from "../errors.js";
+import { expectAllCopied } from "../core/checks.js";
+import { RuntimeError } from "../core/errors.js";
 import type { LoadAction } from "../plan/actions.js";
-import { redshiftLoad } from "./load-redshift.js";
-import { stdinLoad } from "./load-stdin.js";
-import type { StepProgress } from "./progress.js";
+import type { StepContext } from "./context.js";
+import { loadStagedParts } from "./load-parts.js";
+import { serverLoad } from "./load-server.js";
 
-export interface LoadInput {
-  manifestName: string;
-  /** Rows the extract staged. */
-  rowsStaged: number;
-}
+export { type OverlappedLoad } from "./load-parts.js";
 
 export interface LoadResult {
   rowsCopied: number;
@@ -18,29 +13,30 @@ export interface LoadResult {
 }
 
 /**
- * Fills the staging table from this run's staged parts, by COPY FROM STDIN or by
- * Redshift's COPY from S3, and checks that every staged row arrived before anything is merged.
+ * Fills the staging table and checks that every staged row arrived before anything is merged:
+ * by ending the COPY that was fed alongside the extract in this attempt, else from this run's
+ * staged parts (COPY FROM STDIN), or by the OLAP server reading them from S3.
  */
-export async function load(
-  action: LoadAction,
-  input: LoadInput,
-  olap: OlapConnection,
-  staging: StagingStore,
-  progress: StepProgress,
-): Promise<LoadResult> {
-  const result =
-    action.mode === "redshift"
-      ? await redshiftLoad(action, input, olap, staging, progress)
-      : await stdinLoad(action, input, olap, staging, progress);
-  return checkAllCopied(input, result, staging.uri);
-}
-
-/** The count check between load and merge: every staged row is in the staging table. */
-export function checkAllCopied(input: LoadInput, result: LoadResult, stagingUri: string): LoadResult {
-  if (result.rowsCopied !== input.rowsStaged) {
-    throw new RuntimeError(
-      `count check failed before merge: ${input.rowsStaged} rows staged, COPY read ${result.rowsCopied} from ${stagingUri}`,
-    );
-  }
+export async function load(action: LoadAction, context: StepContext): Promise<LoadResult> {
+  const extracted = context.results.extract;
+  if (!extracted) throw new RuntimeError("internal: the plan loads before it extracts");
+  const progress = context.progress("load", extracted.rowsStaged);
+  const overlapped = context.attempt.overlapped;
+  context.attempt.overlapped = undefined;
+  const olap = await context.sessions.olap();
+  const result = overlapped
+    ? await overlapped.finish(extracted)
+    : action.statements.copiesFrom === "s3"
+      ? await serverLoad(action.statements, action.manifestName, olap, context.staging)
+      : await loadStagedParts(
+          action.statements,
+          action.manifestName,
+          extracted.rowsStaged,
+          olap,
+          context,
+          progress,
+        );
+  expectAllCopied(extracted.rowsStaged, result.rowsCopied, context.staging.uri);
+  progress.done(result.rowsCopied);
   return result;
 }

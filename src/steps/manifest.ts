@@ -1,5 +1,5 @@
-import type { Manifest, StagingStore } from "../adapters/staging/store.js";
-import { RuntimeError } from "../errors.js";
+import { RuntimeError } from "../core/errors.js";
+import type { Manifest, StagingStore } from "../io/staging/store.js";
 
 /**
  * Reads this run's manifest. Every entry must name an object directly inside this run's staging

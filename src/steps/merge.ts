@@ -1,18 +1,13 @@
-import type { OlapConnection } from "../adapters/target/postgres.js";
-import { RuntimeError } from "../errors.js";
+import { expectEqual } from "../core/checks.js";
+import { RuntimeError } from "../core/errors.js";
+import { type Rejection, type RejectionReason, RejectionTally, totalRejected } from "../core/rejections.js";
+import type { PgSession } from "../io/db/pg-session.js";
 import type { MergeAction } from "../plan/actions.js";
-import { pausePoint } from "../run/fault-injection.js";
-import type { StepProgress } from "./progress.js";
-import { type Rejection, type RejectionReason, RejectionTally, totalRejected } from "./rejections.js";
-
-export interface MergeInput {
-  /** Rows now in the staging table. */
-  rowsCopied: number;
-  /** The transaction already committed in an earlier attempt of this run: do not repeat it. */
-  committed?: MergeResult;
-}
+import type { StepContext } from "./context.js";
 
 export interface MergeResult {
+  /** Rows in the staging table the merge read. */
+  rowsCopied: number;
   liveBefore: number;
   /** Existing rows with the key of a back-filled row, deleted and replaced by it. */
   replaced: number;
@@ -34,53 +29,48 @@ export interface MergeResult {
  * COMMIT and never an empty or half-loaded one (runbook defect 3). The counts are checked
  * before COMMIT; if they do not add up, nothing changes.
  */
-export async function merge(
-  action: MergeAction,
-  input: MergeInput,
-  olap: OlapConnection,
-  progress: StepProgress,
-  /** A second session, when the work tables are visible to it: the rejections are read there meanwhile. */
-  second?: OlapConnection,
-): Promise<MergeResult> {
+export async function merge(action: MergeAction, context: StepContext): Promise<MergeResult> {
+  const loaded = context.results.load;
+  if (!loaded) throw new RuntimeError("internal: the plan merges before it loads");
+  const { rowsCopied } = loaded;
+  const progress = context.progress("merge", rowsCopied);
+  const olap = await context.sessions.olap();
   let selected = 0;
   for (const statement of action.selectRows) selected = (await olap.query(statement)).rowCount;
   // The replace does not touch the work tables, so a second session can classify the rows not
   // kept while it runs (PostgreSQL's DELETE and INSERT use one core; this uses the other).
+  const second = action.rejectionsOnSecondSession ? await context.sessions.olapReader() : undefined;
   const rejections = readRejections(second ?? olap, action).then((targetRejections) => {
     expectEqual(
       "staged rows = rows selected + rows rejected",
-      input.rowsCopied,
+      rowsCopied,
       selected + totalRejected(targetRejections),
     );
     return targetRejections;
   });
   rejections.catch(() => undefined); // awaited below; a failure then stops the merge
   if (!second) await rejections; // one session: read before the transaction
-  if (input.committed) {
-    await rejections;
-    progress.done(input.committed.loaded);
-    return input.committed;
-  }
   const { transaction } = action;
   const result = await olap.inTransaction(async () => {
     const liveBefore = await olap.count(transaction.countLive);
     const replaced = (await olap.query(transaction.deleteReplaced)).rowCount;
-    await pausePoint("merge");
-    const loaded = (await olap.query(transaction.insertRows)).rowCount;
+    await context.pause("merge");
+    const inserted = (await olap.query(transaction.insertRows)).rowCount;
     const liveAfter = await olap.count(transaction.countLive);
     const [check] = (await olap.query<{ key_matches: string; equal_rows: string }>(transaction.checkLiveRows))
       .rows;
     const liveSharingKey = Number(check?.key_matches ?? -1);
     const liveEqual = Number(check?.equal_rows ?? -1);
-    expectEqual("rows inserted = rows selected", selected, loaded);
-    expectEqual("final count = before - replaced + loaded", liveBefore - replaced + loaded, liveAfter);
-    expectEqual("live rows sharing a key with a back-filled row", loaded, liveSharingKey);
-    expectEqual("live rows equal to a back-filled row in every column", loaded, liveEqual);
+    expectEqual("rows inserted = rows selected", selected, inserted);
+    expectEqual("final count = before - replaced + loaded", liveBefore - replaced + inserted, liveAfter);
+    expectEqual("live rows sharing a key with a back-filled row", inserted, liveSharingKey);
+    expectEqual("live rows equal to a back-filled row in every column", inserted, liveEqual);
     const targetRejections = await rejections;
     return {
+      rowsCopied,
       liveBefore,
       replaced,
-      loaded,
+      loaded: inserted,
       kept: liveBefore - replaced,
       liveAfter,
       liveSharingKey,
@@ -92,10 +82,17 @@ export async function merge(
   return result;
 }
 
-async function readRejections(olap: OlapConnection, action: MergeAction): Promise<Rejection[]> {
+async function readRejections(olap: PgSession, action: MergeAction): Promise<Rejection[]> {
   const { rows } = await olap.query<{ reason: RejectionReason; rejected: string; id: string }>(
     action.rejections,
   );
+  return tallyRejections(rows);
+}
+
+/** The rejection rows (per reason: its count, and one row per example id) as a tally. */
+export function tallyRejections(
+  rows: readonly { reason: RejectionReason; rejected: string | number; id: string | number }[],
+): Rejection[] {
   const tally = new RejectionTally();
   const counts = new Map<RejectionReason, number>();
   for (const row of rows) {
@@ -103,12 +100,4 @@ async function readRejections(olap: OlapConnection, action: MergeAction): Promis
     tally.add(row.reason, String(row.id));
   }
   return tally.list().map((rejection) => ({ ...rejection, count: counts.get(rejection.reason) ?? 0 }));
-}
-
-function expectEqual(check: string, expected: number, actual: number): void {
-  if (expected !== actual) {
-    throw new RuntimeError(
-      `count check failed, nothing committed: ${check}: expected ${expected}, got ${actual}`,
-    );
-  }
 }

@@ -1,9 +1,27 @@
-import type { MigrateController } from "../adapters/deployment/controller.js";
-import type { ControllerSpec } from "../adapters/deployment/open.js";
-import type { RunJournal } from "../journal/journal.js";
+import type { MigrateController } from "../io/deployment/controller.js";
+import type { ControllerSpec } from "../io/deployment/open.js";
 
 /** Replicas to restore when nothing else says how many (a custom quiesce command printed none). */
 const DEFAULT_REPLICAS = 1;
+
+/** What a run remembers about migrate-olap, so that whatever happens, a later command can restore it. */
+export interface MigrateJournal {
+  /** How migrate-olap is stopped and started again, for the next command to finish the job. */
+  controller: ControllerSpec;
+  /** Replicas it had before the run; null until quiesced. */
+  replicas: number | null;
+  quiescedAt?: string;
+  restoredAt?: string;
+  /** A later run took over restoring it (this run had died with migrate-olap stopped). */
+  handedOverTo?: string;
+}
+
+/** Where a run keeps its `MigrateJournal` (the run's journal). */
+export interface MigrateRecord {
+  readonly runId: string;
+  readonly migrate: MigrateJournal | undefined;
+  saveMigrate(change: (migrate: MigrateJournal | undefined) => MigrateJournal): Promise<void>;
+}
 
 /**
  * Stops migrate-olap before any tenant is modified. The replica count to restore is written to
@@ -15,47 +33,42 @@ const DEFAULT_REPLICAS = 1;
 export async function quiesce(
   controller: MigrateController,
   spec: ControllerSpec,
-  journal: RunJournal,
-  earlier: RunJournal[],
+  record: MigrateRecord,
+  earlier: MigrateRecord[],
   warn: (message: string) => void,
 ): Promise<number> {
-  const own = journal.data.migrate;
-  const stranded = earlier.find((run) => run.data.migrate?.replicas != null && !run.data.migrate.restoredAt);
+  const own = record.migrate;
+  const stranded = earlier.find((run) => run.migrate?.replicas != null && !run.migrate.restoredAt);
   let remembered: number | undefined;
   if (own?.replicas != null && !own.restoredAt) remembered = own.replicas;
   else if (stranded) {
-    remembered = stranded.data.migrate!.replicas!;
-    warn(
-      `run ${stranded.data.runId} left migrate-olap stopped; this run will restore its ${remembered} replicas`,
-    );
-    await stranded.update((data) => {
-      data.migrate!.handedOverTo = journal.data.runId;
-      data.migrate!.restoredAt = new Date().toISOString();
-    });
+    remembered = stranded.migrate!.replicas!;
+    warn(`run ${stranded.runId} left migrate-olap stopped; this run will restore its ${remembered} replicas`);
+    await stranded.saveMigrate((migrate) => ({
+      ...migrate!,
+      handedOverTo: record.runId,
+      restoredAt: new Date().toISOString(),
+    }));
   } else {
     remembered = await controller.replicas();
     if (remembered === 0) warn("migrate-olap already had 0 replicas; it will be left at 0");
   }
-  const record = (replicas: number | null) =>
-    journal.update((data) => {
-      data.migrate = { controller: spec, replicas, quiescedAt: new Date().toISOString() };
-    });
-  await record(remembered ?? DEFAULT_REPLICAS);
+  const remember = (replicas: number | null) =>
+    record.saveMigrate(() => ({ controller: spec, replicas, quiescedAt: new Date().toISOString() }));
+  await remember(remembered ?? DEFAULT_REPLICAS);
   const printed = await controller.stop();
-  if (remembered === undefined && printed !== undefined) await record(printed);
-  return journal.data.migrate!.replicas!;
+  if (remembered === undefined && printed !== undefined) await remember(printed);
+  return record.migrate!.replicas!;
 }
 
 /** Starts migrate-olap again with the remembered replica count, once. */
 export async function restoreMigrate(
   controller: MigrateController,
-  journal: RunJournal,
+  record: MigrateRecord,
 ): Promise<number | undefined> {
-  const migrate = journal.data.migrate;
+  const migrate = record.migrate;
   if (migrate?.replicas == null || migrate.restoredAt) return undefined;
   await controller.restore(migrate.replicas);
-  await journal.update((data) => {
-    data.migrate!.restoredAt = new Date().toISOString();
-  });
+  await record.saveMigrate((current) => ({ ...current!, restoredAt: new Date().toISOString() }));
   return migrate.replicas;
 }

@@ -1,3 +1,55 @@
+-- session: warehouse
+SET time_zone = '+00:00';
+
+-- session: warehouse
+SET SESSION TRANSACTION READ ONLY;
+
+-- session: warehouse
+SET SESSION net_write_timeout = 3600;
+
+-- session: olap
+SET timezone TO 'UTC';
+
+-- session: olap
+SET work_mem = '128MB';
+
+-- session: olapReader
+SET timezone TO 'UTC';
+
+-- session: olapReader
+SET work_mem = '128MB';
+
+-- session: olapReader
+SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;
+
+-- lock: OLAP
+CREATE TABLE IF NOT EXISTS "reporting_pa".rdw_backfill_lock (run_id VARCHAR(64) NOT NULL, host VARCHAR(255) NOT NULL, pid INTEGER NOT NULL, acquired_at TIMESTAMPTZ NOT NULL);
+
+-- lock: OLAP, BEGIN
+LOCK TABLE "reporting_pa".rdw_backfill_lock;
+
+-- lock: holders (taken over only if gone, or with --take-over-lock)
+SELECT run_id, host, pid, acquired_at FROM "reporting_pa".rdw_backfill_lock;
+
+-- lock: OLAP
+DELETE FROM "reporting_pa".rdw_backfill_lock;
+
+-- lock: OLAP, then COMMIT (template)
+INSERT INTO "reporting_pa".rdw_backfill_lock (run_id, host, pid, acquired_at) VALUES ($1, $2, $3, $4);
+-- bound values: ["<run id>","<host>","<pid>","<now>"]
+
+-- extract: OLAP, before the extract streams
+DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12";
+
+-- extract: OLAP, before the extract streams
+DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
+
+-- extract: OLAP, before the extract streams
+CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (LIKE "reporting_pa".exam_alt_score);
+
+-- extract: OLAP, fed as the extract streams
+COPY "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) FROM STDIN WITH (FORMAT csv, NULL '\N');
+
 -- extract: warehouse, exam_score id range 1 of 2 (read in parallel), streamed to s3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/exam_alt_score.part_NNNNN
 SELECT CONCAT(wes.id, ',', wes.exam_id, ',', wes.subject_score_id, ',', we.student_id, ',', we.asmt_id, ',', we.school_year, ',', wes.scale_score, ',', wes.performance_level, ',"', we.completed_at, '",', -1, ',"', we.updated, '",', we.update_import_id) AS line,
        CASE WHEN wes.scale_score IS NULL THEN 'null_scale_score' WHEN wes.performance_level IS NULL THEN 'null_performance_level' END AS rejected,
@@ -26,19 +78,16 @@ WHERE we.deleted = 0
   AND wes.id >= ?;
 -- bound values: ["2019-11-01 00:00:00.000000",19,20,51500]
 
--- load: OLAP session
-SET work_mem = '128MB';
-
--- load: OLAP, left by an interrupted attempt
+-- load: OLAP, when the COPY did not run alongside the extract
 DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12";
 
--- load: OLAP, left by an interrupted attempt
+-- load: OLAP, when the COPY did not run alongside the extract
 DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 
--- load: OLAP
+-- load: OLAP, when the COPY did not run alongside the extract
 CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (LIKE "reporting_pa".exam_alt_score);
 
--- load: OLAP, fed as the extract streams (after an interruption: once per staged part)
+-- load: OLAP, once per staged part, when the COPY did not run alongside the extract
 COPY "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) FROM STDIN WITH (FORMAT csv, NULL '\N');
 
 -- merge: OLAP
@@ -88,8 +137,126 @@ SELECT count(*) AS n FROM "reporting_pa".exam_alt_score;
 -- merge: check, then COMMIT (ROLLBACK if any count is off)
 SELECT count(*) AS key_matches, count(CASE WHEN t.id = b.id AND t.exam_id = b.exam_id AND t.subject_score_id = b.subject_score_id AND t.student_id = b.student_id AND t.asmt_id = b.asmt_id AND t.school_year = b.school_year AND t.scale_score = b.scale_score AND t.performance_level = b.performance_level AND t.completed_at = b.completed_at AND t.migrate_id = b.migrate_id AND t.updated = b.updated AND t.update_import_id = b.update_import_id THEN 1 END) AS equal_rows FROM "reporting_pa".exam_alt_score t JOIN "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b ON t.school_year = b.school_year AND t.asmt_id = b.asmt_id AND t.student_id = b.student_id AND t.subject_score_id = b.subject_score_id;
 
--- merge: after COMMIT
+-- drop-work-tables: OLAP, after COMMIT
 DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12";
 
--- merge: after COMMIT
+-- drop-work-tables: OLAP, after COMMIT
 DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
+
+-- verify: warehouse, its own session
+CREATE TEMPORARY TABLE `rdw_verify_scope` (id BIGINT PRIMARY KEY);
+
+-- verify: OLAP, page by page (template)
+SELECT id FROM "reporting_pa".exam WHERE updated >= $1 AND id > $2 ORDER BY id LIMIT $3;
+-- bound values: ["2019-11-01 00:00:00.000000","<last id>",50000]
+
+-- verify: warehouse, batch by batch (template)
+INSERT INTO `rdw_verify_scope` (id) VALUES (?);
+-- bound values: ["<exam id>"]
+
+-- verify: warehouse, at the same time as the OLAP side
+SELECT we.school_year, we.asmt_id, wes.subject_score_id, COUNT(*) AS n, SUM(wes.id) AS ids,
+       SUM(wes.scale_score) AS scale, SUM(wes.performance_level) AS levels,
+       SUM(UNIX_TIMESTAMP(we.completed_at)) AS completed, SUM(UNIX_TIMESTAMP(we.updated)) AS updated
+FROM `warehouse_pa`.exam_score wes
+STRAIGHT_JOIN `warehouse_pa`.exam we ON we.id = wes.exam_id
+STRAIGHT_JOIN `rdw_verify_scope` scope ON scope.id = we.id
+WHERE we.deleted = 0
+  AND we.updated >= ?
+  AND we.scale_score IS NOT NULL
+  AND we.performance_level IS NOT NULL
+  AND wes.subject_score_id IN (?, ?)
+  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
+GROUP BY we.school_year, we.asmt_id, wes.subject_score_id;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20]
+
+-- verify: OLAP
+SELECT t.school_year, t.asmt_id, t.subject_score_id, count(*) AS n, sum(t.id) AS ids,
+       sum(t.scale_score) AS scale, sum(t.performance_level) AS levels,
+       sum(extract(epoch FROM t.completed_at)) AS completed, sum(extract(epoch FROM t.updated)) AS updated
+FROM "reporting_pa".exam_alt_score t
+JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
+WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
+GROUP BY t.school_year, t.asmt_id, t.subject_score_id;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20]
+
+-- verify: OLAP
+SELECT school_year, asmt_id, student_id, subject_score_id, count(*) AS n, min(id) AS first_id, max(id) AS last_id,
+       count(*) OVER () AS keys
+FROM "reporting_pa".exam_alt_score
+GROUP BY school_year, asmt_id, student_id, subject_score_id
+HAVING count(*) > 1
+ORDER BY min(id)
+LIMIT $1;
+-- bound values: [5]
+
+-- verify: OLAP
+SELECT t.id, count(*) OVER () AS orphans
+FROM "reporting_pa".exam_alt_score t
+LEFT JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
+WHERE e.id IS NULL
+ORDER BY t.id
+LIMIT $1;
+-- bound values: [5]
+
+-- verify: warehouse, for each group that differs (template)
+SELECT wes.id, wes.scale_score, wes.performance_level, we.completed_at, we.updated
+FROM `warehouse_pa`.exam_score wes
+STRAIGHT_JOIN `warehouse_pa`.exam we ON we.id = wes.exam_id
+STRAIGHT_JOIN `rdw_verify_scope` scope ON scope.id = we.id
+WHERE we.deleted = 0
+  AND we.updated >= ?
+  AND we.scale_score IS NOT NULL
+  AND we.performance_level IS NOT NULL
+  AND wes.subject_score_id IN (?, ?)
+  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
+  AND we.school_year = ? AND we.asmt_id = ? AND wes.subject_score_id = ?;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,0,0,0]
+
+-- verify: OLAP, for each group that differs (template)
+SELECT t.id, t.scale_score, t.performance_level,
+       to_char(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS completed_at,
+       to_char(t.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS updated
+FROM "reporting_pa".exam_alt_score t
+JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
+WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
+  AND t.school_year = $4 AND t.asmt_id = $5 AND t.subject_score_id = $6;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,0,0,0]
+
+-- verify: warehouse
+SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level,
+       COUNT(DISTINCT we.student_id) AS students
+FROM `warehouse_pa`.exam_score wes
+STRAIGHT_JOIN `warehouse_pa`.exam we ON we.id = wes.exam_id
+STRAIGHT_JOIN `rdw_verify_scope` scope ON scope.id = we.id
+WHERE we.deleted = 0
+  AND we.updated >= ?
+  AND we.scale_score IS NOT NULL
+  AND we.performance_level IS NOT NULL
+  AND wes.subject_score_id IN (?, ?)
+  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
+GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20]
+
+-- verify: OLAP
+SELECT t.school_year, t.asmt_id, t.subject_score_id, t.performance_level AS level,
+       count(DISTINCT t.student_id) AS students
+FROM "reporting_pa".exam_alt_score t
+JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
+WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
+GROUP BY t.school_year, t.asmt_id, t.subject_score_id, t.performance_level;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20]
+
+-- report-reads: OLAP, does the backup exist
+SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2;
+-- bound values: ["reporting_pa","exam_alt_score_backup_20261124_031500_ab12"]
+
+-- report-reads: OLAP, before: the backup
+SELECT school_year, subject_score_id, performance_level AS level, count(DISTINCT student_id) AS students FROM "reporting_pa"."exam_alt_score_backup_20261124_031500_ab12" GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+
+-- report-reads: OLAP, after, at the same time
+SELECT school_year, subject_score_id, performance_level AS level, count(DISTINCT student_id) AS students FROM "reporting_pa"."exam_alt_score" GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+
+-- unlock: OLAP, also after a failure (template)
+DELETE FROM "reporting_pa".rdw_backfill_lock WHERE run_id = $1;
+-- bound values: ["<run id>"]

@@ -24,7 +24,8 @@ import {
   recreatePgDatabase,
 } from "../../demo/local-servers.js";
 import { type LocalS3, startLocalS3 } from "../../demo/s3-server.js";
-import { quoteMysql, quotePg } from "../../src/plan/identifiers.js";
+import { quoteMysql } from "../../src/dialects/mysql.js";
+import { quotePg } from "../../src/dialects/postgres.js";
 
 /** A generated tenant of the given size; the same seed gives the same data. */
 export const sampleDataset = (students: number, seed: number): Dataset =>

@@ -1,7 +1,7 @@
 import Table from "cli-table3";
-import { openController } from "../../adapters/deployment/open.js";
-import { ConfigError } from "../../errors.js";
-import { type JournalData, RunJournal } from "../../journal/journal.js";
+import { ConfigError } from "../../core/errors.js";
+import { openController } from "../../io/deployment/open.js";
+import { type JournalData, RunJournal } from "../../run/journal.js";
 import { restoreMigrate } from "../../steps/quiesce.js";
 import type { JournalOptions } from "../options.js";
 
@@ -33,9 +33,9 @@ export async function statusCommand(
       id,
       tenant.state,
       String(tenant.attempts),
-      String(tenant.extract?.rowsRead ?? ""),
-      String(tenant.merge?.loaded ?? ""),
-      String(tenant.merge?.replaced ?? ""),
+      String(tenant.results.extract?.rowsRead ?? ""),
+      String(tenant.results.merge?.loaded ?? ""),
+      String(tenant.results.merge?.replaced ?? ""),
       tenant.backupTable ? `${tenant.olapSchema}.${tenant.backupTable}` : "",
       tenant.state === "verified" ? "" : (tenant.error ?? ""),
     ]);

@@ -1,14 +1,12 @@
 import { planToJson, renderPlan } from "../../plan/render.js";
-import { type ConfigOptions, controllerSpec, migrateControl, type MigrateOptions } from "../options.js";
+import { type ConfigOptions, controllerSpec, type MigrateOptions } from "../options.js";
 import { planFor } from "./shared.js";
-import { renderMigrateControl } from "./run.js";
 
 export async function planCommand(
-  options: ConfigOptions & MigrateOptions & { json?: boolean },
+  options: ConfigOptions & MigrateOptions & { json?: boolean; verify?: boolean },
 ): Promise<number> {
-  const control = migrateControl(controllerSpec(options), options.podsTimeout);
-  const plan = await planFor(options);
+  const plan = await planFor(options, { migrate: controllerSpec(options), verify: options.verify ?? true });
   if (options.json) process.stdout.write(JSON.stringify(planToJson(plan), null, 2) + "\n");
-  else process.stdout.write(renderMigrateControl(control) + renderPlan(plan));
+  else process.stdout.write(renderPlan(plan));
   return plan.failed.length > 0 || plan.tenants.some((tenant) => tenant.problems.length > 0) ? 1 : 0;
 }

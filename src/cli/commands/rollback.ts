@@ -1,7 +1,7 @@
-import { ConfigError } from "../../errors.js";
-import { RunJournal } from "../../journal/journal.js";
-import { quotePg } from "../../plan/identifiers.js";
-import { thisProcess } from "../../run/lock.js";
+import { ConfigError } from "../../core/errors.js";
+import { quotePg } from "../../dialects/postgres.js";
+import { thisProcess } from "../../run/execute.js";
+import { RunJournal } from "../../run/journal.js";
 import {
   type BackupOfTenant,
   cleanupTenant,
@@ -34,6 +34,8 @@ async function tenantsOf(
         olap: tenant.olap,
         schema: entry.olapSchema,
         stagingUri: entry.stagingUri,
+        // Journals of runs before the dialects were recorded: those loaded with PostgreSQL's statements.
+        dialect: entry.loadMode === "redshift" ? ("redshift" as const) : ("postgres" as const),
         ...(entry.backupTable ? { backupTable: entry.backupTable } : {}),
       };
     });

@@ -1,21 +1,20 @@
 import { join, resolve } from "node:path";
-import { ConfigError } from "../../errors.js";
-import { journalCommand, RunJournal } from "../../journal/journal.js";
+import { ConfigError } from "../../core/errors.js";
+import { openController } from "../../io/deployment/open.js";
+import { mayBeAlive } from "../../io/process-alive.js";
 import type { Plan } from "../../plan/actions.js";
 import { renderPlan } from "../../plan/render.js";
 import { renderSummaryTable, writeReportFiles } from "../../report/render.js";
-import { readDistributions } from "../../report/distribution.js";
-import type { RunReport } from "../../report/summary.js";
-import { renderVerification } from "../../verify/verify.js";
-import { verifyPlanTenants } from "./verify.js";
-import { createJournal, type MigrateControl, runPlan } from "../../run/execute.js";
+import { runResult } from "../../report/summary.js";
+import { renderVerification } from "../../report/verification.js";
+import { createJournal, executePlan } from "../../run/execute.js";
+import { journalCommand, RunJournal } from "../../run/journal.js";
 import { restoreMigrate } from "../../steps/quiesce.js";
-import { mayBeAlive } from "../../run/process-alive.js";
+import type { TenantVerification } from "../../steps/verify.js";
 import {
   type ConfigOptions,
   controllerSpec,
   type JournalOptions,
-  migrateControl,
   type MigrateOptions,
   type RunOptions,
 } from "../options.js";
@@ -24,18 +23,6 @@ import { configFor, confirm, optionsFromJournal, planFor, requireYesWithoutTermi
 
 type RunCommandOptions = ConfigOptions & MigrateOptions & JournalOptions & RunOptions & { newRun?: boolean };
 type ResumeOptions = MigrateOptions & JournalOptions & RunOptions & { set: string[] };
-
-export function renderMigrateControl(control: MigrateControl | undefined): string {
-  if (!control) return "migrate-olap: left alone (--no-quiesce)\n\n";
-  const { quiesce, restore } = control.controller.commands;
-  return [
-    `migrate-olap: ${control.controller.description}`,
-    ...quiesce.map((command) => `  before the first tenant: ${command}`),
-    ...restore.map((command) => `  after the last tenant, on failure, Ctrl-C or SIGTERM: ${command}`),
-    "",
-    "",
-  ].join("\n");
-}
 
 export async function runCommand(options: RunCommandOptions): Promise<number> {
   requireYesWithoutTerminal(options.yes, "run modifies exam_alt_score");
@@ -54,7 +41,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
       return resumeJournal(unfinished, options);
     }
   }
-  const plan = await planFor(options, undefined, config);
+  const plan = await planFor(options, { migrate: controllerSpec(options), verify: options.verify }, config);
   const command = journalCommand({
     configDir: resolve(options.config),
     tenants: config.tenants.map((t) => t.id),
@@ -67,8 +54,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     extractStreams: options.extractStreams,
     loadAfterExtract: options.loadAfterExtract,
   });
-  const control = migrateControl(controllerSpec(options), options.podsTimeout);
-  return execute(plan, options, control, () => createJournal(plan, options.journalDir, command));
+  return execute(plan, options, () => createJournal(plan, options.journalDir, command));
 }
 
 export async function resumeCommand(runId: string, options: ResumeOptions): Promise<number> {
@@ -91,11 +77,15 @@ async function resumeJournal(journal: RunJournal, options: ResumeOptions): Promi
       `run ${runId} may still be running (host ${holder.host}, pid ${holder.pid}); wait for it, or --take-over-lock if it is dead`,
     );
   }
-  const plan = await planFor(optionsFromJournal(journal, options.set), { runId, resuming: true });
   // migrate-olap is restored the way it was stopped, whatever this command line says.
-  const spec = journal.data.migrate?.controller ?? controllerSpec(options);
-  const control = migrateControl(spec, options.podsTimeout);
-  return execute(plan, options, control, async () => {
+  const migrate = journal.data.migrate?.controller ?? controllerSpec(options);
+  const plan = await planFor(optionsFromJournal(journal, options.set), {
+    runId,
+    resuming: true,
+    migrate,
+    verify: options.verify,
+  });
+  return execute(plan, options, async () => {
     await journal.adopt();
     return journal;
   });
@@ -104,14 +94,9 @@ async function resumeJournal(journal: RunJournal, options: ResumeOptions): Promi
 async function execute(
   plan: Plan,
   options: MigrateOptions & JournalOptions & RunOptions,
-  control: MigrateControl | undefined,
   openJournal: () => Promise<RunJournal>,
 ): Promise<number> {
-  process.stderr.write(
-    renderMigrateControl(control) +
-      renderPlan(plan, { sql: false }) +
-      "(rdw-backfill plan shows every statement)\n\n",
-  );
+  process.stderr.write(renderPlan(plan, { sql: false }) + "(rdw-backfill plan shows every statement)\n\n");
   const runnable = plan.tenants.filter((t) => t.problems.length === 0).map((t) => t.tenant.id);
   if (
     !options.yes &&
@@ -127,8 +112,9 @@ async function execute(
   const stopOnSignal = onSignals(async (signal) => {
     ui?.stop();
     process.stderr.write(`\nrdw-backfill: ${signal}: stopping run ${plan.runId}\n`);
-    if (control) {
-      const replicas = await restoreMigrate(control.controller, journal).catch(() => undefined);
+    if (plan.migrate) {
+      const controller = openController(plan.migrate.spec, options.podsTimeout * 1000);
+      const replicas = await restoreMigrate(controller, journal).catch(() => undefined);
       if (replicas !== undefined)
         process.stderr.write(`rdw-backfill: migrate-olap restored to ${replicas} replicas\n`);
     }
@@ -136,22 +122,21 @@ async function execute(
     process.stderr.write(`rdw-backfill: resume with: rdw-backfill resume ${plan.runId}\n`);
   });
   try {
-    const report = await runPlan(plan, {
+    const outcome = await executePlan(plan, {
       progress,
       failFast: Boolean(options.failFast),
       journal,
       journalDir: options.journalDir,
-      ...(control ? { migrate: control } : {}),
+      podsTimeoutMs: options.podsTimeout * 1000,
       takeOverLock: Boolean(options.takeOverLock),
       attempts: options.attempts,
       warn: (message) => process.stderr.write(`rdw-backfill: warning: ${message}\n`),
     }).finally(() => ui?.stop());
-    if (options.verify) await verifyAfterRun(plan, report);
-    const distributions = await readDistributions(plan, report).catch((error: unknown) => {
-      process.stderr.write(`rdw-backfill: warning: no charts in the report: ${(error as Error).message}
-`);
-      return [];
-    });
+    const { report, distributions } = runResult(plan, outcome);
+    const verifications = report.tenants
+      .map((tenant) => tenant.verification)
+      .filter((verification): verification is TenantVerification => verification !== undefined);
+    if (verifications.length > 0) process.stderr.write(renderVerification(verifications));
     const dir = await writeReportFiles(
       report,
       options.reportDir ?? join("rdw-backfill-reports", report.runId),
@@ -165,31 +150,6 @@ async function execute(
     return report.ok ? 0 : 1;
   } finally {
     stopOnSignal();
-  }
-}
-
-/** The verify checks on the tenants this run completed; a failed check fails the tenant and the run. */
-async function verifyAfterRun(plan: Plan, report: RunReport): Promise<void> {
-  const done = new Set(
-    report.tenants.filter((tenant) => tenant.status === "succeeded").map((tenant) => tenant.tenant),
-  );
-  if (done.size === 0) return;
-  const results = await verifyPlanTenants(plan, done);
-  process.stderr.write(renderVerification(results));
-  for (const result of results) {
-    const tenant = report.tenants.find((t) => t.tenant === result.tenant)!;
-    tenant.verification = result;
-    if (!result.ok) {
-      tenant.status = "failed";
-      tenant.error = `verify: ${
-        result.error ??
-        result.checks
-          .filter((c) => !c.ok)
-          .map((c) => c.name)
-          .join(", ")
-      } failed`;
-      report.ok = false;
-    }
   }
 }
 

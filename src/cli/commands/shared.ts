@@ -1,9 +1,10 @@
 import { createInterface } from "node:readline/promises";
 import { type BackfillConfig, resolveConfig } from "../../config/settings.js";
-import { ConfigError } from "../../errors.js";
-import type { RunJournal } from "../../journal/journal.js";
-import { buildPlan, DEFAULT_EXTRACT_STREAMS } from "../../plan/build.js";
+import { ConfigError } from "../../core/errors.js";
+import type { ControllerSpec } from "../../io/deployment/open.js";
+import { buildPlan, DEFAULT_EXTRACT_STREAMS, type PlanOptions } from "../../plan/build.js";
 import type { Plan } from "../../plan/actions.js";
+import type { RunJournal } from "../../run/journal.js";
 import type { ConfigOptions } from "../options.js";
 
 export function configFor(options: ConfigOptions) {
@@ -15,11 +16,13 @@ export function configFor(options: ConfigOptions) {
   });
 }
 
+/** The plan of the command line's options; `more` adds what the command decides (run id, migrate-olap, verify). */
 export function planFor(
   options: ConfigOptions,
-  run?: { runId: string; resuming: boolean },
+  more: Partial<PlanOptions> & { migrate?: ControllerSpec | undefined } = {},
   config: BackfillConfig = configFor(options),
 ): Promise<Plan> {
+  const { migrate, ...rest } = more;
   return buildPlan(config, {
     backup: options.backup,
     partBytes: options.partSize * 1024 * 1024,
@@ -27,7 +30,8 @@ export function planFor(
     overlapLoad: !options.loadAfterExtract,
     extract: options.extract,
     load: options.load,
-    ...(run ?? {}),
+    ...(migrate ? { migrate } : {}),
+    ...rest,
   });
 }
 

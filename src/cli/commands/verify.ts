@@ -1,49 +1,40 @@
-import { chooseDriver } from "../../plan/sql/warehouse.js";
-import { buildPlan } from "../../plan/build.js";
 import type { Plan } from "../../plan/actions.js";
-import { renderVerification, type TenantVerification, verifyTenant } from "../../verify/verify.js";
+import { renderVerification } from "../../report/verification.js";
+import { TenantSessions } from "../../steps/context.js";
+import { type TenantVerification, verifyTenant } from "../../steps/verify.js";
 import type { ConfigOptions } from "../options.js";
-import { configFor } from "./shared.js";
+import { planFor } from "./shared.js";
 
-/** Verifies the plan's tenants (all, or those named), one after the other. */
-export async function verifyPlanTenants(
-  plan: Plan,
-  only?: ReadonlySet<string>,
-): Promise<TenantVerification[]> {
-  const results: TenantVerification[] = plan.failed
-    .filter((failed) => !only || only.has(failed.tenant.id))
-    .map((failed) => ({
-      tenant: failed.tenant.id,
-      olapSchema: "",
-      ok: false,
-      checks: [],
-      levels: [],
-      error: failed.error,
-    }));
+/** Runs the plan's verify actions, tenant by tenant, with the same step `run` ends with. */
+async function verifyPlan(plan: Plan): Promise<TenantVerification[]> {
+  const results: TenantVerification[] = plan.failed.map((failed) => ({
+    tenant: failed.tenant.id,
+    olapSchema: "",
+    ok: false,
+    checks: [],
+    levels: [],
+    error: failed.error,
+  }));
   for (const tenant of plan.tenants) {
-    if (only && !only.has(tenant.tenant.id)) continue;
-    results.push(
-      await verifyTenant({
-        tenant: tenant.tenant,
-        olapSchema: tenant.olapSchema,
-        altScoreIds: tenant.altScoreIds,
-        since: plan.since,
-        driver: chooseDriver(tenant.estimates.examsInWindow, tenant.estimates.examRowsApprox),
-      }),
-    );
+    const sessions = new TenantSessions(tenant.tenant.id, tenant.tenant, tenant.sessions);
+    try {
+      for (const action of tenant.actions) {
+        if (action.step === "verify") results.push(await verifyTenant(action, sessions, tenant.tenant.id));
+      }
+    } finally {
+      await sessions.closeAll();
+    }
   }
   return results;
 }
 
 export async function verifyCommand(options: ConfigOptions & { json?: boolean }): Promise<number> {
-  // Discovery only (schema, alt score ids); no mode-specific preflight is needed to read.
-  const plan = await buildPlan(configFor(options), {
-    backup: false,
-    partBytes: 1,
-    extract: "stream",
-    load: "postgres",
-  });
-  const results = await verifyPlanTenants(plan);
+  // Discovery only (schema, alt score ids): the streaming modes need no server-side preflight to read.
+  const plan = await planFor(
+    { ...options, extract: "stream", load: "auto" },
+    { backup: false, partBytes: 1, verifyOnly: true },
+  );
+  const results = await verifyPlan(plan);
   process.stdout.write(options.json ? JSON.stringify(results, null, 2) + "\n" : renderVerification(results));
   return results.every((result) => result.ok) ? 0 : 1;
 }

@@ -4,9 +4,11 @@
  * that a test can kill it exactly there. Points: extract (a part half written), load (a COPY
  * under way), merge (inside the replace transaction, after the DELETE).
  */
+import type { PausePoint } from "../steps/context.js";
+
 const reached = new Map<string, number>();
 
-export async function pausePoint(point: "extract" | "load" | "merge"): Promise<void> {
+export async function pausePoint(point: PausePoint): Promise<void> {
   const wanted = process.env.RDW_BACKFILL_TEST_PAUSE;
   if (!wanted) return;
   const [name, nth = "1"] = wanted.split("#");

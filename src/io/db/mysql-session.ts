@@ -1,32 +1,28 @@
 import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from "mysql2";
 import type { Readable } from "node:stream";
 import type { DatabaseLogin } from "../../config/settings.js";
-import { RuntimeError } from "../../errors.js";
-import type { Statement } from "../../plan/actions.js";
-import { WAREHOUSE_SESSION } from "../../plan/sql/warehouse.js";
+import { RuntimeError } from "../../core/errors.js";
+import type { MysqlStatement } from "../../core/statement.js";
 
 /** A row as the server sent it in the text protocol: every value is its text, NULL is null. */
 export type TextRow = (string | null)[];
 
 /**
- * A warehouse session (Aurora MySQL, MySQL or MariaDB), read-only and in UTC.
+ * A warehouse session (Aurora MySQL, MySQL or MariaDB) that sends MySQL-protocol statements.
  * Values are kept as the server's text, so the staged bytes match what `INTO OUTFILE` writes.
  */
-export class WarehouseConnection {
+export class MysqlSession {
   private constructor(
     private readonly connection: Connection,
     private readonly describe: string,
   ) {}
 
-  /**
-   * `readOnly: false` is for verification only, whose session needs a temporary table (MariaDB
-   * refuses those in a read-only session); it still changes no data.
-   */
+  /** Connects and runs the dialect's session statements (time zone, read-only, …). */
   static async open(
     login: DatabaseLogin,
     what: string,
-    options = { readOnly: true },
-  ): Promise<WarehouseConnection> {
+    setup: readonly MysqlStatement[],
+  ): Promise<MysqlSession> {
     const describe = `${what} ${login.user}@${login.host}:${login.port}/${login.database}`;
     const connection = mysql.createConnection({
       host: login.host,
@@ -41,22 +37,20 @@ export class WarehouseConnection {
       enableKeepAlive: true,
     });
     connection.on("error", () => undefined); // reported through the failing query instead
-    const warehouse = new WarehouseConnection(connection, describe);
+    const session = new MysqlSession(connection, describe);
     try {
       await new Promise<void>((resolve, reject) =>
         connection.connect((error) => (error ? reject(error) : resolve())),
       );
-      for (const statement of WAREHOUSE_SESSION) {
-        if (options.readOnly || !/READ ONLY/.test(statement.sql)) await warehouse.query(statement);
-      }
+      for (const statement of setup) await session.query(statement);
     } catch (error) {
       connection.destroy();
-      throw warehouse.failure(error);
+      throw session.failure(error);
     }
-    return warehouse;
+    return session;
   }
 
-  async query<T extends object>(statement: Statement): Promise<T[]> {
+  async query<T extends object>(statement: MysqlStatement): Promise<T[]> {
     try {
       const [rows] = await this.connection
         .promise()
@@ -68,7 +62,7 @@ export class WarehouseConnection {
   }
 
   /** Runs a statement that returns no rows, e.g. `SELECT … INTO OUTFILE`; returns the rows it affected or wrote. */
-  async execute(statement: Statement): Promise<number> {
+  async execute(statement: MysqlStatement): Promise<number> {
     try {
       const [result] = await this.connection
         .promise()
@@ -83,7 +77,7 @@ export class WarehouseConnection {
    * Streams a result with backpressure, as many rows at a time as have arrived (the server waits
    * while we do); each row is an array of text values in select order.
    */
-  stream(statement: Statement): AsyncIterable<TextRow[]> {
+  stream(statement: MysqlStatement): AsyncIterable<TextRow[]> {
     const query = this.connection.query({
       sql: statement.sql,
       values: [...statement.params],
@@ -129,6 +123,7 @@ export class WarehouseConnection {
 
   /** A one-line error naming the server and login, never the password. */
   private failure(error: unknown): RuntimeError {
+    if (error instanceof RuntimeError) return error;
     const code = (error as { code?: string }).code;
     const message = (error as Error).message?.split("\n")[0] ?? String(error);
     const reason =

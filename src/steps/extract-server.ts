@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { WarehouseConnection } from "../adapters/source/mysql.js";
-import type { StagingStore } from "../adapters/staging/store.js";
-import type { AuroraExtractAction } from "../plan/actions.js";
+import type { Rejection, RejectionReason } from "../core/rejections.js";
+import type { MysqlSession } from "../io/db/mysql-session.js";
+import type { StagingStore } from "../io/staging/store.js";
+import type { ServerExtractAction } from "../plan/actions.js";
 import type { ExtractResult, StagedPart } from "./extract.js";
 import type { StepProgress } from "./progress.js";
-import type { Rejection, RejectionReason } from "./rejections.js";
 
 const WATCH_EVERY_MS = 2000;
 /** Typical size of a staged row, to turn bytes seen in S3 into a row estimate for the progress bar. */
@@ -14,9 +14,9 @@ const APPROX_BYTES_PER_ROW = 95;
  * Aurora writes the rows to S3 itself; this process only waits (no client-side timeout) and
  * watches the parts appear. The rows Aurora leaves out (NULL alt values) are counted by reason.
  */
-export async function auroraExtract(
-  action: AuroraExtractAction,
-  warehouse: WarehouseConnection,
+export async function serverExtract(
+  action: ServerExtractAction,
+  warehouse: MysqlSession,
   staging: StagingStore,
   progress: StepProgress,
 ): Promise<ExtractResult> {

@@ -2,13 +2,13 @@ import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import type { ControllerSpec } from "../adapters/deployment/open.js";
-import { openStaging } from "../adapters/staging/open.js";
-import { ConfigError, describeError } from "../errors.js";
-import type { ExtractResult } from "../steps/extract.js";
-import type { LoadResult } from "../steps/load.js";
-import type { MergeResult } from "../steps/merge.js";
-import type { TenantReport } from "../report/summary.js";
+import { ConfigError, describeError } from "../core/errors.js";
+import { openStaging } from "../io/staging/open.js";
+import type { StepName } from "../plan/actions.js";
+import type { MigrateJournal, MigrateRecord } from "../steps/quiesce.js";
+import type { FailureDetails, StepResults } from "../steps/results.js";
+
+export type { MigrateJournal } from "../steps/quiesce.js";
 
 /** How far a tenant got; each state is durable (committed or stored) before it is written. */
 export type TenantState = "pending" | "backed-up" | "extracted" | "merged" | "verified";
@@ -17,15 +17,25 @@ export interface TenantJournal {
   state: TenantState;
   stagingUri: string;
   olapSchema: string;
+  /** The plan's modes, for the report. */
+  extractMode?: string;
+  loadMode?: string;
+  /** The backup table, once the backup is complete (rollback and cleanup read it). */
   backupTable?: string;
-  extract?: ExtractResult;
-  load?: LoadResult;
-  merge?: MergeResult;
-  report?: TenantReport;
+  /** The results of the durable steps; a resumed run does not redo them. */
+  results: StepResults;
   attempts: number;
   retries: { at: string; error: string }[];
+  /** The steps of the last attempt, with how long each took. */
+  steps: { step: StepName; durationMs: number }[];
+  /** From the first attempt's start to the last attempt's end. */
+  durationMs?: number;
   /** The last failure; the state stays at the last durable checkpoint. */
   error?: string;
+  /** What the report shows of the last failure beyond its message. */
+  failure?: FailureDetails;
+  /** Why the tenant was not run (e.g. an earlier tenant failed with --fail-fast). */
+  skipped?: string;
   rolledBackAt?: string;
 }
 
@@ -43,17 +53,6 @@ export interface RunCommand {
   /** Absent in journals of runs before these options existed: the defaults apply. */
   extractStreams?: number;
   loadAfterExtract?: boolean;
-}
-
-export interface MigrateJournal {
-  /** How migrate-olap is stopped and started again, for the next command to finish the job. */
-  controller: ControllerSpec;
-  /** Replicas it had before the run; null until quiesced. */
-  replicas: number | null;
-  quiescedAt?: string;
-  restoredAt?: string;
-  /** A later run took over restoring it (this run had died with migrate-olap stopped). */
-  handedOverTo?: string;
 }
 
 export type RunStatus = "running" | "succeeded" | "failed" | "interrupted";
@@ -88,7 +87,7 @@ export function journalCommand(command: RunCommand): RunCommand {
  * `<uri-root>/MigrateAdHoc/rdw-backfill/<run id>/journal.json`, so that it survives the
  * operator's machine. Every save replaces both atomically enough for a resume to trust.
  */
-export class RunJournal {
+export class RunJournal implements MigrateRecord {
   private constructor(
     readonly dir: string,
     readonly data: JournalData,
@@ -99,7 +98,7 @@ export class RunJournal {
     runId: string,
     uriRoot: string,
     command: RunCommand,
-    tenants: Record<string, Pick<TenantJournal, "stagingUri" | "olapSchema">>,
+    tenants: Record<string, Pick<TenantJournal, "stagingUri" | "olapSchema" | "extractMode" | "loadMode">>,
   ): Promise<RunJournal> {
     const now = new Date().toISOString();
     const journal = new RunJournal(join(journalDir, runId), {
@@ -114,7 +113,7 @@ export class RunJournal {
       tenants: Object.fromEntries(
         Object.entries(tenants).map(([id, tenant]) => [
           id,
-          { ...tenant, state: "pending", attempts: 0, retries: [] },
+          { ...tenant, state: "pending", results: {}, attempts: 0, retries: [], steps: [] },
         ]),
       ),
     });
@@ -130,7 +129,13 @@ export class RunJournal {
     } catch {
       throw new ConfigError(`run ${runId}: no journal in ${dir}`);
     }
-    return new RunJournal(dir, JSON.parse(text) as JournalData);
+    const data = JSON.parse(text) as JournalData;
+    // Journals written before step results were kept by step name.
+    for (const tenant of Object.values(data.tenants)) {
+      tenant.results ??= {};
+      tenant.steps ??= [];
+    }
+    return new RunJournal(dir, data);
   }
 
   /** All runs in the journal folder, oldest first. */
@@ -153,6 +158,18 @@ export class RunJournal {
     return runs
       .filter((run): run is JournalData => run !== undefined)
       .sort((a, b) => a.runId.localeCompare(b.runId));
+  }
+
+  get runId(): string {
+    return this.data.runId;
+  }
+
+  get migrate(): MigrateJournal | undefined {
+    return this.data.migrate;
+  }
+
+  async saveMigrate(change: (migrate: MigrateJournal | undefined) => MigrateJournal): Promise<void> {
+    await this.update((data) => (data.migrate = change(data.migrate)));
   }
 
   tenant(id: string): TenantJournal {

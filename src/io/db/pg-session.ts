@@ -2,33 +2,26 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Writable } from "node:stream";
 import type { DatabaseLogin } from "../../config/settings.js";
-import { RuntimeError } from "../../errors.js";
-import type { Statement } from "../../plan/actions.js";
-import { isRedshift } from "../../plan/modes.js";
-import { OLAP_SESSION, olapVersionQuery } from "../../plan/sql/olap.js";
+import { RuntimeError } from "../../core/errors.js";
+import type { PgStatement } from "../../core/statement.js";
 
 export interface CopyResult {
   rows: number;
 }
 
 /**
- * An OLAP session (Redshift or PostgreSQL) in UTC. One session carries a tenant's whole load:
- * on Redshift its temporary work tables live exactly as long as it does.
+ * An OLAP session (Redshift or PostgreSQL) that sends PostgreSQL-protocol statements. One
+ * session carries a tenant's whole load: on Redshift its temporary work tables live exactly as
+ * long as it does.
  */
-export class OlapConnection {
-  /** The server's `version()`: tells Redshift from PostgreSQL. */
-  version = "";
-
+export class PgSession {
   private constructor(
     private readonly client: pg.Client,
     private readonly describe: string,
   ) {}
 
-  static async open(
-    login: DatabaseLogin,
-    what: string,
-    options: { readOnly: boolean },
-  ): Promise<OlapConnection> {
+  /** Connects and runs the dialect's session statements (time zone, memory, read-only, …). */
+  static async open(login: DatabaseLogin, what: string, setup: readonly PgStatement[]): Promise<PgSession> {
     const describe = `${what} ${login.user}@${login.host}:${login.port}/${login.database}`;
     const client = new pg.Client({
       host: login.host,
@@ -41,25 +34,19 @@ export class OlapConnection {
       application_name: "rdw-backfill",
     });
     client.on("error", () => undefined); // reported through the failing query instead
-    const olap = new OlapConnection(client, describe);
+    const session = new PgSession(client, describe);
     try {
       await client.connect();
-      for (const statement of OLAP_SESSION) await olap.query(statement);
-      const { rows } = await olap.query<{ version: string }>(olapVersionQuery());
-      olap.version = rows[0]?.version ?? "";
-      // PostgreSQL can enforce a read-only session; on Redshift the plan simply runs only SELECTs.
-      if (options.readOnly && !isRedshift(olap.version)) {
-        await olap.query({ sql: "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", params: [] });
-      }
+      for (const statement of setup) await session.query(statement);
     } catch (error) {
       await client.end().catch(() => undefined);
-      throw olap.failure(error);
+      throw session.failure(error);
     }
-    return olap;
+    return session;
   }
 
   async query<T extends object = Record<string, unknown>>(
-    statement: Statement,
+    statement: PgStatement,
   ): Promise<{ rows: T[]; rowCount: number }> {
     try {
       const result = await this.client.query(statement.sql, [...statement.params]);
@@ -71,26 +58,26 @@ export class OlapConnection {
 
   /** Runs `work` in one transaction: committed if it returns, rolled back if it throws. */
   async inTransaction<T>(work: () => Promise<T>): Promise<T> {
-    await this.query({ sql: "BEGIN", params: [] });
+    await this.query(TRANSACTION.begin);
     try {
       const result = await work();
-      await this.query({ sql: "COMMIT", params: [] });
+      await this.query(TRANSACTION.commit);
       return result;
     } catch (error) {
-      await this.query({ sql: "ROLLBACK", params: [] }).catch(() => undefined);
+      await this.query(TRANSACTION.rollback).catch(() => undefined);
       throw error;
     }
   }
 
   /** A single number from a `SELECT count(*) AS n` style statement. */
-  async count(statement: Statement): Promise<number> {
+  async count(statement: PgStatement): Promise<number> {
     const { rows } = await this.query<Record<string, string | number>>(statement);
     const first = rows[0];
     return first === undefined ? 0 : Number(Object.values(first)[0]);
   }
 
   /** Opens `COPY … FROM STDIN`; write the CSV bytes into the returned stream, then await `done`. */
-  copyIn(statement: Statement): { input: Writable; done: Promise<CopyResult> } {
+  copyIn(statement: PgStatement): { input: Writable; done: Promise<CopyResult> } {
     const input = this.client.query(copyFrom(statement.sql));
     const done = new Promise<CopyResult>((resolve, reject) => {
       input.on("finish", () => resolve({ rows: Number(input.rowCount ?? 0) }));
@@ -116,3 +103,10 @@ export class OlapConnection {
     return new RuntimeError(`${this.describe}: ${reason}`, { cause: error });
   }
 }
+
+/** Transaction control, the same on PostgreSQL and Redshift. */
+const TRANSACTION = {
+  begin: { protocol: "postgres", sql: "BEGIN", params: [] },
+  commit: { protocol: "postgres", sql: "COMMIT", params: [] },
+  rollback: { protocol: "postgres", sql: "ROLLBACK", params: [] },
+} as const satisfies Record<string, PgStatement>;

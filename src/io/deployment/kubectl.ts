@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { RuntimeError } from "../../errors.js";
+import { RuntimeError } from "../../core/errors.js";
 import type { MigrateController } from "./controller.js";
 import { runCommand } from "./run-command.js";
 

@@ -13,6 +13,18 @@ export class RuntimeError extends Error {
   override name = "RuntimeError";
 }
 
+/** A step failed, with details the report shows beyond the message (rejected rows, failed checks). */
+export class StepFailedError<D extends object = object> extends RuntimeError {
+  override name = "StepFailedError";
+
+  constructor(
+    message: string,
+    readonly details: D,
+  ) {
+    super(message);
+  }
+}
+
 /** One line describing any thrown value, for logs and reports. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {

@@ -1,16 +1,10 @@
-import { hostname } from "node:os";
-import type { OlapConnection } from "../adapters/target/postgres.js";
-import { RuntimeError } from "../errors.js";
-import { OlapSql } from "../plan/sql/olap.js";
-import { mayBeAlive } from "./process-alive.js";
-
-export interface LockOwner {
-  runId: string;
-  host: string;
-  pid: number;
-}
-
-export const thisProcess = (runId: string): LockOwner => ({ runId, host: hostname(), pid: process.pid });
+import { RuntimeError } from "../core/errors.js";
+import type { PgStatement } from "../core/statement.js";
+import type { PgSession } from "../io/db/pg-session.js";
+import { mayBeAlive } from "../io/process-alive.js";
+import type { LockSql } from "../dialects/postgres.js";
+import type { LockAction, UnlockAction } from "../plan/actions.js";
+import type { LockOwner, StepContext } from "./context.js";
 
 interface LockRow {
   run_id: string;
@@ -19,18 +13,43 @@ interface LockRow {
   acquired_at: Date;
 }
 
+/** The plan shows the statement with placeholders for what only the running process knows. */
+const withValues = (template: PgStatement, params: (string | number)[]): PgStatement => ({
+  ...template,
+  params,
+});
+
+export async function lock(action: LockAction, context: StepContext): Promise<void> {
+  await acquireTenantLock(
+    await context.sessions.olap(),
+    action.statements,
+    context.tenant.tenant.id,
+    context.owner,
+    {
+      takeOver: context.takeOverLock,
+      warn: context.warn,
+    },
+  );
+  context.attempt.locked = true;
+}
+
+export async function unlock(action: UnlockAction, context: StepContext): Promise<void> {
+  if (!context.attempt.locked) return;
+  await releaseTenantLock(await context.sessions.olap(), action.release, context.owner);
+  context.attempt.locked = false;
+}
+
 /**
  * Takes the tenant's lock, so that two runs never work on one tenant at once. A lock left by a
  * process that is provably gone is taken over with a warning; any other only with `takeOver`.
  */
 export async function acquireTenantLock(
-  olap: OlapConnection,
-  schema: string,
+  olap: PgSession,
+  sql: LockSql,
   tenant: string,
   owner: LockOwner,
   options: { takeOver: boolean; warn: (message: string) => void },
 ): Promise<void> {
-  const sql = new OlapSql(schema).lock();
   await olap.query(sql.create);
   await olap.inTransaction(async () => {
     await olap.query(sql.lockTable);
@@ -52,15 +71,14 @@ export async function acquireTenantLock(
       }
     }
     await olap.query(sql.clear);
-    await olap.query({ ...sql.take, params: [owner.runId, owner.host, owner.pid, new Date().toISOString()] });
+    await olap.query(withValues(sql.take, [owner.runId, owner.host, owner.pid, new Date().toISOString()]));
   });
 }
 
 export async function releaseTenantLock(
-  olap: OlapConnection,
-  schema: string,
+  olap: PgSession,
+  release: PgStatement,
   owner: LockOwner,
 ): Promise<void> {
-  const sql = new OlapSql(schema).lock();
-  await olap.query({ ...sql.release, params: [owner.runId] });
+  await olap.query(withValues(release, [owner.runId]));
 }

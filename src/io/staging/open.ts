@@ -1,5 +1,5 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { ConfigError } from "../../errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { FileStagingStore } from "./file.js";
 import { s3ClientConfig, S3StagingStore } from "./s3.js";
 import type { StagingStore } from "./store.js";

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { RuntimeError } from "../../errors.js";
+import { RuntimeError } from "../../core/errors.js";
 
 export interface CommandResult {
   stdout: string;

@@ -1,0 +1,369 @@
+import { EXAM_ALT_SCORE_COLUMNS, UNIQUE_KEY } from "../core/columns.js";
+import { requirePlainIdentifier } from "../core/identifiers.js";
+import { fixed, type PgStatement, StatementBuilder, type Wire } from "../core/statement.js";
+import type { OlapCapabilities } from "./types.js";
+
+export const POSTGRES_WIRE: Wire<"postgres"> = { protocol: "postgres", placeholder: (n) => `$${n}` };
+
+export const sql = (text: string | readonly string[]) => fixed(POSTGRES_WIRE, text);
+export const builder = () => new StatementBuilder(POSTGRES_WIRE);
+
+/** PostgreSQL/Redshift quoting. Redshift folds identifiers to lower case, so schemas are lower case. */
+export function quotePg(identifier: string): string {
+  return '"' + requirePlainIdentifier(identifier, "identifier") + '"';
+}
+
+export const COLUMN_LIST = EXAM_ALT_SCORE_COLUMNS.join(", ");
+
+/** How the staging table is filled, as the load action shows it. */
+export type LoadSql =
+  | {
+      copiesFrom: "stdin";
+      /** Work tables an interrupted attempt may have left are dropped, then the stage is created. */
+      prepare: PgStatement[];
+      /** `COPY … FROM STDIN`, fed by the extract as it streams, or with each staged part. */
+      copy: PgStatement;
+    }
+  | {
+      copiesFrom: "s3";
+      prepare: PgStatement[];
+      /** `COPY … FROM '<manifest>' … MANIFEST`: the server reads the parts from S3. */
+      copy: PgStatement;
+      copiedRows: PgStatement;
+      /** Read when COPY fails, to report line, column and reason. */
+      loadErrors: PgStatement;
+    };
+
+/** The statements of the tenant lock: one row per tenant schema names the run working on it. */
+export interface LockSql {
+  create: PgStatement;
+  lockTable: PgStatement;
+  read: PgStatement;
+  clear: PgStatement;
+  take: PgStatement;
+  release: PgStatement;
+}
+
+/** PostgreSQL: every statement the back-fill sends to an OLAP database. Redshift extends it. */
+export class PostgresDialect {
+  readonly name: string = "postgres";
+  readonly label: string = "PostgreSQL";
+  readonly capabilities: OlapCapabilities = {
+    // PostgreSQL cannot read temporary tables with parallel workers, and another session cannot
+    // see them; unlogged tables skip the WAL as temporary ones do.
+    workTables: "unlogged",
+    rejectionsOnSecondSession: true,
+    copiesFrom: "stdin",
+    readOnlySessions: true,
+    merge: true,
+  };
+
+  /** What every session can run before the engine is known: both engines accept it. */
+  probeSession(): PgStatement[] {
+    // The staged files hold UTC timestamps without an offset; timestamptz reads them in the
+    // session zone, so the session must be UTC (runbook defect 6).
+    return [sql("SET timezone TO 'UTC'")];
+  }
+
+  /** Statements every session starts with. */
+  session(options: { readOnly: boolean }): PgStatement[] {
+    return [
+      ...this.probeSession(),
+      // Enough memory for the merge's hash joins over millions of rows to stay in memory
+      // instead of spilling to disk in batches.
+      sql("SET work_mem = '128MB'"),
+      ...(options.readOnly ? [sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")] : []),
+    ];
+  }
+
+  version(): PgStatement {
+    return sql("SELECT version() AS version");
+  }
+
+  currentSchema(): PgStatement {
+    return sql("SELECT current_schema() AS schema");
+  }
+
+  requiredColumns(schema: string, tables: readonly string[]): PgStatement {
+    const q = builder();
+    return q.build(
+      "SELECT table_name, column_name FROM information_schema.columns " +
+        `WHERE table_schema = ${q.bind(schema)} AND table_name IN (${q.bindAll(tables)})`,
+    );
+  }
+
+  /** The statements on one tenant schema, with the work tables of one run. */
+  tenant(schema: string, runId: string): PostgresTenantSql {
+    return new PostgresTenantSql(schema, runId);
+  }
+}
+
+/** The statements on one tenant schema (PostgreSQL). */
+export class PostgresTenantSql {
+  protected readonly live: string;
+  protected readonly exam: string;
+  readonly stage: string;
+  readonly rows: string;
+
+  constructor(
+    readonly schema: string,
+    readonly runId: string,
+  ) {
+    this.live = `${quotePg(schema)}.exam_alt_score`;
+    this.exam = `${quotePg(schema)}.exam`;
+    this.stage = this.workTable("stage");
+    this.rows = this.workTable("rows");
+  }
+
+  protected workTable(role: "stage" | "rows"): string {
+    return `${quotePg(this.schema)}.${quotePg(`rdw_backfill_${role}_${this.runId}`)}`;
+  }
+
+  protected createWorkTable(name: string): string {
+    return `CREATE UNLOGGED TABLE ${name}`;
+  }
+
+  /** Drops the work tables. */
+  dropWorkTables(): PgStatement[] {
+    return [sql(`DROP TABLE IF EXISTS ${this.stage}`), sql(`DROP TABLE IF EXISTS ${this.rows}`)];
+  }
+
+  countLive(): PgStatement {
+    return sql(`SELECT count(*) AS n FROM ${this.live}`);
+  }
+
+  backup(backupTable: string): PgStatement[] {
+    const backup = this.table(backupTable);
+    return [
+      sql(`CREATE TABLE ${backup} (LIKE ${this.live})`),
+      sql(`INSERT INTO ${backup} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${this.live}`),
+    ];
+  }
+
+  createStage(): PgStatement {
+    return sql(`${this.createWorkTable(this.stage)} (LIKE ${this.live})`);
+  }
+
+  load(_manifestUri: string, _authorization: string): LoadSql {
+    return {
+      copiesFrom: "stdin",
+      prepare: [...this.dropWorkTables(), this.createStage()],
+      copy: sql(`COPY ${this.stage} (${COLUMN_LIST}) FROM STDIN WITH (FORMAT csv, NULL '\\N')`),
+    };
+  }
+
+  protected inOlapExam(): string[] {
+    return [
+      `  FROM ${this.stage} s`,
+      `  JOIN ${this.exam} e ON e.id = s.exam_id AND e.student_id = s.student_id`,
+      "    AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year",
+    ];
+  }
+
+  /**
+   * The OLAP `exam` table holds the exam migrate-olap chose for each (student, asmt, year): a
+   * staged row is kept only when its exam is that one (runbook defect 1). Should the warehouse
+   * hold two score rows for one exam and alt score, the lowest id wins.
+   *
+   * One exam per (student, asmt, year) in OLAP `exam` makes "same key" the same as "same exam
+   * and alt score": an anti-join, which PostgreSQL runs in parallel, instead of a sort. Were
+   * `exam` ever to hold two exams for one key, the merge's duplicate check would refuse.
+   */
+  selectRows(): PgStatement[] {
+    return [
+      sql([
+        `${this.createWorkTable(this.rows)} AS`,
+        `SELECT ${EXAM_ALT_SCORE_COLUMNS.map((column) => `s.${column}`).join(", ")}`,
+        ...this.inOlapExam(),
+        `WHERE NOT EXISTS (SELECT 1 FROM ${this.stage} d`,
+        "  WHERE d.exam_id = s.exam_id AND d.subject_score_id = s.subject_score_id AND d.id < s.id)",
+      ]),
+    ];
+  }
+
+  /** Staged rows not kept, classified by looking their exam up by id, then by key. */
+  rejections(examplesPerReason: number): PgStatement {
+    const q = builder();
+    return q.build([
+      "SELECT reason, rejected, id, exam_id FROM (",
+      "  SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,",
+      "         ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank",
+      "  FROM (",
+      "    SELECT s.id, s.exam_id, CASE",
+      "        WHEN same_id.student_id = s.student_id AND same_id.asmt_id = s.asmt_id",
+      "          AND same_id.school_year = s.school_year THEN 'duplicate_score_row'",
+      "        WHEN same_id.id IS NOT NULL THEN 'olap_exam_differs'",
+      "        WHEN latest.id IS NOT NULL THEN 'superseded_exam'",
+      "        ELSE 'exam_not_in_olap' END AS reason",
+      "    FROM (",
+      `      SELECT s.* FROM ${this.stage} s LEFT JOIN ${this.rows} b ON b.id = s.id WHERE b.id IS NULL`,
+      "    ) s",
+      `    LEFT JOIN ${this.exam} same_id ON same_id.id = s.exam_id`,
+      `    LEFT JOIN ${this.exam} latest ON latest.student_id = s.student_id`,
+      "      AND latest.asmt_id = s.asmt_id AND latest.school_year = s.school_year",
+      "  ) c",
+      ") r",
+      `WHERE example_rank <= ${q.bind(examplesPerReason)}`,
+      "ORDER BY reason, id",
+    ]);
+  }
+
+  /** Replaces only the rows that share a unique key with a back-filled row (runbook defect 4). */
+  deleteReplaced(): PgStatement {
+    const match = UNIQUE_KEY.map((column) => `${this.live}.${column} = b.${column}`).join(" AND ");
+    return sql(`DELETE FROM ${this.live} USING ${this.rows} b WHERE ${match}`);
+  }
+
+  insertRows(): PgStatement {
+    return sql(`INSERT INTO ${this.live} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${this.rows}`);
+  }
+
+  /**
+   * One pass over the live rows that share a key with a back-filled row: as many as were
+   * back-filled when no key occurs twice, and as many equal in every column when each holds
+   * the warehouse's values.
+   */
+  checkLiveRows(): PgStatement {
+    const join = UNIQUE_KEY.map((column) => `t.${column} = b.${column}`).join(" AND ");
+    const equal = EXAM_ALT_SCORE_COLUMNS.map((column) => `t.${column} = b.${column}`).join(" AND ");
+    return sql(
+      `SELECT count(*) AS key_matches, count(CASE WHEN ${equal} THEN 1 END) AS equal_rows ` +
+        `FROM ${this.live} t JOIN ${this.rows} b ON ${join}`,
+    );
+  }
+
+  lock(): LockSql {
+    const table = `${quotePg(this.schema)}.rdw_backfill_lock`;
+    const take = builder();
+    const release = builder();
+    return {
+      create: sql(
+        `CREATE TABLE IF NOT EXISTS ${table} (run_id VARCHAR(64) NOT NULL, host VARCHAR(255) NOT NULL, ` +
+          "pid INTEGER NOT NULL, acquired_at TIMESTAMPTZ NOT NULL)",
+      ),
+      // Both PostgreSQL and Redshift accept LOCK TABLE (Redshift has no lock modes); it serializes takers.
+      lockTable: sql(`LOCK TABLE ${table}`),
+      read: sql(`SELECT run_id, host, pid, acquired_at FROM ${table}`),
+      clear: sql(`DELETE FROM ${table}`),
+      take: take.build(
+        `INSERT INTO ${table} (run_id, host, pid, acquired_at) VALUES (${take.bindAll(["<run id>", "<host>", "<pid>", "<now>"])})`,
+      ),
+      release: release.build(`DELETE FROM ${table} WHERE run_id = ${release.bind("<run id>")}`),
+    };
+  }
+
+  /** The rollback: the live table becomes the backup again, in one transaction. */
+  restoreFromBackup(backupTable: string): PgStatement[] {
+    const backup = this.table(backupTable);
+    return [
+      sql(`DELETE FROM ${this.live}`),
+      sql(`INSERT INTO ${this.live} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${backup}`),
+    ];
+  }
+
+  /** Students per performance level for each school year and alt score, over a whole table. */
+  levelDistribution(table: string): PgStatement {
+    return sql(
+      "SELECT school_year, subject_score_id, performance_level AS level, count(DISTINCT student_id) AS students " +
+        `FROM ${this.table(table)} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    );
+  }
+
+  countTable(table: string): PgStatement {
+    return sql(`SELECT count(*) AS n FROM ${this.table(table)}`);
+  }
+
+  dropTable(table: string): PgStatement {
+    return sql(`DROP TABLE IF EXISTS ${this.table(table)}`);
+  }
+
+  tableExists(table: string): PgStatement {
+    const q = builder();
+    return q.build(
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ${q.bind(this.schema)} AND table_name = ${q.bind(table)}`,
+    );
+  }
+
+  /** Verify: one page of the ids of OLAP exams in scope (keyset pagination keeps memory flat). */
+  scopePage(since: string, afterId: string, pageSize: number): PgStatement {
+    const q = builder();
+    return q.build(
+      `SELECT id FROM ${this.exam} WHERE updated >= ${q.bind(since)} AND id > ${q.bind(afterId)} ORDER BY id LIMIT ${q.bind(pageSize)}`,
+    );
+  }
+
+  private inScope(q: StatementBuilder<"postgres">, altScoreIds: readonly number[], since: string): string[] {
+    return [
+      `FROM ${this.live} t`,
+      `JOIN ${this.exam} e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year`,
+      `WHERE e.updated >= ${q.bind(since)} AND t.subject_score_id IN (${q.bindAll(altScoreIds)})`,
+    ];
+  }
+
+  /** Verify: per (school year, asmt, alt score), rows, the sum of their ids and of their values. */
+  verifyGroups(altScoreIds: readonly number[], since: string): PgStatement {
+    const q = builder();
+    return q.build([
+      "SELECT t.school_year, t.asmt_id, t.subject_score_id, count(*) AS n, sum(t.id) AS ids,",
+      "       sum(t.scale_score) AS scale, sum(t.performance_level) AS levels,",
+      "       sum(extract(epoch FROM t.completed_at)) AS completed, sum(extract(epoch FROM t.updated)) AS updated",
+      ...this.inScope(q, altScoreIds, since),
+      "GROUP BY t.school_year, t.asmt_id, t.subject_score_id",
+    ]);
+  }
+
+  verifyGroupRows(altScoreIds: readonly number[], since: string, group: readonly number[]): PgStatement {
+    const q = builder();
+    const [year = 0, asmt = 0, score = 0] = group;
+    return q.build([
+      "SELECT t.id, t.scale_score, t.performance_level,",
+      "       to_char(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS completed_at,",
+      "       to_char(t.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS updated",
+      ...this.inScope(q, altScoreIds, since),
+      `  AND t.school_year = ${q.bind(year)} AND t.asmt_id = ${q.bind(asmt)} AND t.subject_score_id = ${q.bind(score)}`,
+    ]);
+  }
+
+  verifyLevels(altScoreIds: readonly number[], since: string): PgStatement {
+    const q = builder();
+    return q.build([
+      "SELECT t.school_year, t.asmt_id, t.subject_score_id, t.performance_level AS level,",
+      "       count(DISTINCT t.student_id) AS students",
+      ...this.inScope(q, altScoreIds, since),
+      "GROUP BY t.school_year, t.asmt_id, t.subject_score_id, t.performance_level",
+    ]);
+  }
+
+  /** Keys held by more than one row, anywhere in the table. */
+  duplicateKeys(limit: number): PgStatement {
+    const q = builder();
+    return q.build([
+      "SELECT school_year, asmt_id, student_id, subject_score_id, count(*) AS n, min(id) AS first_id, max(id) AS last_id,",
+      "       count(*) OVER () AS keys",
+      `FROM ${this.live}`,
+      "GROUP BY school_year, asmt_id, student_id, subject_score_id",
+      "HAVING count(*) > 1",
+      "ORDER BY min(id)",
+      `LIMIT ${q.bind(limit)}`,
+    ]);
+  }
+
+  /** Rows whose exam is not in OLAP `exam` with the same student, assessment and school year. */
+  orphans(limit: number): PgStatement {
+    const q = builder();
+    return q.build([
+      "SELECT t.id, count(*) OVER () AS orphans",
+      `FROM ${this.live} t`,
+      `LEFT JOIN ${this.exam} e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year`,
+      "WHERE e.id IS NULL",
+      "ORDER BY t.id",
+      `LIMIT ${q.bind(limit)}`,
+    ]);
+  }
+
+  protected table(name: string): string {
+    return `${quotePg(this.schema)}.${quotePg(name)}`;
+  }
+}
+
+export const POSTGRES = new PostgresDialect();

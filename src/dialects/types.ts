@@ -1,0 +1,55 @@
+import type { MysqlStatement, PgStatement } from "../core/statement.js";
+
+/** What a warehouse engine can do, as the plan and the steps read it. */
+export interface WarehouseCapabilities {
+  /** Writes a query's rows to S3 itself, with a manifest Redshift can read (Aurora's `INTO OUTFILE S3`). */
+  extractsToS3: boolean;
+  /**
+   * Creates temporary tables in a read-only session. MariaDB refuses, so verify's session-private
+   * scope table needs a session that is not read-only (it still changes no data).
+   */
+  temporaryTablesWhenReadOnly: boolean;
+}
+
+/** What an OLAP engine can do, as the plan and the steps read it. */
+export interface OlapCapabilities {
+  /**
+   * `temporary`: the work tables live in the load session only (their names cannot collide, and
+   * they are gone after a crash). `unlogged`: named after the run, visible to every session,
+   * dropped after the merge, before a new attempt and by cleanup.
+   */
+  workTables: "temporary" | "unlogged";
+  /** The rows the merge did not keep can be classified on a second session while the replace runs. */
+  rejectionsOnSecondSession: boolean;
+  /** Where COPY reads the staged rows: from this process (`FROM STDIN`) or from S3 itself. */
+  copiesFrom: "stdin" | "s3";
+  /** A session can be made read-only, so that a read-only command cannot change anything. */
+  readOnlySessions: boolean;
+  /** `MERGE` is available (the replace does not need it: DELETE … USING and INSERT run everywhere). */
+  merge: boolean;
+}
+
+/** Which table the streaming extract reads first (see `MysqlDialect.selection`). */
+export type ExtractDriver = "exam" | "exam_score";
+
+/** Ids of the driving table from `low` (inclusive) to `high` (exclusive); null means unbounded. */
+export interface IdRange {
+  low: number | null;
+  high: number | null;
+}
+
+/** The lowest and highest id of a table; null when it is empty. */
+export interface IdSpan {
+  lowest: number | null;
+  highest: number | null;
+}
+
+/** The rows the back-fill reads from one tenant's warehouse. */
+export interface ExtractScope {
+  database: string;
+  altScoreIds: readonly number[];
+  /** UTC, `YYYY-MM-DD HH:MM:SS.ffffff`. */
+  since: string;
+}
+
+export type { MysqlStatement, PgStatement };

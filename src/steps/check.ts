@@ -1,0 +1,37 @@
+import { type Check, check as compare } from "../core/checks.js";
+import { RuntimeError, StepFailedError } from "../core/errors.js";
+import { totalRejected } from "../core/rejections.js";
+import type { CheckAction } from "../plan/actions.js";
+import type { StepContext } from "./context.js";
+import type { ExtractResult } from "./extract.js";
+import type { MergeResult } from "./merge.js";
+import type { FailureDetails } from "./results.js";
+
+/**
+ * Proves that every extracted row is either in the live table with the warehouse's values or
+ * counted as rejected (runbook defect 7), from the counts the steps took; the merge took the
+ * live-table ones inside its transaction, on exactly what it committed.
+ */
+export function inRunChecks(extract: ExtractResult, merge: MergeResult): Check[] {
+  return [
+    compare(
+      "extracted = loaded + rejected",
+      extract.rowsRead,
+      merge.loaded + totalRejected(extract.sourceRejections) + totalRejected(merge.targetRejections),
+    ),
+    compare("staged = copied into the staging table", extract.rowsStaged, merge.rowsCopied),
+    compare("live rows equal to the back-filled rows", merge.loaded, merge.liveEqual),
+    compare("live rows sharing a key with a back-filled row", merge.loaded, merge.liveSharingKey),
+  ];
+}
+
+export async function check(_action: CheckAction, context: StepContext): Promise<{ checks: Check[] }> {
+  const { extract, merge } = context.results;
+  if (!extract || !merge) throw new RuntimeError("internal: the plan checks before it merges");
+  const checks = inRunChecks(extract, merge);
+  const failed = checks.filter((c) => !c.ok).map((c) => c.name);
+  if (failed.length > 0) {
+    throw new StepFailedError<FailureDetails>(`verification failed: ${failed.join("; ")}`, { checks });
+  }
+  return { checks };
+}

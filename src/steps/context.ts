@@ -1,0 +1,82 @@
+import type { DatabaseLogin } from "../config/settings.js";
+import type { MysqlStatement } from "../core/statement.js";
+import { MysqlSession } from "../io/db/mysql-session.js";
+import { PgSession } from "../io/db/pg-session.js";
+import type { StagingStore } from "../io/staging/store.js";
+import type { SessionSetup, StepName, TenantPlan } from "../plan/actions.js";
+import type { StepProgress } from "./progress.js";
+import type { StepResults } from "./results.js";
+import type { OverlappedLoad } from "./load.js";
+
+/** Who holds a tenant lock. */
+export interface LockOwner {
+  runId: string;
+  host: string;
+  pid: number;
+}
+
+/** Points where a crash test may stop the process (see run/pause-points). */
+export type PausePoint = "extract" | "load" | "merge";
+
+/** Everything a step may use; the runner builds one per tenant attempt. */
+export interface StepContext {
+  tenant: TenantPlan;
+  sessions: TenantSessions;
+  staging: StagingStore;
+  progress(step: StepName, expectedRows: number | undefined): StepProgress;
+  /** Results so far: the journaled ones of earlier attempts and this attempt's. */
+  results: StepResults;
+  /** What one step leaves the next within this attempt: the COPY fed alongside the extract. */
+  attempt: { overlapped?: OverlappedLoad; locked?: boolean };
+  owner: LockOwner;
+  takeOverLock: boolean;
+  warn(message: string): void;
+  pause(point: PausePoint): Promise<void>;
+}
+
+/**
+ * The sessions of one tenant attempt, opened when a step first needs them, each with the
+ * statements the plan lists for its kind, and all closed by the runner at the end.
+ */
+export class TenantSessions {
+  private main: Promise<PgSession> | undefined;
+  private readonly opened: { close(): Promise<void> }[] = [];
+
+  constructor(
+    private readonly tenantId: string,
+    private readonly logins: { warehouse: DatabaseLogin; olap: DatabaseLogin },
+    private readonly setup: SessionSetup,
+  ) {}
+
+  /** The session that takes the lock and carries the load and the merge (Redshift's temporary tables live in it). */
+  olap(): Promise<PgSession> {
+    this.main ??= this.track(
+      PgSession.open(this.logins.olap, `tenant ${this.tenantId} OLAP`, this.setup.olap),
+    );
+    return this.main;
+  }
+
+  /** Another session, for reads beside the main one. */
+  olapReader(): Promise<PgSession> {
+    return this.track(
+      PgSession.open(this.logins.olap, `tenant ${this.tenantId} OLAP`, this.setup.olapReader),
+    );
+  }
+
+  /** Warehouse sessions, read-only unless other statements are given (verify's). */
+  warehouse(setup: readonly MysqlStatement[] = this.setup.warehouse): Promise<MysqlSession> {
+    return this.track(MysqlSession.open(this.logins.warehouse, `tenant ${this.tenantId} warehouse`, setup));
+  }
+
+  async closeAll(): Promise<void> {
+    for (const session of this.opened.splice(0).reverse()) await session.close();
+    this.main = undefined;
+  }
+
+  private track<T extends { close(): Promise<void> }>(opening: Promise<T>): Promise<T> {
+    return opening.then((session) => {
+      this.opened.push(session);
+      return session;
+    });
+  }
+}
