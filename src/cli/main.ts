@@ -21,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     withConfigOptions(program.command("plan").description("show, read-only, everything run would do")),
   )
     .option("--json", "print the plan as JSON on stdout")
+    .option("--no-verify", "plan without the full verify at the end of each tenant")
     .action((options) => exitWith(planCommand(options)));
   withConfigOptions(
     program.command("verify").description("check, read-only, exam_alt_score against the warehouse"),

@@ -59,6 +59,7 @@ export function createJournal(plan: Plan, journalDir: string, command: RunComman
           olapSchema: t.olapSchema,
           extractMode: t.extract.mode,
           loadMode: t.load.mode,
+          olapDialect: t.load.dialect,
         },
       ]),
     ),

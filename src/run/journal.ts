@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { ConfigError, describeError } from "../core/errors.js";
+import type { OlapDialectName } from "../dialects/choose.js";
 import { openStaging } from "../io/staging/open.js";
 import type { StepName } from "../plan/actions.js";
 import type { MigrateJournal, MigrateRecord } from "../steps/quiesce.js";
@@ -20,6 +21,8 @@ export interface TenantJournal {
   /** The plan's modes, for the report. */
   extractMode?: string;
   loadMode?: string;
+  /** The OLAP dialect the run used; rollback and cleanup speak it (absent in older journals: PostgreSQL's). */
+  olapDialect?: OlapDialectName;
   /** The backup table, once the backup is complete (rollback and cleanup read it). */
   backupTable?: string;
   /** The results of the durable steps; a resumed run does not redo them. */
@@ -98,7 +101,10 @@ export class RunJournal implements MigrateRecord {
     runId: string,
     uriRoot: string,
     command: RunCommand,
-    tenants: Record<string, Pick<TenantJournal, "stagingUri" | "olapSchema" | "extractMode" | "loadMode">>,
+    tenants: Record<
+      string,
+      Pick<TenantJournal, "stagingUri" | "olapSchema" | "extractMode" | "loadMode" | "olapDialect">
+    >,
   ): Promise<RunJournal> {
     const now = new Date().toISOString();
     const journal = new RunJournal(join(journalDir, runId), {

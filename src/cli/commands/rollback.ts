@@ -34,8 +34,7 @@ async function tenantsOf(
         olap: tenant.olap,
         schema: entry.olapSchema,
         stagingUri: entry.stagingUri,
-        // Journals of runs before the dialects were recorded: those loaded with PostgreSQL's statements.
-        dialect: entry.loadMode === "redshift" ? ("redshift" as const) : ("postgres" as const),
+        dialect: entry.olapDialect ?? "postgres",
         ...(entry.backupTable ? { backupTable: entry.backupTable } : {}),
       };
     });
