@@ -1,8 +1,9 @@
 import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from "mysql2";
 import type { Readable } from "node:stream";
 import type { DatabaseLogin } from "../../config/settings.js";
-import { RuntimeError } from "../../core/errors.js";
+import type { RuntimeError } from "../../core/errors.js";
 import type { MysqlStatement } from "../../core/statement.js";
+import { sessionFailure } from "./failure.js";
 
 /** A row as the server sent it in the text protocol: every value is its text, NULL is null. */
 export type TextRow = (string | null)[];
@@ -121,17 +122,7 @@ export class MysqlSession {
     this.connection.destroy();
   }
 
-  /** A one-line error naming the server and login, never the password. */
   private failure(error: unknown): RuntimeError {
-    if (error instanceof RuntimeError) return error;
-    const code = (error as { code?: string }).code;
-    const message = (error as Error).message?.split("\n")[0] ?? String(error);
-    const reason =
-      code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT"
-        ? `unreachable (${code})`
-        : code === "ER_ACCESS_DENIED_ERROR"
-          ? "access denied (wrong user or password)"
-          : message;
-    return new RuntimeError(`${this.describe}: ${reason}`, { cause: error });
+    return sessionFailure(this.describe, error, ["ER_ACCESS_DENIED_ERROR"]);
   }
 }

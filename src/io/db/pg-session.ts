@@ -2,8 +2,9 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Writable } from "node:stream";
 import type { DatabaseLogin } from "../../config/settings.js";
-import { RuntimeError } from "../../core/errors.js";
+import type { RuntimeError } from "../../core/errors.js";
 import type { PgStatement } from "../../core/statement.js";
+import { sessionFailure } from "./failure.js";
 
 export interface CopyResult {
   rows: number;
@@ -91,16 +92,7 @@ export class PgSession {
   }
 
   private failure(error: unknown): RuntimeError {
-    if (error instanceof RuntimeError) return error;
-    const code = (error as { code?: string }).code;
-    const message = (error as Error).message?.split("\n")[0] ?? String(error);
-    const reason =
-      code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT"
-        ? `unreachable (${code})`
-        : code === "28P01" || code === "28000"
-          ? "access denied (wrong user or password)"
-          : message;
-    return new RuntimeError(`${this.describe}: ${reason}`, { cause: error });
+    return sessionFailure(this.describe, error, ["28P01", "28000"]);
   }
 }
 
