@@ -1,7 +1,5 @@
 // dependency-cruiser configuration: the layers of src/ and the rules that hold them.
 // Run with `npm run deps` (dependency-cruiser reads an ES module config: export default).
-// Known violations (.dependency-cruiser-known-violations.json) are ignored by `npm run deps`;
-// once some are fixed, rewrite that file with `npx depcruise-baseline src --config .dependency-cruiser.mjs`.
 
 /**
  * THE LAYER ORDER, lowest first. A module may import from its own layer and from
@@ -99,7 +97,7 @@ export default {
       name: "no-circular",
       severity: "error",
       comment:
-        "No import cycles between modules, type-only imports included. The type-only cycles in src/steps that predate this check are listed in .dependency-cruiser-known-violations.json (npm run deps passes --ignore-known); any other cycle fails.",
+        "No import cycles between modules, type-only imports included.",
       from: {},
       to: { circular: true },
     },

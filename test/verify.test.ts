@@ -4,7 +4,7 @@ import { altScoreRow, altScoreValues, type AltScoreRow } from "../demo/dataset.j
 import { insertAltRows } from "../demo/install.js";
 import { quoteMysql } from "../src/dialects/mysql.js";
 import { quotePg } from "../src/dialects/postgres.js";
-import type { TenantVerification } from "../src/steps/verify.js";
+import type { TenantVerification } from "../src/steps/results.js";
 import { expectedAltScores } from "./helpers/oracle.js";
 import { sampleDataset, World } from "./helpers/world.js";
 

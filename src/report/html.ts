@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { REJECTION_DESCRIPTIONS, totalRejected } from "../core/rejections.js";
-import type { LevelCount, TenantDistribution } from "../steps/report-reads.js";
+import type { LevelCount, TenantDistribution } from "../steps/results.js";
 import type { RunReport, TenantReport } from "./summary.js";
 
 const escape = (text: unknown) =>

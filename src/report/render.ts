@@ -2,7 +2,7 @@ import Table from "cli-table3";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { REJECTION_DESCRIPTIONS, totalRejected } from "../core/rejections.js";
-import type { TenantDistribution } from "../steps/report-reads.js";
+import type { TenantDistribution } from "../steps/results.js";
 import { renderHtmlReport } from "./html.js";
 import type { RunReport, TenantReport } from "./summary.js";
 

@@ -4,9 +4,9 @@ import type { Plan } from "../plan/actions.js";
 import type { RunOutcome } from "../run/execute.js";
 import type { MigrateJournal, TenantJournal } from "../run/journal.js";
 import type { StepName } from "../plan/actions.js";
-import type { TenantDistribution } from "../steps/report-reads.js";
+import type { TenantDistribution } from "../steps/results.js";
 import type { LoadError } from "../steps/results.js";
-import type { TenantVerification } from "../steps/verify.js";
+import type { TenantVerification } from "../steps/results.js";
 
 export type TenantStatus = "succeeded" | "failed" | "skipped";
 

@@ -1,4 +1,4 @@
-import type { TenantVerification } from "../steps/verify.js";
+import type { TenantVerification } from "../steps/results.js";
 
 /** The verify checks as the operator reads them. */
 export function renderVerification(results: readonly TenantVerification[]): string {

@@ -1,11 +1,6 @@
 import type { BackupAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
-
-export interface BackupResult {
-  table: string;
-  /** Rows copied; absent when an earlier attempt had made the backup. */
-  rows?: number;
-}
+import type { BackupResult } from "./results.js";
 
 /** Copies `exam_alt_score` to `exam_alt_score_backup_<run id>` in the tenant schema, in one transaction. */
 export async function backup(action: BackupAction, context: StepContext): Promise<BackupResult> {

@@ -3,8 +3,8 @@ import { RuntimeError, StepFailedError } from "../core/errors.js";
 import { totalRejected } from "../core/rejections.js";
 import type { CheckAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
-import type { ExtractResult } from "./extract.js";
-import type { MergeResult } from "./merge.js";
+import type { ExtractResult } from "./results.js";
+import type { MergeResult } from "./results.js";
 import type { FailureDetails } from "./results.js";
 
 /**

@@ -3,10 +3,26 @@ import type { MysqlStatement } from "../core/statement.js";
 import { MysqlSession } from "../io/db/mysql-session.js";
 import { PgSession } from "../io/db/pg-session.js";
 import type { StagingStore } from "../io/staging/store.js";
+import type { Writable } from "node:stream";
 import type { SessionSetup, StepName, TenantPlan } from "../plan/actions.js";
 import type { StepProgress } from "./progress.js";
-import type { StepResults } from "./results.js";
-import type { OverlappedLoad } from "./load.js";
+import type { ExtractResult, LoadResult, StepResults } from "./results.js";
+
+/** Also receives every staged chunk as it is written: the load's COPY, when it overlaps the extract. */
+export interface ExtractSink {
+  stream: Writable;
+  /** Settles when the receiver is done or has failed; a failure stops the extract. */
+  settled: Promise<unknown>;
+}
+
+export interface OverlappedLoad {
+  /** For the extract: the COPY's input. */
+  sink: ExtractSink;
+  /** Ends the COPY once the extract is done; the load step checks its count. */
+  finish(extracted: ExtractResult): Promise<LoadResult>;
+  /** Abandons the COPY (the extract failed): the staging table keeps nothing. */
+  abort(): void;
+}
 
 /** Who holds a tenant lock. */
 export interface LockOwner {

@@ -3,7 +3,7 @@ import type { Rejection, RejectionReason } from "../core/rejections.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { StagingStore } from "../io/staging/store.js";
 import type { ServerExtractAction } from "../plan/actions.js";
-import type { ExtractResult, StagedPart } from "./extract.js";
+import type { ExtractResult, StagedPart } from "./results.js";
 import type { StepProgress } from "./progress.js";
 
 const WATCH_EVERY_MS = 2000;

@@ -1,20 +1,14 @@
 import { once } from "node:events";
-import { PassThrough, Readable, type Writable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { RuntimeError } from "../core/errors.js";
 import { type RejectionReason, RejectionTally } from "../core/rejections.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { Manifest, StagingStore } from "../io/staging/store.js";
 import type { StreamExtractAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
-import type { ExtractResult, StagedPart } from "./extract.js";
+import type { ExtractResult, StagedPart } from "./results.js";
 import type { StepProgress } from "./progress.js";
-
-/** Also receives every staged chunk as it is written: the load's COPY, when it overlaps the extract. */
-export interface ExtractSink {
-  stream: Writable;
-  /** Settles when the receiver is done or has failed; a failure stops the extract. */
-  settled: Promise<unknown>;
-}
+import type { ExtractSink } from "./context.js";
 
 const FLUSH_CHARS = 64 * 1024;
 const PROGRESS_EVERY_ROWS = 10_000;

@@ -1,27 +1,9 @@
-import type { Rejection } from "../core/rejections.js";
 import type { ExtractAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
 import { serverExtract } from "./extract-server.js";
 import { streamExtract } from "./extract-stream.js";
 import { startOverlappedLoad } from "./load-parts.js";
-
-export interface StagedPart {
-  name: string;
-  /** Rows in the part, when known (Aurora does not say). */
-  rows?: number;
-  bytes: number;
-}
-
-export interface ExtractResult {
-  /** Candidate rows in the warehouse: staged plus rejected. */
-  rowsRead: number;
-  /** Rows written to the staged parts. */
-  rowsStaged: number;
-  parts: StagedPart[];
-  manifestName: string;
-  /** Rows not staged because an alt value is NULL. */
-  sourceRejections: Rejection[];
-}
+import type { ExtractResult } from "./results.js";
 
 /**
  * Stages the tenant's rows in its staging folder: through this process, one warehouse session

@@ -4,11 +4,10 @@ import type { PgStatement } from "../core/statement.js";
 import type { LoadSql } from "../dialects/postgres.js";
 import type { PgSession } from "../io/db/pg-session.js";
 import type { StepContext } from "./context.js";
-import type { ExtractResult } from "./extract.js";
-import type { ExtractSink } from "./extract-stream.js";
-import type { LoadResult } from "./load.js";
+import type { LoadResult } from "./results.js";
 import { readManifest } from "./manifest.js";
 import type { StepProgress } from "./progress.js";
+import type { OverlappedLoad } from "./context.js";
 
 /** Streams the parts listed in this run's manifest into the staging table (resuming, or --load-after-extract). */
 export async function loadStagedParts(
@@ -47,15 +46,6 @@ export async function loadStagedParts(
     rowsCopied += copied.rows;
   }
   return { rowsCopied, parts: manifest.entries.length };
-}
-
-export interface OverlappedLoad {
-  /** For the extract: the COPY's input. */
-  sink: ExtractSink;
-  /** Ends the COPY once the extract is done; the load step checks its count. */
-  finish(extracted: ExtractResult): Promise<LoadResult>;
-  /** Abandons the COPY (the extract failed): the staging table keeps nothing. */
-  abort(): void;
 }
 
 /**

@@ -2,7 +2,7 @@ import { describeError, StepFailedError } from "../core/errors.js";
 import type { LoadSql } from "../dialects/postgres.js";
 import type { PgSession } from "../io/db/pg-session.js";
 import type { StagingStore } from "../io/staging/store.js";
-import type { LoadResult } from "./load.js";
+import type { LoadResult } from "./results.js";
 import { readManifest } from "./manifest.js";
 import type { FailureDetails, LoadError } from "./results.js";
 

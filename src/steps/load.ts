@@ -4,13 +4,7 @@ import type { LoadAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
 import { loadStagedParts } from "./load-parts.js";
 import { serverLoad } from "./load-server.js";
-
-export { type OverlappedLoad } from "./load-parts.js";
-
-export interface LoadResult {
-  rowsCopied: number;
-  parts: number;
-}
+import type { LoadResult } from "./results.js";
 
 /**
  * Fills the staging table and checks that every staged row arrived before anything is merged:

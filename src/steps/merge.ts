@@ -4,25 +4,7 @@ import { type Rejection, type RejectionReason, RejectionTally, totalRejected } f
 import type { PgSession } from "../io/db/pg-session.js";
 import type { MergeAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
-
-export interface MergeResult {
-  /** Rows in the staging table the merge read. */
-  rowsCopied: number;
-  liveBefore: number;
-  /** Existing rows with the key of a back-filled row, deleted and replaced by it. */
-  replaced: number;
-  /** Back-filled rows inserted. */
-  loaded: number;
-  /** Existing rows left as they were. */
-  kept: number;
-  liveAfter: number;
-  /** Live rows sharing a key with a back-filled row, before COMMIT. */
-  liveSharingKey: number;
-  /** Live rows equal in every column to a back-filled row, before COMMIT. */
-  liveEqual: number;
-  /** Staged rows not loaded, by reason. */
-  targetRejections: Rejection[];
-}
+import type { MergeResult } from "./results.js";
 
 /**
  * Replaces the affected rows in one transaction, so report readers see the old table until

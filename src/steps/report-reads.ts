@@ -2,20 +2,7 @@ import { describeError } from "../core/errors.js";
 import type { PgSession } from "../io/db/pg-session.js";
 import type { ReportReadsAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
-
-export interface LevelCount {
-  schoolYear: number;
-  subjectScoreId: number;
-  level: number;
-  students: number;
-}
-
-/** The performance-level distribution of a tenant's exam_alt_score before (its backup) and after the run. */
-export interface TenantDistribution {
-  tenant: string;
-  before: LevelCount[] | undefined;
-  after: LevelCount[];
-}
+import type { LevelCount, TenantDistribution } from "./results.js";
 
 /**
  * Reads what the report's charts show; before comes from the run's backup table. The report

@@ -1,11 +1,83 @@
 import type { Check } from "../core/checks.js";
+import type { Rejection } from "../core/rejections.js";
 import type { ResultStep } from "../plan/actions.js";
-import type { BackupResult } from "./backup.js";
-import type { ExtractResult } from "./extract.js";
-import type { LoadResult } from "./load.js";
-import type { MergeResult } from "./merge.js";
-import type { TenantDistribution } from "./report-reads.js";
-import type { TenantVerification } from "./verify.js";
+import type { LevelCell, VerifyCheckResult } from "./verify-compare.js";
+
+/**
+ * What each step produces, in one module that imports no step, so that the steps, the journal
+ * and the report can all name these types without depending on one another.
+ */
+
+export interface BackupResult {
+  table: string;
+  /** Rows copied; absent when an earlier attempt had made the backup. */
+  rows?: number;
+}
+
+export interface StagedPart {
+  name: string;
+  /** Rows in the part, when known (Aurora does not say). */
+  rows?: number;
+  bytes: number;
+}
+
+export interface ExtractResult {
+  /** Candidate rows in the warehouse: staged plus rejected. */
+  rowsRead: number;
+  /** Rows written to the staged parts. */
+  rowsStaged: number;
+  parts: StagedPart[];
+  manifestName: string;
+  /** Rows not staged because an alt value is NULL. */
+  sourceRejections: Rejection[];
+}
+
+export interface LoadResult {
+  rowsCopied: number;
+  parts: number;
+}
+
+export interface MergeResult {
+  /** Rows in the staging table the merge read. */
+  rowsCopied: number;
+  liveBefore: number;
+  /** Existing rows with the key of a back-filled row, deleted and replaced by it. */
+  replaced: number;
+  /** Back-filled rows inserted. */
+  loaded: number;
+  /** Existing rows left as they were. */
+  kept: number;
+  liveAfter: number;
+  /** Live rows sharing a key with a back-filled row, before COMMIT. */
+  liveSharingKey: number;
+  /** Live rows equal in every column to a back-filled row, before COMMIT. */
+  liveEqual: number;
+  /** Staged rows not loaded, by reason. */
+  targetRejections: Rejection[];
+}
+
+export interface LevelCount {
+  schoolYear: number;
+  subjectScoreId: number;
+  level: number;
+  students: number;
+}
+
+/** The performance-level distribution of a tenant's exam_alt_score before (its backup) and after the run. */
+export interface TenantDistribution {
+  tenant: string;
+  before: LevelCount[] | undefined;
+  after: LevelCount[];
+}
+
+export interface TenantVerification {
+  tenant: string;
+  olapSchema: string;
+  ok: boolean;
+  checks: VerifyCheckResult[];
+  levels: LevelCell[];
+  error?: string;
+}
 
 /** What the steps of a tenant produced; the durable ones are kept in the journal. */
 export interface StepResults extends Partial<Record<ResultStep, object>> {

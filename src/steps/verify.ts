@@ -12,24 +12,14 @@ import {
   compareRows,
   completenessCheck,
   DRILL_GROUPS,
-  type LevelCell,
   levelCells,
   orphansCheck,
   uniquenessCheck,
   valuesCheck,
-  type VerifyCheckResult,
 } from "./verify-compare.js";
+import type { TenantVerification } from "./results.js";
 
 export type { LevelCell, VerifyCheckResult } from "./verify-compare.js";
-
-export interface TenantVerification {
-  tenant: string;
-  olapSchema: string;
-  ok: boolean;
-  checks: VerifyCheckResult[];
-  levels: LevelCell[];
-  error?: string;
-}
 
 type Row = Record<string, unknown>;
 

@@ -10,7 +10,7 @@ import { renderVerification } from "../../report/verification.js";
 import { createJournal, executePlan } from "../../run/execute.js";
 import { journalCommand, RunJournal } from "../../run/journal.js";
 import { restoreMigrate } from "../../steps/quiesce.js";
-import type { TenantVerification } from "../../steps/verify.js";
+import type { TenantVerification } from "../../steps/results.js";
 import {
   type ConfigOptions,
   controllerSpec,

@@ -1,7 +1,8 @@
 import type { Plan } from "../../plan/actions.js";
 import { renderVerification } from "../../report/verification.js";
 import { TenantSessions } from "../../steps/context.js";
-import { type TenantVerification, verifyTenant } from "../../steps/verify.js";
+import { verifyTenant } from "../../steps/verify.js";
+import type { TenantVerification } from "../../steps/results.js";
 import type { ConfigOptions } from "../options.js";
 import { planFor } from "./shared.js";
 
