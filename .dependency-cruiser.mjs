@@ -96,8 +96,7 @@ export default {
     {
       name: "no-circular",
       severity: "error",
-      comment:
-        "No import cycles between modules, type-only imports included.",
+      comment: "No import cycles between modules, type-only imports included.",
       from: {},
       to: { circular: true },
     },
