@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { resolveConfig } from "../src/config/settings.js";
-import { parseSince } from "../src/config/since.js";
-import { ConfigError } from "../src/core/errors.js";
-import { stagingUris } from "../src/plan/staging-location.js";
+import { resolveConfig } from "../../src/config/settings.js";
+import { parseSince } from "../../src/config/since.js";
+import { ConfigError } from "../../src/core/errors.js";
+import { stagingUris } from "../../src/plan/staging-location.js";
 
 let root: string;
 

@@ -1,0 +1,323 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  chooseExtract,
+  chooseLoad,
+  detectOlapDialect,
+  type ExtractMode,
+  isRedshift,
+  type LoadMode,
+  type ModeRequest,
+  olapDialect,
+  type ServerFacts,
+  serverSideProblems,
+  warehouseDialect,
+} from "../../src/dialects/choose.js";
+import { AURORA } from "../../src/dialects/aurora.js";
+import { chooseDriver, idRanges, MYSQL } from "../../src/dialects/mysql.js";
+import { POSTGRES } from "../../src/dialects/postgres.js";
+import { REDSHIFT, redshiftAuthorization } from "../../src/dialects/redshift.js";
+import type { ExtractScope } from "../../src/dialects/types.js";
+
+const SCOPE: ExtractScope = {
+  database: "warehouse_pa",
+  altScoreIds: [19, 20, 21],
+  since: "2019-11-01 00:00:00.000000",
+};
+const MANIFEST = "s3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/run1/exam_alt_score.manifest";
+const ROLE = "arn:aws:iam::123456789012:role/rdw-redshift";
+
+/** `version()` strings as the servers print them. */
+const MARIADB_VERSION = "10.11.6-MariaDB-0+deb12u1";
+const AURORA_MYSQL_VERSION = "8.0.32";
+const POSTGRES_VERSION =
+  "PostgreSQL 16.4 (Debian 16.4-1.pgdg120+1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit";
+const REDSHIFT_VERSION =
+  "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.12345";
+
+const AURORA_AND_REDSHIFT: ServerFacts = {
+  auroraVersion: "3.04.0",
+  warehouseVersion: AURORA_MYSQL_VERSION,
+  olapVersion: REDSHIFT_VERSION,
+};
+const MARIADB_AND_POSTGRES: ServerFacts = {
+  auroraVersion: undefined,
+  warehouseVersion: MARIADB_VERSION,
+  olapVersion: POSTGRES_VERSION,
+};
+
+describe("OLAP capabilities, as data and as the statements they describe", () => {
+  it("PostgreSQL: unlogged work tables, rejections on a second session, COPY from stdin", () => {
+    assert.equal(POSTGRES.capabilities.workTables, "unlogged");
+    assert.equal(POSTGRES.capabilities.rejectionsOnSecondSession, true);
+    assert.equal(POSTGRES.capabilities.copiesFrom, "stdin");
+    assert.equal(POSTGRES.capabilities.readOnlySessions, true);
+  });
+
+  it("Redshift: temporary work tables, no second-session rejections, COPY from S3", () => {
+    assert.equal(REDSHIFT.capabilities.workTables, "temporary");
+    assert.equal(REDSHIFT.capabilities.rejectionsOnSecondSession, false);
+    assert.equal(REDSHIFT.capabilities.copiesFrom, "s3");
+    assert.equal(REDSHIFT.capabilities.readOnlySessions, false);
+  });
+
+  for (const dialect of [POSTGRES, REDSHIFT]) {
+    const tenant = dialect.tenant("reporting_pa", "run1");
+    const { workTables, copiesFrom, readOnlySessions } = dialect.capabilities;
+
+    it(`${dialect.label}: the load statement copies from where copiesFrom (${copiesFrom}) says`, () => {
+      const load = tenant.load(MANIFEST, redshiftAuthorization(ROLE, "iam-role"));
+      assert.equal(load.copiesFrom, copiesFrom);
+      if (copiesFrom === "stdin") {
+        assert.match(load.copy.sql, /\bFROM STDIN\b/);
+      } else {
+        assert.ok(load.copy.sql.includes(`FROM '${MANIFEST}'`), load.copy.sql);
+        assert.match(load.copy.sql, /\bMANIFEST\b/);
+      }
+    });
+
+    it(`${dialect.label}: the work tables are created as workTables (${workTables}) says`, () => {
+      const creates = [tenant.createStage(), ...tenant.selectRows()]
+        .map((s) => s.sql)
+        .filter((sql) => /^CREATE /.test(sql));
+      assert.equal(creates.length, 2, "the stage and the selected rows");
+      for (const sql of creates) {
+        assert.match(
+          sql,
+          workTables === "temporary" ? /^CREATE TEMP(ORARY)? TABLE / : /^CREATE UNLOGGED TABLE /,
+        );
+      }
+      // Unlogged tables outlive the session and are named after the run; temporary ones go with it.
+      if (workTables === "unlogged") {
+        assert.ok(tenant.stage.includes("run1") && tenant.rows.includes("run1"));
+        assert.ok(tenant.stage.startsWith('"reporting_pa".'), "in the tenant schema, visible to all");
+        assert.deepEqual(
+          tenant.dropWorkTables().map((s) => s.sql),
+          [`DROP TABLE IF EXISTS ${tenant.stage}`, `DROP TABLE IF EXISTS ${tenant.rows}`],
+        );
+      } else {
+        assert.deepEqual(tenant.dropWorkTables(), []);
+      }
+    });
+
+    it(`${dialect.label}: a read-only session is ${readOnlySessions ? "" : "not "}set read-only`, () => {
+      const readOnly = dialect.session({ readOnly: true }).map((s) => s.sql);
+      assert.equal(
+        readOnly.some((sql) => /READ ONLY/i.test(sql)),
+        readOnlySessions,
+      );
+      assert.ok(!dialect.session({ readOnly: false }).some((s) => /READ ONLY/i.test(s.sql)));
+    });
+
+    it(`${dialect.label}: every session runs in UTC`, () => {
+      for (const readOnly of [true, false]) {
+        assert.ok(dialect.session({ readOnly }).some((s) => /^SET timezone TO 'UTC'$/i.test(s.sql)));
+      }
+    });
+  }
+
+  it("Redshift has no work_mem in its session; PostgreSQL sets it", () => {
+    for (const readOnly of [true, false]) {
+      assert.ok(!REDSHIFT.session({ readOnly }).some((s) => /work_mem/i.test(s.sql)));
+      assert.ok(POSTGRES.session({ readOnly }).some((s) => /^SET work_mem\b/i.test(s.sql)));
+    }
+  });
+
+  it("Redshift's COPY authenticates with IAM_ROLE, or the runbook's CREDENTIALS string", () => {
+    assert.equal(redshiftAuthorization(ROLE, "iam-role"), `IAM_ROLE '${ROLE}'`);
+    assert.equal(redshiftAuthorization(ROLE, "credentials"), `CREDENTIALS 'aws_iam_role=${ROLE}'`);
+    // A configured value already in the credentials form keeps it, whatever form is asked for.
+    for (const form of ["iam-role", "credentials"] as const) {
+      assert.equal(redshiftAuthorization(`aws_iam_role=${ROLE}`, form), `CREDENTIALS 'aws_iam_role=${ROLE}'`);
+    }
+    const copy = REDSHIFT.tenant("reporting_pa", "run1").load(MANIFEST, `IAM_ROLE '${ROLE}'`).copy.sql;
+    assert.ok(copy.split("\n").includes(`IAM_ROLE '${ROLE}'`), copy);
+  });
+});
+
+describe("warehouse capabilities", () => {
+  it("Aurora extracts to S3 itself; MariaDB/MySQL does not", () => {
+    assert.equal(AURORA.capabilities.extractsToS3, true);
+    assert.equal(MYSQL.capabilities.extractsToS3, false);
+  });
+
+  it("MySQL's extractToS3 throws instead of writing a statement its server cannot run", () => {
+    assert.throws(() => MYSQL.extractToS3(SCOPE, "s3://b/x"), /extractsToS3 is false/);
+  });
+
+  it("Aurora's extractToS3 writes INTO OUTFILE S3 to the target, with a manifest", () => {
+    const target = "s3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/run1/exam_alt_score";
+    const { sql } = AURORA.extractToS3(SCOPE, target);
+    assert.ok(sql.includes(`INTO OUTFILE S3 '${target}'`), sql);
+    assert.match(sql, /^MANIFEST ON$/m);
+  });
+
+  it("a read-only warehouse session is set read-only, and every session runs in UTC", () => {
+    for (const dialect of [MYSQL, AURORA]) {
+      const readOnly = dialect.session({ readOnly: true }).map((s) => s.sql);
+      const writable = dialect.session({ readOnly: false }).map((s) => s.sql);
+      assert.ok(readOnly.some((sql) => /READ ONLY/i.test(sql)));
+      assert.ok(!writable.some((sql) => /READ ONLY/i.test(sql)));
+      for (const sqls of [readOnly, writable]) assert.ok(sqls.includes("SET time_zone = '+00:00'"));
+    }
+  });
+
+  it("Aurora's preflight names the missing privilege and default S3 role, and nothing when both are there", () => {
+    const none = AURORA.s3Problems(
+      { currentUser: "rdw@%", grants: [], defaultS3Role: undefined },
+      "rdw",
+      "s3://b",
+    );
+    assert.equal(none.length, 2);
+    assert.match(none[0]!, /'rdw'@'%' lacks the SELECT INTO S3 privilege/);
+    assert.match(none[1]!, /aws_default_s3_role is not set/);
+    for (const grant of [
+      "GRANT SELECT INTO S3 ON *.* TO 'rdw'@'%'",
+      "GRANT `AWS_SELECT_S3_ACCESS`@`%` TO `rdw`@`%`",
+    ]) {
+      assert.deepEqual(
+        AURORA.s3Problems({ currentUser: "rdw@%", grants: [grant], defaultS3Role: ROLE }, "rdw", "s3://b"),
+        [],
+        grant,
+      );
+    }
+  });
+});
+
+describe("mode choice", () => {
+  it("auto on Aurora: the aurora extract, server-side, because of @@aurora_version", () => {
+    const choice = chooseExtract("auto", AURORA_AND_REDSHIFT);
+    assert.deepEqual([choice.mode, choice.dialect, choice.serverSide], ["aurora", "aurora", true]);
+    assert.ok(choice.reason.includes(AURORA_AND_REDSHIFT.auroraVersion!), choice.reason);
+  });
+
+  it("auto on MariaDB: the streamed extract with the MySQL dialect, naming the version", () => {
+    const choice = chooseExtract("auto", MARIADB_AND_POSTGRES);
+    assert.deepEqual([choice.mode, choice.dialect, choice.serverSide], ["stream", "mysql", false]);
+    assert.ok(choice.reason.includes(MARIADB_VERSION), choice.reason);
+  });
+
+  it("a forced --extract aurora uses Aurora's statements whatever the server is", () => {
+    for (const facts of [MARIADB_AND_POSTGRES, AURORA_AND_REDSHIFT]) {
+      const choice = chooseExtract("aurora", facts);
+      assert.deepEqual(
+        [choice.mode, choice.dialect, choice.serverSide, choice.reason],
+        ["aurora", "aurora", true, "--extract aurora"],
+      );
+      assert.equal(warehouseDialect(choice.dialect).capabilities.extractsToS3, true);
+    }
+  });
+
+  it("a forced --extract stream streams, even from Aurora", () => {
+    for (const facts of [MARIADB_AND_POSTGRES, AURORA_AND_REDSHIFT]) {
+      const choice = chooseExtract("stream", facts);
+      assert.deepEqual(
+        [choice.mode, choice.serverSide, choice.reason],
+        ["stream", false, "--extract stream"],
+      );
+    }
+  });
+
+  it("detects Redshift from its version() string, and PostgreSQL otherwise", () => {
+    assert.equal(isRedshift(REDSHIFT_VERSION), true);
+    assert.equal(isRedshift(POSTGRES_VERSION), false);
+    assert.equal(detectOlapDialect(REDSHIFT_VERSION), REDSHIFT);
+    assert.equal(detectOlapDialect(POSTGRES_VERSION), POSTGRES);
+  });
+
+  it("auto load: Redshift reads from S3 itself; PostgreSQL copies from stdin, naming the server", () => {
+    const redshift = chooseLoad("auto", AURORA_AND_REDSHIFT);
+    assert.deepEqual([redshift.mode, redshift.dialect, redshift.serverSide], ["redshift", "redshift", true]);
+    assert.match(redshift.reason, /Redshift/);
+    const postgres = chooseLoad("auto", MARIADB_AND_POSTGRES);
+    assert.deepEqual([postgres.mode, postgres.dialect, postgres.serverSide], ["postgres", "postgres", false]);
+    assert.ok(postgres.reason.includes("PostgreSQL 16.4"), postgres.reason);
+    assert.ok(!postgres.reason.includes("x86_64"), "the platform after ' on ' is left out");
+  });
+
+  it("a forced load mode picks the named dialect whatever the server says", () => {
+    const cases: [ModeRequest<LoadMode>, ServerFacts, LoadMode][] = [
+      ["redshift", MARIADB_AND_POSTGRES, "redshift"],
+      ["postgres", AURORA_AND_REDSHIFT, "postgres"],
+    ];
+    for (const [request, facts, mode] of cases) {
+      const choice = chooseLoad(request, facts);
+      assert.deepEqual([choice.mode, choice.dialect, choice.reason], [mode, mode, `--load ${mode}`]);
+      assert.equal(choice.serverSide, olapDialect(mode).capabilities.copiesFrom === "s3");
+    }
+  });
+
+  it("dialect names map to the dialects of that name", () => {
+    for (const name of ["mysql", "aurora"] as const) assert.equal(warehouseDialect(name).name, name);
+    for (const name of ["postgres", "redshift"] as const) assert.equal(olapDialect(name).name, name);
+  });
+});
+
+describe("serverSideProblems", () => {
+  const problems = (
+    extract: ModeRequest<ExtractMode>,
+    load: ModeRequest<LoadMode>,
+    facts: ServerFacts,
+    stagingUri: string,
+  ) => serverSideProblems(chooseExtract(extract, facts), chooseLoad(load, facts), facts, stagingUri);
+
+  it("none for Aurora and Redshift with S3 staging", () => {
+    assert.deepEqual(problems("auto", "auto", AURORA_AND_REDSHIFT, "s3://rdw-qa-archive/pa/"), []);
+  });
+
+  it("none for streaming into PostgreSQL, wherever the staging is", () => {
+    for (const uri of ["file:///srv/staging/", "s3://rdw-qa-archive/pa/"]) {
+      assert.deepEqual(problems("auto", "auto", MARIADB_AND_POSTGRES, uri), []);
+    }
+  });
+
+  it("file:// staging: both server-side modes need S3", () => {
+    const found = problems("auto", "auto", AURORA_AND_REDSHIFT, "file:///srv/staging/");
+    assert.equal(found.length, 2, found.join("\n"));
+    assert.ok(found.some((p) => /Aurora writes only to S3; staging is file:\/\/\/srv\/staging\//.test(p)));
+    assert.ok(
+      found.some((p) => /Redshift COPY reads only from S3; staging is file:\/\/\/srv\/staging\//.test(p)),
+    );
+  });
+
+  it("forced server-side modes on a non-Aurora warehouse and a non-Redshift OLAP server", () => {
+    const found = problems("aurora", "redshift", MARIADB_AND_POSTGRES, "s3://rdw-qa-archive/pa/");
+    assert.equal(found.length, 2, found.join("\n"));
+    assert.ok(found.some((p) => p.includes(`warehouse is not Aurora MySQL (version ${MARIADB_VERSION})`)));
+    assert.ok(found.some((p) => p.includes("OLAP server is not Redshift (PostgreSQL 16.4")));
+  });
+});
+
+describe("extract planning", () => {
+  it("the driver is exam_score when the window holds a third of the exams or more", () => {
+    assert.equal(chooseDriver(0, 0), "exam_score"); // an empty table: nothing to read either way
+    assert.equal(chooseDriver(1, 300), "exam");
+    assert.equal(chooseDriver(99, 300), "exam");
+    assert.equal(chooseDriver(100, 300), "exam_score");
+    assert.equal(chooseDriver(300, 300), "exam_score");
+  });
+
+  it("id ranges cover every id once, open-ended at both ends", () => {
+    for (const [lowest, highest, count] of [
+      [1, 1000, 4],
+      [1000, 1999, 3],
+      [5, 7, 5],
+      [42, 42, 2],
+    ] as const) {
+      const ranges = idRanges(lowest, highest, count);
+      assert.equal(ranges.length, count);
+      assert.equal(ranges[0]!.low, null);
+      assert.equal(ranges[ranges.length - 1]!.high, null);
+      for (let i = 1; i < ranges.length; i++) assert.equal(ranges[i]!.low, ranges[i - 1]!.high);
+      const holding = (id: number) =>
+        ranges.filter((r) => (r.low === null || id >= r.low) && (r.high === null || id < r.high)).length;
+      for (let id = lowest - 10; id <= highest + 10; id++) assert.equal(holding(id), 1, `id ${id}`);
+    }
+  });
+
+  it("one open range when the table is empty or one stream is asked for", () => {
+    const all = [{ low: null, high: null }];
+    assert.deepEqual(idRanges(null, null, 4), all);
+    assert.deepEqual(idRanges(1, 1000, 1), all);
+  });
+});
