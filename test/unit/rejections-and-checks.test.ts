@@ -11,8 +11,7 @@ import {
   totalRejected,
 } from "../../src/core/rejections.js";
 import { inRunChecks } from "../../src/steps/check.js";
-import type { ExtractResult } from "../../src/steps/extract.js";
-import type { MergeResult } from "../../src/steps/merge.js";
+import type { ExtractResult, MergeResult } from "../../src/steps/results.js";
 import { tallyRejections } from "../../src/steps/merge.js";
 
 /** A small seeded generator, so that a failing order can be replayed. */

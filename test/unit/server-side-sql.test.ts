@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { describe, it } from "node:test";
-import type { TenantConfig } from "../src/config/settings.js";
-import type { Statement } from "../src/core/statement.js";
-import type { TenantFacts } from "../src/plan/actions.js";
-import { statementsOf } from "../src/plan/render.js";
-import { type ActionSettings, sessionSetup, tenantActions } from "../src/plan/tenant-actions.js";
+import type { TenantConfig } from "../../src/config/settings.js";
+import type { Statement } from "../../src/core/statement.js";
+import type { TenantFacts } from "../../src/plan/actions.js";
+import { statementsOf } from "../../src/plan/render.js";
+import { type ActionSettings, sessionSetup, tenantActions } from "../../src/plan/tenant-actions.js";
 
-const GOLDEN = new URL("../../test/golden/", import.meta.url);
+const GOLDEN = new URL("../../../test/golden/", import.meta.url);
 
 const login = { host: "h", port: 1, user: "u", password: "p", origin: "o" };
 const tenant = (id: string, database: string): TenantConfig => ({
