@@ -1,7 +1,7 @@
 import { BACKFILL_MIGRATE_ID, EXAM_ALT_SCORE_COLUMNS, QUOTED_COLUMNS } from "../core/columns.js";
 import { requirePlainIdentifier } from "../core/identifiers.js";
 import { fixed, type MysqlStatement, StatementBuilder, type Wire } from "../core/statement.js";
-import type { ExtractDriver, ExtractScope, IdRange, WarehouseCapabilities } from "./types.js";
+import type { ExtractDriver, ExtractScope, IdRange, VerifyGroup, WarehouseCapabilities } from "./types.js";
 
 export const MYSQL_WIRE: Wire<"mysql"> = { protocol: "mysql", placeholder: () => "?" };
 
@@ -286,9 +286,9 @@ export class MysqlDialect {
   }
 
   /** Verify's drill-down: the rows of one (school year, asmt, alt score) group. */
-  verifyGroupRows(scope: ExtractScope, driver: ExtractDriver, group: readonly number[]): MysqlStatement {
+  verifyGroupRows(scope: ExtractScope, driver: ExtractDriver, group: VerifyGroup): MysqlStatement {
     const q = builder();
-    const [year = 0, asmt = 0, score = 0] = group;
+    const [year, asmt, score] = group;
     return q.build([
       "SELECT wes.id, wes.scale_score, wes.performance_level, we.completed_at, we.updated",
       ...this.selection(q, scope, driver, true),

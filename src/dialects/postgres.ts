@@ -1,7 +1,7 @@
 import { EXAM_ALT_SCORE_COLUMNS, UNIQUE_KEY } from "../core/columns.js";
 import { requirePlainIdentifier } from "../core/identifiers.js";
 import { fixed, type PgStatement, StatementBuilder, type Wire } from "../core/statement.js";
-import type { OlapCapabilities } from "./types.js";
+import type { OlapCapabilities, VerifyGroup } from "./types.js";
 
 export const POSTGRES_WIRE: Wire<"postgres"> = { protocol: "postgres", placeholder: (n) => `$${n}` };
 
@@ -92,8 +92,8 @@ export class PostgresDialect {
     );
   }
 
-  /** The statements on one tenant schema, with the work tables of one run. */
-  tenant(schema: string, runId: string): PostgresTenantSql {
+  /** The statements on one tenant schema; those on work tables need the run they belong to. */
+  tenant(schema: string, runId?: string): PostgresTenantSql {
     return new PostgresTenantSql(schema, runId);
   }
 }
@@ -102,20 +102,27 @@ export class PostgresDialect {
 export class PostgresTenantSql {
   protected readonly live: string;
   protected readonly exam: string;
-  readonly stage: string;
-  readonly rows: string;
 
   constructor(
     readonly schema: string,
-    readonly runId: string,
+    readonly runId?: string,
   ) {
     this.live = `${quotePg(schema)}.exam_alt_score`;
     this.exam = `${quotePg(schema)}.exam`;
-    this.stage = this.workTable("stage");
-    this.rows = this.workTable("rows");
+  }
+
+  /** The table COPY fills. */
+  get stage(): string {
+    return this.workTable("stage");
+  }
+
+  /** The staged rows the merge keeps. */
+  get rows(): string {
+    return this.workTable("rows");
   }
 
   protected workTable(role: "stage" | "rows"): string {
+    if (this.runId === undefined) throw new Error("internal: work tables are named after a run");
     return `${quotePg(this.schema)}.${quotePg(`rdw_backfill_${role}_${this.runId}`)}`;
   }
 
@@ -312,9 +319,9 @@ export class PostgresTenantSql {
     ]);
   }
 
-  verifyGroupRows(altScoreIds: readonly number[], since: string, group: readonly number[]): PgStatement {
+  verifyGroupRows(altScoreIds: readonly number[], since: string, group: VerifyGroup): PgStatement {
     const q = builder();
-    const [year = 0, asmt = 0, score = 0] = group;
+    const [year, asmt, score] = group;
     return q.build([
       "SELECT t.id, t.scale_score, t.performance_level,",
       "       to_char(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS completed_at,",

@@ -27,7 +27,7 @@ export class RedshiftDialect extends PostgresDialect {
     return this.probeSession();
   }
 
-  override tenant(schema: string, runId: string): RedshiftTenantSql {
+  override tenant(schema: string, runId?: string): RedshiftTenantSql {
     return new RedshiftTenantSql(schema, runId);
   }
 }

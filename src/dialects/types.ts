@@ -1,4 +1,4 @@
-import type { MysqlStatement, PgStatement } from "../core/statement.js";
+import type { BoundValue, MysqlStatement, PgStatement } from "../core/statement.js";
 
 /** What a warehouse engine can do, as the plan and the steps read it. */
 export interface WarehouseCapabilities {
@@ -53,3 +53,6 @@ export interface ExtractScope {
 }
 
 export type { MysqlStatement, PgStatement };
+
+/** One group of verify's comparison: school year, assessment and alt score (placeholders in the plan). */
+export type VerifyGroup = readonly [BoundValue, BoundValue, BoundValue];

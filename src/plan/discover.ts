@@ -228,8 +228,7 @@ async function inspectOlap(
       POSTGRES.requiredColumns(schema, Object.keys(REQUIRED_OLAP_COLUMNS)),
     );
     requireColumns(`tenant ${tenant.id} OLAP schema ${schema}`, REQUIRED_OLAP_COLUMNS, rows);
-    // The run id does not matter for counting the live table.
-    return { liveRows: await session.count(POSTGRES.tenant(schema, "").countLive()), version };
+    return { liveRows: await session.count(POSTGRES.tenant(schema).countLive()), version };
   } finally {
     await session.close();
   }

@@ -224,7 +224,7 @@ function verifyAction(facts: TenantFacts, settings: ActionSettings): VerifyActio
   const warehouse = warehouseDialect(facts.extract.dialect);
   const olap = olapDialect(facts.load.dialect).tenant(facts.olapSchema, settings.runId);
   const driver = chooseDriver(facts.estimates.examsInWindow, facts.estimates.examRowsApprox);
-  const group = [0, 0, 0];
+  const group = ["<school year>", "<asmt id>", "<alt score id>"] as const;
   return {
     step: "verify",
     summary:

@@ -17,7 +17,7 @@ export interface BackupOfTenant {
   dialect: OlapDialectName;
 }
 
-const sqlOf = (target: Pick<BackupOfTenant, "schema" | "dialect">, runId: string) =>
+const sqlOf = (target: Pick<BackupOfTenant, "schema" | "dialect">, runId?: string) =>
   olapDialect(target.dialect).tenant(target.schema, runId);
 
 const openOlap = (target: Pick<BackupOfTenant, "tenant" | "olap" | "dialect">) =>
@@ -28,7 +28,7 @@ const openOlap = (target: Pick<BackupOfTenant, "tenant" | "olap" | "dialect">) =
   );
 
 export const rollbackStatements = (target: BackupOfTenant): PgStatement[] =>
-  sqlOf(target, "").restoreFromBackup(target.backupTable);
+  sqlOf(target).restoreFromBackup(target.backupTable);
 
 export interface RollbackResult {
   tenant: string;
@@ -45,7 +45,7 @@ export async function rollbackTenant(
   owner: LockOwner,
   options: { takeOver: boolean; warn: (message: string) => void },
 ): Promise<RollbackResult> {
-  const sql = sqlOf(target, "");
+  const sql = sqlOf(target);
   const olap = await openOlap(target);
   try {
     if (!(await olap.count(sql.tableExists(target.backupTable)))) {

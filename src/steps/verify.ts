@@ -66,10 +66,11 @@ export async function verifyTenant(
     const groups = compareGroups(warehouseGroups, olapGroups.rows);
     const rows = { missing: [] as string[], extra: [] as string[], changed: [] as string[] };
     const warehouseSql = warehouseDialect(action.dialects.warehouse);
-    const olapSql = olapDialect(action.dialects.olap).tenant(scope.schema, "");
+    const olapSql = olapDialect(action.dialects.olap).tenant(scope.schema);
     const warehouseScope = { database: scope.database, altScoreIds: scope.altScoreIds, since: scope.since };
     for (const key of [...groups.identity, ...groups.values].slice(0, DRILL_GROUPS)) {
-      const group = key.split("/").map(Number);
+      const [year, asmt, score] = key.split("/").map(Number);
+      const group = [year!, asmt!, score!] as const;
       const differences = compareRows(
         await warehouse.query<Row>(warehouseSql.verifyGroupRows(warehouseScope, scope.driver, group)),
         (await olap.query<Row>(olapSql.verifyGroupRows(scope.altScoreIds, scope.since, group))).rows,
@@ -101,7 +102,7 @@ export async function verifyTenant(
 async function copyScope(action: VerifyAction, olap: PgSession, warehouse: MysqlSession): Promise<void> {
   const { scope } = action;
   const warehouseSql = warehouseDialect(action.dialects.warehouse);
-  const olapSql = olapDialect(action.dialects.olap).tenant(scope.schema, "");
+  const olapSql = olapDialect(action.dialects.olap).tenant(scope.schema);
   await warehouse.execute(action.warehouse.createScope);
   const page = async (after: string) =>
     (await olap.query<{ id: string }>(olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE))).rows.map(

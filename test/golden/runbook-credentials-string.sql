@@ -203,7 +203,7 @@ WHERE we.deleted = 0
   AND wes.subject_score_id IN (?, ?, ?)
   AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
   AND we.school_year = ? AND we.asmt_id = ? AND wes.subject_score_id = ?;
--- bound values: ["2019-11-01 00:00:00.000000",19,20,21,0,0,0]
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,21,"<school year>","<asmt id>","<alt score id>"]
 
 -- verify: OLAP, for each group that differs (template)
 SELECT t.id, t.scale_score, t.performance_level,
@@ -213,7 +213,7 @@ FROM "reporting_ot".exam_alt_score t
 JOIN "reporting_ot".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
 WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3, $4)
   AND t.school_year = $5 AND t.asmt_id = $6 AND t.subject_score_id = $7;
--- bound values: ["2019-11-01 00:00:00.000000",19,20,21,0,0,0]
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,21,"<school year>","<asmt id>","<alt score id>"]
 
 -- verify: warehouse
 SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level,

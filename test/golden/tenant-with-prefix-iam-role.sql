@@ -203,7 +203,7 @@ WHERE we.deleted = 0
   AND wes.subject_score_id IN (?, ?)
   AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
   AND we.school_year = ? AND we.asmt_id = ? AND wes.subject_score_id = ?;
--- bound values: ["2019-11-01 00:00:00.000000",19,20,0,0,0]
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,"<school year>","<asmt id>","<alt score id>"]
 
 -- verify: OLAP, for each group that differs (template)
 SELECT t.id, t.scale_score, t.performance_level,
@@ -213,7 +213,7 @@ FROM "reporting_pa".exam_alt_score t
 JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
 WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
   AND t.school_year = $4 AND t.asmt_id = $5 AND t.subject_score_id = $6;
--- bound values: ["2019-11-01 00:00:00.000000",19,20,0,0,0]
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,"<school year>","<asmt id>","<alt score id>"]
 
 -- verify: warehouse
 SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level,

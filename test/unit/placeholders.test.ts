@@ -32,7 +32,7 @@ import type { PgSession } from "../../src/io/db/pg-session.js";
 const SINCE = "2019-11-01 00:00:00.000000";
 const SCOPE: ExtractScope = { database: "warehouse_pa", altScoreIds: [19, 20, 21], since: SINCE };
 const ALT_IDS = [19, 20, 21];
-const GROUP = [2020, 7, 19];
+const GROUP = [2020, 7, 19] as const;
 const DRIVERS: ExtractDriver[] = ["exam", "exam_score"];
 const RANGES: IdRange[] = [
   { low: 1000, high: 2000 },
