@@ -15,6 +15,13 @@ export function quotePg(identifier: string): string {
 
 export const COLUMN_LIST = EXAM_ALT_SCORE_COLUMNS.join(", ");
 
+/** The IAM role a server-side COPY reads S3 with, and the form it is given in. */
+export interface S3Access {
+  /** `migrate.aws.redshift.role`; absent when not configured (the preflight says so). */
+  role: string | undefined;
+  form: "iam-role" | "credentials";
+}
+
 /** How the staging table is filled, as the load action shows it. */
 export type LoadSql =
   | {
@@ -151,7 +158,8 @@ export class PostgresTenantSql {
     return sql(`${this.createWorkTable(this.stage)} (LIKE ${this.live})`);
   }
 
-  load(_manifestUri: string, _authorization: string): LoadSql {
+  /** This process feeds COPY; the manifest and S3 access are for servers that read S3 themselves. */
+  load(_manifestUri: string, _access: S3Access): LoadSql {
     return {
       copiesFrom: "stdin",
       prepare: [...this.dropWorkTables(), this.createStage()],

@@ -1,6 +1,14 @@
 import { UNIQUE_KEY } from "../core/columns.js";
 import type { PgStatement } from "../core/statement.js";
-import { builder, COLUMN_LIST, type LoadSql, PostgresDialect, PostgresTenantSql, sql } from "./postgres.js";
+import {
+  builder,
+  COLUMN_LIST,
+  type LoadSql,
+  PostgresDialect,
+  PostgresTenantSql,
+  type S3Access,
+  sql,
+} from "./postgres.js";
 import type { OlapCapabilities } from "./types.js";
 
 /**
@@ -52,7 +60,7 @@ export class RedshiftTenantSql extends PostgresTenantSql {
    * dropped silently (runbook defect 2); the staged timestamps are UTC, which is how
    * `TIMEFORMAT 'auto'` reads a value without an offset into a timestamptz.
    */
-  override load(manifestUri: string, authorization: string): LoadSql {
+  override load(manifestUri: string, access: S3Access): LoadSql {
     const loadErrors = builder();
     return {
       copiesFrom: "s3",
@@ -60,7 +68,7 @@ export class RedshiftTenantSql extends PostgresTenantSql {
       copy: sql([
         `COPY ${this.stage} (${COLUMN_LIST})`,
         `FROM '${manifestUri}'`,
-        authorization,
+        redshiftAuthorization(access.role ?? "<migrate.aws.redshift.role is not set>", access.form),
         "FORMAT AS CSV",
         "NULL AS '\\\\N'",
         "TIMEFORMAT 'auto'",

@@ -2,7 +2,6 @@ import { EXAMPLES_PER_REASON } from "../core/rejections.js";
 import { olapDialect, warehouseDialect } from "../dialects/choose.js";
 import { chooseDriver, idRanges } from "../dialects/mysql.js";
 import type { LoadSql } from "../dialects/postgres.js";
-import { redshiftAuthorization } from "../dialects/redshift.js";
 import type { ExtractScope } from "../dialects/types.js";
 import type {
   Action,
@@ -87,7 +86,10 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       durable: true,
     });
   }
-  const loadSql = olap.load(`${facts.stagingUri}${manifestName}`, authorization(settings));
+  const loadSql = olap.load(`${facts.stagingUri}${manifestName}`, {
+    role: settings.redshiftRole,
+    form: settings.redshiftAuthorization,
+  });
   const extract = extractAction(facts, settings, loadSql);
   actions.push(extract, {
     step: "load",
@@ -165,11 +167,6 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
 /** The actions of `verify`: the full comparison only. */
 export function verifyOnlyActions(facts: TenantFacts, settings: ActionSettings): Action[] {
   return [verifyAction(facts, settings)];
-}
-
-function authorization(settings: ActionSettings): string {
-  const role = settings.redshiftRole ?? "<migrate.aws.redshift.role is not set>";
-  return redshiftAuthorization(role, settings.redshiftAuthorization);
 }
 
 function scopeOf(facts: TenantFacts, since: string): ExtractScope {

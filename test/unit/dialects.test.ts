@@ -66,7 +66,7 @@ describe("OLAP capabilities, as data and as the statements they describe", () =>
     const { workTables, copiesFrom, readOnlySessions } = dialect.capabilities;
 
     it(`${dialect.label}: the load statement copies from where copiesFrom (${copiesFrom}) says`, () => {
-      const load = tenant.load(MANIFEST, redshiftAuthorization(ROLE, "iam-role"));
+      const load = tenant.load(MANIFEST, { role: ROLE, form: "iam-role" });
       assert.equal(load.copiesFrom, copiesFrom);
       if (copiesFrom === "stdin") {
         assert.match(load.copy.sql, /\bFROM STDIN\b/);
@@ -130,7 +130,8 @@ describe("OLAP capabilities, as data and as the statements they describe", () =>
     for (const form of ["iam-role", "credentials"] as const) {
       assert.equal(redshiftAuthorization(`aws_iam_role=${ROLE}`, form), `CREDENTIALS 'aws_iam_role=${ROLE}'`);
     }
-    const copy = REDSHIFT.tenant("reporting_pa", "run1").load(MANIFEST, `IAM_ROLE '${ROLE}'`).copy.sql;
+    const copy = REDSHIFT.tenant("reporting_pa", "run1").load(MANIFEST, { role: ROLE, form: "iam-role" }).copy
+      .sql;
     assert.ok(copy.split("\n").includes(`IAM_ROLE '${ROLE}'`), copy);
   });
 });

@@ -19,12 +19,7 @@ import {
   PostgresTenantSql,
   quotePg,
 } from "../../src/dialects/postgres.js";
-import {
-  REDSHIFT,
-  redshiftAuthorization,
-  RedshiftDialect,
-  RedshiftTenantSql,
-} from "../../src/dialects/redshift.js";
+import { REDSHIFT, RedshiftDialect, RedshiftTenantSql } from "../../src/dialects/redshift.js";
 import type { ExtractDriver, ExtractScope, IdRange } from "../../src/dialects/types.js";
 import type { MysqlSession } from "../../src/io/db/mysql-session.js";
 import type { PgSession } from "../../src/io/db/pg-session.js";
@@ -190,7 +185,7 @@ function olapStatements(dialect: PostgresDialect): {
     add("backup", "", ...t.backup("exam_alt_score_backup_run1"));
     add("createStage", "", t.createStage());
     for (const form of ["iam-role", "credentials"] as const) {
-      const load = t.load(MANIFEST, redshiftAuthorization(ROLE, form));
+      const load = t.load(MANIFEST, { role: ROLE, form });
       const statements = [...load.prepare, load.copy];
       if (load.copiesFrom === "s3") statements.push(load.copiedRows, load.loadErrors);
       add("load", form, ...statements);
