@@ -20,8 +20,9 @@ export class StepFailedError<D extends object = object> extends RuntimeError {
   constructor(
     message: string,
     readonly details: D,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

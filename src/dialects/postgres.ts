@@ -74,13 +74,20 @@ export class PostgresDialect {
 
   /** Statements every session starts with. */
   session(options: { readOnly: boolean }): PgStatement[] {
+    const readOnly = options.readOnly && this.capabilities.readOnlySessions;
     return [
       ...this.probeSession(),
-      // Enough memory for the merge's hash joins over millions of rows to stay in memory
-      // instead of spilling to disk in batches.
-      sql("SET work_mem = '128MB'"),
-      ...(options.readOnly ? [sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")] : []),
+      ...this.memorySettings(),
+      ...(readOnly ? [sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")] : []),
     ];
+  }
+
+  /**
+   * Enough memory for the merge's hash joins over millions of rows to stay in memory instead of
+   * spilling to disk in batches.
+   */
+  protected memorySettings(): PgStatement[] {
+    return [sql("SET work_mem = '128MB'")];
   }
 
   version(): PgStatement {
@@ -101,18 +108,19 @@ export class PostgresDialect {
 
   /** The statements on one tenant schema; those on work tables need the run they belong to. */
   tenant(schema: string, runId?: string): PostgresTenantSql {
-    return new PostgresTenantSql(schema, runId);
+    return new PostgresTenantSql(schema, runId, this.capabilities.workTables);
   }
 }
 
-/** The statements on one tenant schema (PostgreSQL). */
+/** The statements on one tenant schema; the work tables are of the kind the dialect declares. */
 export class PostgresTenantSql {
   protected readonly live: string;
   protected readonly exam: string;
 
   constructor(
     readonly schema: string,
-    readonly runId?: string,
+    readonly runId: string | undefined,
+    private readonly workTables: OlapCapabilities["workTables"],
   ) {
     this.live = `${quotePg(schema)}.exam_alt_score`;
     this.exam = `${quotePg(schema)}.exam`;
@@ -128,17 +136,20 @@ export class PostgresTenantSql {
     return this.workTable("rows");
   }
 
-  protected workTable(role: "stage" | "rows"): string {
+  /** Temporary tables live in their session, so their names cannot collide; unlogged ones are named after the run. */
+  private workTable(role: "stage" | "rows"): string {
+    if (this.workTables === "temporary") return `backfill_${role}`;
     if (this.runId === undefined) throw new Error("internal: work tables are named after a run");
     return `${quotePg(this.schema)}.${quotePg(`rdw_backfill_${role}_${this.runId}`)}`;
   }
 
-  protected createWorkTable(name: string): string {
-    return `CREATE UNLOGGED TABLE ${name}`;
+  private createWorkTable(name: string): string {
+    return this.workTables === "temporary" ? `CREATE TEMP TABLE ${name}` : `CREATE UNLOGGED TABLE ${name}`;
   }
 
-  /** Drops the work tables. */
+  /** Drops the work tables (temporary ones go with their session: nothing to drop). */
   dropWorkTables(): PgStatement[] {
+    if (this.workTables === "temporary") return [];
     return [sql(`DROP TABLE IF EXISTS ${this.stage}`), sql(`DROP TABLE IF EXISTS ${this.rows}`)];
   }
 
@@ -179,12 +190,27 @@ export class PostgresTenantSql {
    * The OLAP `exam` table holds the exam migrate-olap chose for each (student, asmt, year): a
    * staged row is kept only when its exam is that one (runbook defect 1). Should the warehouse
    * hold two score rows for one exam and alt score, the lowest id wins.
-   *
-   * One exam per (student, asmt, year) in OLAP `exam` makes "same key" the same as "same exam
-   * and alt score": an anti-join, which PostgreSQL runs in parallel, instead of a sort. Were
-   * `exam` ever to hold two exams for one key, the merge's duplicate check would refuse.
    */
   selectRows(): PgStatement[] {
+    if (this.workTables === "temporary") {
+      // A temporary table is read by one process anyway: one window function over the join.
+      const key = UNIQUE_KEY.map((column) => `s.${column}`).join(", ");
+      return [
+        sql(`${this.createWorkTable(this.rows)} (LIKE ${this.live})`),
+        sql([
+          `INSERT INTO ${this.rows} (${COLUMN_LIST})`,
+          `SELECT ${COLUMN_LIST} FROM (`,
+          `  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY s.id) AS key_rank`,
+          ...this.inOlapExam(),
+          ") ranked",
+          "WHERE key_rank = 1",
+        ]),
+      ];
+    }
+    // One exam per (student, asmt, year) in OLAP `exam` makes "same key" the same as "same exam
+    // and alt score": an anti-join, which PostgreSQL runs in parallel on unlogged tables, instead
+    // of a sort. Were `exam` ever to hold two exams for one key, the merge's duplicate check would
+    // refuse.
     return [
       sql([
         `${this.createWorkTable(this.rows)} AS`,

@@ -1,4 +1,3 @@
-import { UNIQUE_KEY } from "../core/columns.js";
 import type { PgStatement } from "../core/statement.js";
 import {
   builder,
@@ -11,9 +10,12 @@ import {
 } from "./postgres.js";
 import type { OlapCapabilities } from "./types.js";
 
+const LOAD_ERRORS_SHOWN = 20;
+
 /**
- * Amazon Redshift: the PostgreSQL protocol and most of its SQL, with COPY from S3, temporary
- * work tables and its own system tables. Only what differs from PostgreSQL is here.
+ * Amazon Redshift: the PostgreSQL protocol and most of its SQL. What differs is declared as
+ * capabilities (temporary work tables, no read-only sessions) or overridden here: no `work_mem`,
+ * and COPY from S3 with Redshift's own system tables.
  */
 export class RedshiftDialect extends PostgresDialect {
   override readonly name = "redshift";
@@ -24,36 +26,23 @@ export class RedshiftDialect extends PostgresDialect {
     workTables: "temporary",
     rejectionsOnSecondSession: false,
     copiesFrom: "s3",
-    // The plan simply runs only SELECTs on a read-only Redshift session.
+    // The plan simply runs only SELECTs on a reading session.
     readOnlySessions: false,
-    // MERGE exists on newer clusters only.
+    // MERGE exists on newer clusters only (the replace does not use it).
     merge: false,
   };
 
-  /** Redshift has no `work_mem` and no read-only session setting. */
-  override session(_options: { readOnly: boolean }): PgStatement[] {
-    return this.probeSession();
+  /** Redshift has no `work_mem`: its workload management gives a query its memory. */
+  protected override memorySettings(): PgStatement[] {
+    return [];
   }
 
   override tenant(schema: string, runId?: string): RedshiftTenantSql {
-    return new RedshiftTenantSql(schema, runId);
+    return new RedshiftTenantSql(schema, runId, this.capabilities.workTables);
   }
 }
 
 export class RedshiftTenantSql extends PostgresTenantSql {
-  protected override workTable(role: "stage" | "rows"): string {
-    return `backfill_${role}`;
-  }
-
-  protected override createWorkTable(name: string): string {
-    return `CREATE TEMP TABLE ${name}`;
-  }
-
-  /** Temporary tables go with the session: nothing to drop. */
-  override dropWorkTables(): PgStatement[] {
-    return [];
-  }
-
   /**
    * Redshift reads the parts listed in the manifest from S3 itself. `NULL AS '\\N'` because
    * Redshift string literals treat the backslash as an escape; `MAXERROR 0` so that no row is
@@ -86,25 +75,7 @@ export class RedshiftTenantSql extends PostgresTenantSql {
       ),
     };
   }
-
-  /** Temporary tables are read by one session; the keep-one-per-key rule runs as a window function. */
-  override selectRows(): PgStatement[] {
-    const key = UNIQUE_KEY.map((column) => `s.${column}`).join(", ");
-    return [
-      sql(`${this.createWorkTable(this.rows)} (LIKE ${this.live})`),
-      sql([
-        `INSERT INTO ${this.rows} (${COLUMN_LIST})`,
-        `SELECT ${COLUMN_LIST} FROM (`,
-        `  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY s.id) AS key_rank`,
-        ...this.inOlapExam(),
-        ") ranked",
-        "WHERE key_rank = 1",
-      ]),
-    ];
-  }
 }
-
-const LOAD_ERRORS_SHOWN = 20;
 
 /**
  * How COPY authenticates to S3: `IAM_ROLE 'arn…'`, or the older `CREDENTIALS 'aws_iam_role=arn…'`

@@ -12,7 +12,8 @@ import type { ExtractDriver, IdSpan } from "../dialects/types.js";
 import type { ControllerSpec } from "../io/deployment/open.js";
 
 export type StepName =
-  | "prepare-staging"
+  | "check-staging"
+  | "clear-staging"
   | "lock"
   | "backup"
   | "extract"
@@ -41,8 +42,13 @@ interface ActionBase<S extends StepName> {
   always?: true;
 }
 
-/** Fails before anything is modified when the staging folder cannot be written; clears an interrupted attempt's files. */
-export interface PrepareStagingAction extends ActionBase<"prepare-staging"> {
+/** Fails before anything is modified when the staging folder cannot be written. */
+export interface CheckStagingAction extends ActionBase<"check-staging"> {
+  stagingUri: string;
+}
+
+/** Deletes the files an interrupted attempt left in the staging folder. */
+export interface ClearStagingAction extends ActionBase<"clear-staging"> {
   stagingUri: string;
 }
 
@@ -161,7 +167,8 @@ export interface ReportReadsAction extends ActionBase<"report-reads"> {
 }
 
 export type Action =
-  | PrepareStagingAction
+  | CheckStagingAction
+  | ClearStagingAction
   | LockAction
   | BackupAction
   | ExtractAction

@@ -14,7 +14,7 @@ import {
   type ServerFacts,
 } from "../dialects/choose.js";
 import { EXACT_WINDOW_COUNT_BELOW, MYSQL, type MysqlDialect } from "../dialects/mysql.js";
-import { POSTGRES } from "../dialects/postgres.js";
+import { POSTGRES, type PostgresDialect } from "../dialects/postgres.js";
 import type { IdSpan } from "../dialects/types.js";
 import { MysqlSession } from "../io/db/mysql-session.js";
 import { PgSession } from "../io/db/pg-session.js";
@@ -175,25 +175,29 @@ async function idSpan(
 }
 
 /**
- * An OLAP session for reading before the engine is known: the statements both engines accept,
- * then, once `version()` has told which it is, that dialect's read-only session.
+ * An OLAP session opened before the engine is known: the statements both engines accept, then,
+ * once `version()` has told which it is, that dialect's session.
  */
-async function openOlapReader(
+export async function openDetectedOlap(
   login: TenantConfig["olap"],
   what: string,
-): Promise<{ session: PgSession; version: string }> {
+  options: { readOnly: boolean },
+): Promise<{ session: PgSession; version: string; dialect: PostgresDialect }> {
   const session = await PgSession.open(login, what, POSTGRES.probeSession());
   try {
     const { rows } = await session.query<{ version: string }>(POSTGRES.version());
     const version = rows[0]?.version ?? "";
-    for (const statement of detectOlapDialect(version).session({ readOnly: true }))
-      await session.query(statement);
-    return { session, version };
+    const dialect = detectOlapDialect(version);
+    for (const statement of dialect.session(options)) await session.query(statement);
+    return { session, version, dialect };
   } catch (error) {
     await session.close();
     throw error;
   }
 }
+
+const openOlapReader = (login: TenantConfig["olap"], what: string) =>
+  openDetectedOlap(login, what, { readOnly: true });
 
 /** `backfill.tenants.<ID>.olap-schema`, else the tenant user's `current_schema()`, else `reporting_<id>`. */
 async function resolveOlapSchema(tenant: TenantConfig): Promise<{ schema: string; source: string }> {

@@ -70,7 +70,8 @@ export function statementsOf(action: Action): Labeled[] {
   const each = (label: string, statements: readonly Statement[]): Labeled[] =>
     statements.map((statement): Labeled => [label, statement]);
   switch (action.step) {
-    case "prepare-staging":
+    case "check-staging":
+    case "clear-staging":
       return [];
     case "lock":
       return [
@@ -90,7 +91,7 @@ export function statementsOf(action: Action): Labeled[] {
     case "extract":
       if (action.via === "server") {
         return [
-          ["warehouse (Aurora writes the parts and the manifest to S3)", action.statement],
+          ["warehouse, which writes the parts and the manifest to S3 itself", action.statement],
           ["warehouse, rows left out because an alt value is NULL", action.nullCensus],
         ];
       }
@@ -110,7 +111,7 @@ export function statementsOf(action: Action): Labeled[] {
       if (load.copiesFrom === "s3") {
         return [
           ...each("OLAP", load.prepare),
-          ["Redshift reads the parts from S3", load.copy],
+          ["OLAP, which reads the parts from S3 itself", load.copy],
           ["rows loaded", load.copiedRows],
           ["only if COPY fails: the rows it rejected", load.loadErrors],
         ];

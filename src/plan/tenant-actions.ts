@@ -58,9 +58,8 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
   const dropWorkTables = olap.dropWorkTables();
   const actions: Action[] = [
     {
-      step: "prepare-staging",
-      summary: `check that ${facts.stagingUri} can be written`,
-      condition: "files an interrupted attempt left in the folder are deleted",
+      step: "check-staging",
+      summary: `check that ${facts.stagingUri} can be written (a probe object is written and deleted)`,
       stagingUri: facts.stagingUri,
       skipWhenDone: ["extract"],
       durable: false,
@@ -71,6 +70,14 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       condition: "a lock of a process that is gone is taken over; another only with --take-over-lock",
       statements: lock,
       skipWhenDone: [],
+      durable: false,
+    },
+    {
+      step: "clear-staging",
+      summary: `delete what an interrupted attempt left in ${facts.stagingUri}`,
+      condition: "only when the folder holds files",
+      stagingUri: facts.stagingUri,
+      skipWhenDone: ["extract"],
       durable: false,
     },
   ];

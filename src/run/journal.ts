@@ -7,7 +7,7 @@ import type { OlapDialectName } from "../dialects/choose.js";
 import { openStaging } from "../io/staging/open.js";
 import type { StepName } from "../plan/actions.js";
 import type { MigrateJournal, MigrateRecord } from "../steps/quiesce.js";
-import type { FailureDetails, StepResults } from "../steps/results.js";
+import type { ExtractResult, FailureDetails, MergeResult, StepResults } from "../steps/results.js";
 
 export type { MigrateJournal } from "../steps/quiesce.js";
 
@@ -136,11 +136,7 @@ export class RunJournal implements MigrateRecord {
       throw new ConfigError(`run ${runId}: no journal in ${dir}`);
     }
     const data = JSON.parse(text) as JournalData;
-    // Journals written before step results were kept by step name.
-    for (const tenant of Object.values(data.tenants)) {
-      tenant.results ??= {};
-      tenant.steps ??= [];
-    }
+    for (const tenant of Object.values(data.tenants)) upgradeTenantJournal(tenant);
     return new RunJournal(dir, data);
   }
 
@@ -211,4 +207,26 @@ export class RunJournal implements MigrateRecord {
       );
     }
   }
+}
+
+/** What journals written before step results were kept by step name (0.1.0 and earlier) hold. */
+interface EarlierTenantJournal {
+  extract?: ExtractResult;
+  load?: { rowsCopied: number };
+  merge?: Omit<MergeResult, "rowsCopied">;
+}
+
+/** Brings a tenant entry of an earlier journal into today's form, so that a resume skips what it did. */
+function upgradeTenantJournal(tenant: TenantJournal & EarlierTenantJournal): void {
+  if (tenant.results) return;
+  const { extract, load, merge } = tenant;
+  tenant.results = {
+    ...(tenant.backupTable ? { backup: { table: tenant.backupTable } } : {}),
+    ...(extract ? { extract } : {}),
+    ...(merge && load ? { merge: { ...merge, rowsCopied: load.rowsCopied } } : {}),
+  };
+  tenant.steps ??= [];
+  delete tenant.extract;
+  delete tenant.load;
+  delete tenant.merge;
 }

@@ -2,6 +2,8 @@ import type { DatabaseLogin } from "../config/settings.js";
 import { RuntimeError } from "../core/errors.js";
 import type { PgStatement } from "../core/statement.js";
 import { olapDialect, type OlapDialectName } from "../dialects/choose.js";
+import type { PostgresTenantSql } from "../dialects/postgres.js";
+import { openDetectedOlap } from "../plan/discover.js";
 import { PgSession } from "../io/db/pg-session.js";
 import { openStaging } from "../io/staging/open.js";
 import type { LockOwner } from "../steps/context.js";
@@ -13,22 +15,36 @@ export interface BackupOfTenant {
   schema: string;
   backupTable: string;
   stagingUri: string;
-  /** The OLAP dialect the run used (its load mode). */
-  dialect: OlapDialectName;
+  /** The OLAP dialect the run used; absent in journals that did not record it (the server is asked). */
+  dialect?: OlapDialectName;
 }
 
-const sqlOf = (target: Pick<BackupOfTenant, "schema" | "dialect">, runId?: string) =>
-  olapDialect(target.dialect).tenant(target.schema, runId);
+/** A session in the run's dialect, and the dialect's statements on the tenant schema. */
+async function openOlap(
+  target: Pick<BackupOfTenant, "tenant" | "olap" | "dialect" | "schema">,
+  runId?: string,
+): Promise<{ olap: PgSession; sql: PostgresTenantSql }> {
+  const what = `tenant ${target.tenant} OLAP`;
+  if (!target.dialect) {
+    const { session, dialect } = await openDetectedOlap(target.olap, what, { readOnly: false });
+    return { olap: session, sql: dialect.tenant(target.schema, runId) };
+  }
+  const dialect = olapDialect(target.dialect);
+  const olap = await PgSession.open(target.olap, what, dialect.session({ readOnly: false }));
+  return { olap, sql: dialect.tenant(target.schema, runId) };
+}
 
-const openOlap = (target: Pick<BackupOfTenant, "tenant" | "olap" | "dialect">) =>
-  PgSession.open(
-    target.olap,
-    `tenant ${target.tenant} OLAP`,
-    olapDialect(target.dialect).session({ readOnly: false }),
-  );
-
+/** What rollback will run, for the operator to read first (the statements are the same on both engines). */
 export const rollbackStatements = (target: BackupOfTenant): PgStatement[] =>
-  sqlOf(target).restoreFromBackup(target.backupTable);
+  olapDialect(target.dialect ?? "postgres")
+    .tenant(target.schema)
+    .restoreFromBackup(target.backupTable);
+
+/** What cleanup drops besides the work tables, for the operator to read first. */
+export const dropBackupStatement = (target: BackupOfTenant): PgStatement =>
+  olapDialect(target.dialect ?? "postgres")
+    .tenant(target.schema)
+    .dropTable(target.backupTable);
 
 export interface RollbackResult {
   tenant: string;
@@ -45,8 +61,7 @@ export async function rollbackTenant(
   owner: LockOwner,
   options: { takeOver: boolean; warn: (message: string) => void },
 ): Promise<RollbackResult> {
-  const sql = sqlOf(target);
-  const olap = await openOlap(target);
+  const { olap, sql } = await openOlap(target);
   try {
     if (!(await olap.count(sql.tableExists(target.backupTable)))) {
       throw new RuntimeError(
@@ -58,7 +73,7 @@ export async function rollbackTenant(
     try {
       return await olap.inTransaction(async () => {
         const rowsBefore = await olap.count(sql.countLive());
-        for (const statement of rollbackStatements(target)) await olap.query(statement);
+        for (const statement of sql.restoreFromBackup(target.backupTable)) await olap.query(statement);
         const rowsAfter = await olap.count(sql.countLive());
         const backupRows = await olap.count(sql.countTable(target.backupTable));
         if (rowsAfter !== backupRows) {
@@ -85,9 +100,8 @@ export async function cleanupTenant(
   runId: string,
 ): Promise<string[]> {
   const removed: string[] = [];
-  const olap = await openOlap(target);
+  const { olap, sql } = await openOlap(target, runId);
   try {
-    const sql = sqlOf(target, runId);
     if ("backupTable" in target) {
       await olap.query(sql.dropTable(target.backupTable));
       removed.push(`${target.schema}.${target.backupTable}`);

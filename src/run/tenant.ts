@@ -43,6 +43,7 @@ export async function runTenant(plan: TenantPlan, run: TenantRunContext): Promis
   await journal.update(() => {
     entry.attempts += 1;
     entry.steps = [];
+    entry.skipped = undefined; // a resumed run gets to a tenant an earlier --fail-fast skipped
   });
   const context: StepContext = {
     tenant: plan,
@@ -84,9 +85,10 @@ export async function runTenant(plan: TenantPlan, run: TenantRunContext): Promis
     });
     return { error };
   } finally {
+    // A COPY still open would hold the session the unlock needs: abandon it first.
+    context.attempt.overlapped?.abort();
     // An attempt that failed leaves its work tables; the next one drops them before it loads.
     for (const action of plan.actions) if (action.always) await runAction(action).catch(() => undefined);
-    context.attempt.overlapped?.abort();
     await context.sessions.closeAll();
     await journal.update(() => (entry.durationMs = Date.now() - started));
   }

@@ -6,16 +6,19 @@ import { extract } from "./extract.js";
 import { load } from "./load.js";
 import { lock, unlock } from "./lock.js";
 import { merge } from "./merge.js";
-import { prepareStaging } from "./prepare-staging.js";
 import { reportReads } from "./report-reads.js";
+import { checkStaging, clearStaging } from "./staging.js";
 import type { StepResults } from "./results.js";
 import { verify } from "./verify.js";
 
 /** Runs one action of the plan with the step that implements it; returns what it produced. */
 export async function runStep(action: Action, context: StepContext): Promise<StepResults> {
   switch (action.step) {
-    case "prepare-staging":
-      await prepareStaging(action, context);
+    case "check-staging":
+      await checkStaging(action, context);
+      return {};
+    case "clear-staging":
+      await clearStaging(action, context);
       return {};
     case "lock":
       await lock(action, context);

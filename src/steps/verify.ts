@@ -25,7 +25,7 @@ type Row = Record<string, unknown>;
 
 /** The step of `run`: a tenant whose verification fails, fails. */
 export async function verify(action: VerifyAction, context: StepContext): Promise<TenantVerification> {
-  const verification = await verifyTenant(action, context.sessions, context.tenant.tenant.id);
+  const { verification, cause } = await compare(action, context.sessions, context.tenant.tenant.id);
   if (!verification.ok) {
     const failed =
       verification.error ??
@@ -33,7 +33,8 @@ export async function verify(action: VerifyAction, context: StepContext): Promis
         .filter((c) => !c.ok)
         .map((c) => c.name)
         .join(", ");
-    throw new StepFailedError<FailureDetails>(`verify: ${failed} failed`, { verification });
+    // The cause tells the runner whether another attempt may help (a dropped connection).
+    throw new StepFailedError<FailureDetails>(`verify: ${failed} failed`, { verification }, { cause });
   }
   return verification;
 }
@@ -50,6 +51,14 @@ export async function verifyTenant(
   sessions: Pick<TenantSessions, "olapReader" | "warehouse">,
   tenant: string,
 ): Promise<TenantVerification> {
+  return (await compare(action, sessions, tenant)).verification;
+}
+
+async function compare(
+  action: VerifyAction,
+  sessions: Pick<TenantSessions, "olapReader" | "warehouse">,
+  tenant: string,
+): Promise<{ verification: TenantVerification; cause?: unknown }> {
   const { scope } = action;
   const result: TenantVerification = { tenant, olapSchema: scope.schema, ok: false, checks: [], levels: [] };
   try {
@@ -94,8 +103,9 @@ export async function verifyTenant(
     result.ok = result.checks.every((check) => check.ok);
   } catch (error) {
     result.error = describeError(error);
+    return { verification: result, cause: error };
   }
-  return result;
+  return { verification: result };
 }
 
 /** The OLAP exams in scope, copied page by page into the warehouse session's temporary table. */

@@ -29,7 +29,7 @@ DELETE FROM "reporting_pa".rdw_backfill_lock;
 INSERT INTO "reporting_pa".rdw_backfill_lock (run_id, host, pid, acquired_at) VALUES ($1, $2, $3, $4);
 -- bound values: ["<run id>","<host>","<pid>","<now>"]
 
--- extract: warehouse (Aurora writes the parts and the manifest to S3)
+-- extract: warehouse, which writes the parts and the manifest to S3 itself
 SELECT wes.id, wes.exam_id, wes.subject_score_id, we.student_id, we.asmt_id, we.school_year,
        wes.scale_score, wes.performance_level, we.completed_at, -1 AS migrate_id, we.updated, we.update_import_id
 FROM `warehouse_pa`.exam we
@@ -65,7 +65,7 @@ ORDER BY reason;
 -- load: OLAP
 CREATE TEMP TABLE backfill_stage (LIKE "reporting_pa".exam_alt_score);
 
--- load: Redshift reads the parts from S3
+-- load: OLAP, which reads the parts from S3 itself
 COPY backfill_stage (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id)
 FROM 's3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/exam_alt_score.manifest'
 IAM_ROLE 'arn:aws:iam::123456789012:role/rdw-redshift'

@@ -225,6 +225,7 @@ const PG_PRODUCED = olaps.flatMap(({ olap, tenant }) => [...olap.produced, ...te
 const NOT_STATEMENTS = new Set([
   "warehouse.selection", // the row selection, a fragment of the extract and verify statements (see selectionOf)
   "warehouse.s3Problems", // Aurora's preflight: messages, from facts already read
+  "olap.memorySettings", // statements of session(), which lists them
   "tenant.workTable", // a table name
   "tenant.createWorkTable", // the start of a CREATE statement
   "tenant.inOlapExam", // a FROM … JOIN fragment of selectRows

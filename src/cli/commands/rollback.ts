@@ -5,6 +5,7 @@ import { RunJournal } from "../../run/journal.js";
 import {
   type BackupOfTenant,
   cleanupTenant,
+  dropBackupStatement,
   rollbackStatements,
   rollbackTenant,
 } from "../../run/rollback.js";
@@ -34,7 +35,7 @@ async function tenantsOf(
         olap: tenant.olap,
         schema: entry.olapSchema,
         stagingUri: entry.stagingUri,
-        dialect: entry.olapDialect ?? "postgres",
+        ...(entry.olapDialect ? { dialect: entry.olapDialect } : {}),
         ...(entry.backupTable ? { backupTable: entry.backupTable } : {}),
       };
     });
@@ -94,7 +95,7 @@ export async function cleanupCommand(
   for (const target of targets) {
     if (target.backupTable)
       lines.push(
-        `Tenant ${target.tenant}: DROP TABLE ${quotePg(target.schema)}.${quotePg(target.backupTable)}`,
+        `Tenant ${target.tenant}: ${dropBackupStatement({ ...target, backupTable: target.backupTable }).sql}`,
       );
     lines.push(`Tenant ${target.tenant}: drop the run's work tables if an interrupted attempt left them`);
     lines.push(`Tenant ${target.tenant}: delete the staged files in ${target.stagingUri}`);
