@@ -1,6 +1,7 @@
 import type { DatabaseLogin } from "../config/settings.js";
 import type { Statement } from "../core/statement.js";
 import type { Action, Plan, TenantPlan } from "./actions.js";
+import { journalCopyUri } from "./staging-location.js";
 
 const MASK = "********";
 
@@ -11,6 +12,7 @@ export function renderPlan(plan: Plan, options: { sql: boolean } = { sql: true }
   const lines = [
     `Run ${plan.runId}: back-fill exam_alt_score from warehouse exams updated since ${plan.since} UTC`,
     `Staging root: ${plan.uriRoot}   Backup: ${plan.backup ? "yes" : "no (--no-backup)"}`,
+    `Journal: saved after each step in the journal folder and to ${journalCopyUri(plan.uriRoot, plan.runId)}journal.json`,
     "",
     ...renderMigrate(plan),
   ];

@@ -21,3 +21,7 @@ export function stagingUris(
     }),
   );
 }
+
+/** Where a run's journal is copied, next to the staged files, so that it survives the operator's machine. */
+export const journalCopyUri = (uriRoot: string, runId: string): string =>
+  `${uriRoot}/MigrateAdHoc/rdw-backfill/${runId}/`;

@@ -6,6 +6,7 @@ import { ConfigError, describeError } from "../core/errors.js";
 import type { OlapDialectName } from "../dialects/choose.js";
 import { openStaging } from "../io/staging/open.js";
 import type { StepName } from "../plan/actions.js";
+import { journalCopyUri } from "../plan/staging-location.js";
 import type { MigrateJournal, MigrateRecord } from "../steps/quiesce.js";
 import type { ExtractResult, FailureDetails, MergeResult, StepResults } from "../steps/results.js";
 
@@ -115,7 +116,7 @@ export class RunJournal implements MigrateRecord {
       host: hostname(),
       pid: process.pid,
       command: journalCommand(command),
-      stagingCopy: `${uriRoot}/MigrateAdHoc/rdw-backfill/${runId}/`,
+      stagingCopy: journalCopyUri(uriRoot, runId),
       tenants: Object.fromEntries(
         Object.entries(tenants).map(([id, tenant]) => [
           id,
