@@ -1,5 +1,6 @@
 import { BACKFILL_MIGRATE_ID, EXAM_ALT_SCORE_COLUMNS, QUOTED_COLUMNS } from "../core/columns.js";
 import { requirePlainIdentifier } from "../core/identifiers.js";
+import { EXAMPLES_PER_REASON } from "../core/rejections.js";
 import { fixed, type MysqlStatement, StatementBuilder, type Wire } from "../core/statement.js";
 import type { ExtractDriver, ExtractScope, IdRange, VerifyGroup, WarehouseCapabilities } from "./types.js";
 
@@ -20,7 +21,6 @@ export const SCOPE_TABLE = "rdw_verify_scope";
 export const EXACT_WINDOW_COUNT_BELOW = 500_000;
 const SAMPLE_SLICES = 20;
 const SAMPLE_SHARE = 0.01;
-const EXAMPLE_IDS = 5;
 
 /** Where each `exam_alt_score` column comes from in the warehouse. */
 const SOURCE_OF: Record<(typeof EXAM_ALT_SCORE_COLUMNS)[number], string> = {
@@ -252,7 +252,7 @@ export class MysqlDialect {
     return q.build([
       "SELECT IF(wes.scale_score IS NULL, 'null_scale_score', 'null_performance_level') AS reason,",
       "       COUNT(*) AS rejected,",
-      `       SUBSTRING_INDEX(GROUP_CONCAT(wes.id ORDER BY wes.id SEPARATOR ','), ',', ${q.bind(EXAMPLE_IDS)}) AS example_ids`,
+      `       SUBSTRING_INDEX(GROUP_CONCAT(wes.id ORDER BY wes.id SEPARATOR ','), ',', ${q.bind(EXAMPLES_PER_REASON)}) AS example_ids`,
       ...this.selection(q, scope),
       "  AND (wes.scale_score IS NULL OR wes.performance_level IS NULL)",
       "GROUP BY reason",

@@ -101,7 +101,6 @@ export interface ServerExtractAction extends ExtractBase {
 export type ExtractAction = StreamExtractAction | ServerExtractAction;
 
 export interface LoadAction extends ActionBase<"load"> {
-  stagingUri: string;
   manifestName: string;
   statements: LoadSql;
 }
@@ -160,7 +159,6 @@ export interface VerifyAction extends ActionBase<"verify"> {
 
 /** The performance-level distributions the HTML report charts: before (the backup) and after. */
 export interface ReportReadsAction extends ActionBase<"report-reads"> {
-  backupTable: string | undefined;
   backupExists: PgStatement | undefined;
   before: PgStatement | undefined;
   after: PgStatement;

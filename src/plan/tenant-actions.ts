@@ -107,7 +107,6 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     ...(extract.via === "this-process" && extract.loadAlongside
       ? { condition: "when the extract ran in an earlier attempt: the staged parts are copied instead" }
       : {}),
-    stagingUri: facts.stagingUri,
     manifestName,
     statements: loadSql,
     skipWhenDone: ["merge"],
@@ -152,7 +151,6 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       step: "report-reads",
       summary:
         "read the students per performance level before (the backup) and after, for the report's charts",
-      backupTable: settings.backup ? backupTable : undefined,
       backupExists: settings.backup ? olap.tableExists(backupTable) : undefined,
       before: settings.backup ? olap.levelDistribution(backupTable) : undefined,
       after: olap.levelDistribution("exam_alt_score"),

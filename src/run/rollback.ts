@@ -6,6 +6,7 @@ import type { PostgresTenantSql } from "../dialects/postgres.js";
 import { openDetectedOlap } from "../plan/discover.js";
 import { PgSession } from "../io/db/pg-session.js";
 import { openStaging } from "../io/staging/open.js";
+import { removeAll } from "../io/staging/store.js";
 import type { LockOwner } from "../steps/context.js";
 import { acquireTenantLock, releaseTenantLock } from "../steps/lock.js";
 
@@ -111,8 +112,6 @@ export async function cleanupTenant(
     await olap.close();
   }
   const staging = openStaging(target.stagingUri);
-  const objects = await staging.list();
-  for (const object of objects) await staging.remove(object.name);
-  removed.push(`${objects.length} staged objects in ${target.stagingUri}`);
+  removed.push(`${await removeAll(staging)} staged objects in ${target.stagingUri}`);
   return removed;
 }

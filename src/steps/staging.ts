@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { describeError, RuntimeError } from "../core/errors.js";
 import type { CheckStagingAction, ClearStagingAction } from "../plan/actions.js";
+import { removeAll } from "../io/staging/store.js";
 import type { StepContext } from "./context.js";
 
 const PROBE = "_write_probe";
@@ -20,5 +21,5 @@ export async function checkStaging(_action: CheckStagingAction, context: StepCon
 
 /** Deletes the files an interrupted attempt left in the run's staging folder. */
 export async function clearStaging(_action: ClearStagingAction, context: StepContext): Promise<void> {
-  for (const object of await context.staging.list()) await context.staging.remove(object.name);
+  await removeAll(context.staging);
 }

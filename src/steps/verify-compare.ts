@@ -1,3 +1,5 @@
+import { VERIFY_EXAMPLES } from "../plan/tenant-actions.js";
+
 /**
  * Verify's comparisons, without servers: the warehouse's rows and the OLAP side's rows in, the
  * checks out. Sums are compared exactly (integers and microseconds as bigint); scale scores
@@ -25,7 +27,8 @@ export interface LevelCell {
 
 type Row = Record<string, unknown>;
 
-export const EXAMPLES = 5;
+/** Example ids per check: as many as the OLAP side reads (its LIMIT). */
+export const EXAMPLES = VERIFY_EXAMPLES;
 /** Groups read row by row when their counts or sums differ. */
 export const DRILL_GROUPS = 20;
 /** Staged scale scores carry 6 significant digits (MySQL's FLOAT text); a few hundredths is rounding. */

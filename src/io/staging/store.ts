@@ -19,6 +19,13 @@ export interface StagingStore {
   remove(name: string): Promise<void>;
 }
 
+/** Deletes every object in the folder; returns how many there were. */
+export async function removeAll(staging: StagingStore): Promise<number> {
+  const objects = await staging.list();
+  for (const object of objects) await staging.remove(object.name);
+  return objects.length;
+}
+
 /** Redshift's COPY manifest format, which Aurora's `MANIFEST ON` also writes. */
 export interface Manifest {
   /** Aurora's manifests have no `meta`. */
