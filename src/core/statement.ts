@@ -39,6 +39,16 @@ export class StatementBuilder<P extends Protocol> {
     return this.wire.placeholder(this.params.length);
   }
 
+  /**
+   * A row count written into the text, for `LIMIT`: Redshift is reported to refuse `LIMIT $1`
+   * for some parameter types, so a limit is a literal, and only a whole number is accepted.
+   */
+  limit(rows: number): string {
+    if (!Number.isSafeInteger(rows) || rows < 0)
+      throw new Error(`internal: LIMIT ${rows} is not a row count`);
+    return String(rows);
+  }
+
   /** Placeholders for a list of values, comma-separated (for `IN (…)`). */
   bindAll(values: readonly BoundValue[]): string {
     return values.map((value) => this.bind(value)).join(", ");

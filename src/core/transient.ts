@@ -21,6 +21,12 @@ const TRANSIENT_CODES = new Set([
   "40001", // serialization_failure
   "40P01", // deadlock_detected
 ]);
+/**
+ * Redshift reports a serialization conflict as `ERROR: 1023 DETAIL: Serializable isolation
+ * violation on table …` with SQLSTATE XX000 (internal error), not 40001 ("Serializable isolation",
+ * Redshift Database Developer Guide): the message tells it from other internal errors.
+ */
+const REDSHIFT_SERIALIZATION = /^\s*(ERROR:\s*)?1023\b|serializable isolation violation/i;
 const TRANSIENT_S3 = new Set([
   "SlowDown",
   "Throttling",
@@ -36,10 +42,13 @@ export function isTransient(error: unknown): boolean {
       code?: unknown;
       name?: unknown;
       message?: unknown;
+      detail?: unknown;
       $metadata?: { httpStatusCode?: number };
     };
     if (typeof e.code === "string" && TRANSIENT_CODES.has(e.code)) return true;
     if (typeof e.name === "string" && TRANSIENT_S3.has(e.name)) return true;
+    if (e.code === "XX000" && REDSHIFT_SERIALIZATION.test(`${String(e.message)}\n${String(e.detail)}`))
+      return true;
     const status = e.$metadata?.httpStatusCode;
     if (status !== undefined && (status >= 500 || status === 429)) return true;
     if (

@@ -21,7 +21,6 @@ export class AuroraDialect extends MysqlDialect {
   override readonly label = "Aurora MySQL";
   override readonly capabilities: WarehouseCapabilities = {
     extractsToS3: true,
-    temporaryTablesWhenReadOnly: false,
   };
 
   /**

@@ -1,7 +1,13 @@
 import { BACKFILL_MIGRATE_ID, EXAM_ALT_SCORE_COLUMNS, QUOTED_COLUMNS } from "../core/columns.js";
 import { requirePlainIdentifier } from "../core/identifiers.js";
 import { EXAMPLES_PER_REASON } from "../core/rejections.js";
-import { fixed, type MysqlStatement, StatementBuilder, type Wire } from "../core/statement.js";
+import {
+  type BoundValue,
+  fixed,
+  type MysqlStatement,
+  StatementBuilder,
+  type Wire,
+} from "../core/statement.js";
 import type { ExtractDriver, ExtractScope, IdRange, VerifyGroup, WarehouseCapabilities } from "./types.js";
 
 export const MYSQL_WIRE: Wire<"mysql"> = { protocol: "mysql", placeholder: () => "?" };
@@ -13,9 +19,6 @@ const builder = () => new StatementBuilder(MYSQL_WIRE);
 export function quoteMysql(identifier: string): string {
   return "`" + requirePlainIdentifier(identifier, "identifier") + "`";
 }
-
-/** Session-private table of the OLAP exams in scope, for the warehouse side of verify. */
-export const SCOPE_TABLE = "rdw_verify_scope";
 
 /** Below this many exams the window is counted exactly; above, estimated from a sample. */
 export const EXACT_WINDOW_COUNT_BELOW = 500_000;
@@ -85,7 +88,6 @@ export class MysqlDialect {
   readonly label: string = "MariaDB/MySQL";
   readonly capabilities: WarehouseCapabilities = {
     extractsToS3: false,
-    temporaryTablesWhenReadOnly: false,
   };
 
   /** Statements every warehouse session starts with. */
@@ -176,31 +178,21 @@ export class MysqlDialect {
 
   /**
    * The runbook's row selection: exams not deleted, updated in the window, scored; their alt
-   * scores. Verification narrows it to the exams listed in a session's temporary scope table.
+   * scores.
    */
   protected selection(
     q: StatementBuilder<"mysql">,
     scope: ExtractScope,
     driver: ExtractDriver = "exam",
-    scoped = false,
   ): string[] {
     const db = quoteMysql(scope.database);
-    const scopeTable = quoteMysql(SCOPE_TABLE);
     const tables =
       driver === "exam_score"
         ? // MySQL's optimizer starts from exam whatever share of it is in the window; over most
           // of the table, scanning exam_score in key order and looking each exam up by its key
           // reads far fewer pages (2.3 times faster on the benchmark's warehouse).
-          [
-            `FROM ${db}.exam_score wes`,
-            `STRAIGHT_JOIN ${db}.exam we ON we.id = wes.exam_id`,
-            ...(scoped ? [`STRAIGHT_JOIN ${scopeTable} scope ON scope.id = we.id`] : []),
-          ]
-        : [
-            `FROM ${db}.exam we`,
-            ...(scoped ? [`JOIN ${scopeTable} scope ON scope.id = we.id`] : []),
-            `JOIN ${db}.exam_score wes ON wes.exam_id = we.id`,
-          ];
+          [`FROM ${db}.exam_score wes`, `STRAIGHT_JOIN ${db}.exam we ON we.id = wes.exam_id`]
+        : [`FROM ${db}.exam we`, `JOIN ${db}.exam_score wes ON wes.exam_id = we.id`];
     return [
       ...tables,
       "WHERE we.deleted = 0",
@@ -260,54 +252,53 @@ export class MysqlDialect {
     ]);
   }
 
-  /** Verify: the session-private table of OLAP exam ids in scope. */
-  createScope(): MysqlStatement {
-    return sql(`CREATE TEMPORARY TABLE ${quoteMysql(SCOPE_TABLE)} (id BIGINT PRIMARY KEY)`);
-  }
-
-  insertScope(ids: readonly string[]): MysqlStatement {
-    const q = builder();
-    return q.build(
-      `INSERT INTO ${quoteMysql(SCOPE_TABLE)} (id) VALUES ${ids.map((id) => `(${q.bind(id)})`).join(", ")}`,
-    );
-  }
-
-  /** Verify: per group, rows, the sum of their ids, and sums of the values the back-fill should load. */
-  verifyGroups(scope: ExtractScope, driver: ExtractDriver): MysqlStatement {
+  /**
+   * Verify: every loadable row of the exams with ids from `low` to `high` (both inclusive), with
+   * the row's checksum. The caller keeps the rows of the OLAP exams in scope, so that the
+   * warehouse side reads by the exam's primary key and writes nothing (it runs on a read-only
+   * session or a reader endpoint).
+   */
+  verifyRows(scope: ExtractScope, low: BoundValue, high: BoundValue): MysqlStatement {
     const q = builder();
     return q.build([
-      "SELECT we.school_year, we.asmt_id, wes.subject_score_id, COUNT(*) AS n, SUM(wes.id) AS ids,",
-      "       SUM(wes.scale_score) AS scale, SUM(wes.performance_level) AS levels,",
-      "       SUM(UNIX_TIMESTAMP(we.completed_at)) AS completed, SUM(UNIX_TIMESTAMP(we.updated)) AS updated",
-      ...this.selection(q, scope, driver, true),
+      "SELECT we.id AS exam_id, we.school_year, we.asmt_id, wes.subject_score_id, we.student_id,",
+      `       wes.performance_level AS level, wes.id, ${rowChecksum()} AS checksum`,
+      ...this.selection(q, scope),
       LOADABLE,
-      "GROUP BY we.school_year, we.asmt_id, wes.subject_score_id",
+      `  AND we.id BETWEEN ${q.bind(low)} AND ${q.bind(high)}`,
     ]);
   }
 
-  /** Verify's drill-down: the rows of one (school year, asmt, alt score) group. */
-  verifyGroupRows(scope: ExtractScope, driver: ExtractDriver, group: VerifyGroup): MysqlStatement {
+  /** Verify's drill-down: the rows of one (school year, asmt, alt score) group, of all exams in the window. */
+  verifyGroupRows(scope: ExtractScope, group: VerifyGroup): MysqlStatement {
     const q = builder();
     const [year, asmt, score] = group;
     return q.build([
-      "SELECT wes.id, wes.scale_score, wes.performance_level, we.completed_at, we.updated",
-      ...this.selection(q, scope, driver, true),
+      `SELECT we.id AS exam_id, wes.id, ${rowChecksum()} AS checksum`,
+      ...this.selection(q, scope),
       LOADABLE,
       `  AND we.school_year = ${q.bind(year)} AND we.asmt_id = ${q.bind(asmt)} AND wes.subject_score_id = ${q.bind(score)}`,
     ]);
   }
+}
 
-  /** Students per performance level, as the Alt Score aggregate report counts them. */
-  verifyLevels(scope: ExtractScope, driver: ExtractDriver): MysqlStatement {
-    const q = builder();
-    return q.build([
-      "SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level,",
-      "       COUNT(DISTINCT we.student_id) AS students",
-      ...this.selection(q, scope, driver, true),
-      LOADABLE,
-      "GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level",
-    ]);
-  }
+/**
+ * Verify's checksum of a row: the first 32 bits of the MD5 of its canonical text, as an
+ * unsigned integer. The OLAP dialects build the same text from the loaded row (see
+ * `PostgresTenantSql.rowChecksum`): the id, the scale score as `DECIMAL(20,6)` of the text MySQL
+ * renders a FLOAT with (6 significant digits, which is what was staged), the level, and both
+ * timestamps as UTC text with microseconds (this session is UTC). Every part is text or an
+ * exact number on both engines; nothing goes through a floating-point sum.
+ */
+function rowChecksum(): string {
+  const text = [
+    "wes.id",
+    "CAST(CONCAT(wes.scale_score) AS DECIMAL(20,6))",
+    "wes.performance_level",
+    "DATE_FORMAT(we.completed_at, '%Y-%m-%d %H:%i:%s.%f')",
+    "DATE_FORMAT(we.updated, '%Y-%m-%d %H:%i:%s.%f')",
+  ].join(", ");
+  return `CAST(CONV(LEFT(MD5(CONCAT_WS('|', ${text})), 8), 16, 10) AS UNSIGNED)`;
 }
 
 /**

@@ -244,7 +244,7 @@ export class PostgresTenantSql {
       "      AND latest.asmt_id = s.asmt_id AND latest.school_year = s.school_year",
       "  ) c",
       ") r",
-      `WHERE example_rank <= ${q.bind(examplesPerReason)}`,
+      `WHERE example_rank <= ${q.limit(examplesPerReason)}`,
       "ORDER BY reason, id",
     ]);
   }
@@ -329,7 +329,7 @@ export class PostgresTenantSql {
   scopePage(since: string, afterId: string, pageSize: number): PgStatement {
     const q = builder();
     return q.build(
-      `SELECT id FROM ${this.exam} WHERE updated >= ${q.bind(since)} AND id > ${q.bind(afterId)} ORDER BY id LIMIT ${q.bind(pageSize)}`,
+      `SELECT id FROM ${this.exam} WHERE updated >= ${q.bind(since)} AND id > ${q.bind(afterId)} ORDER BY id LIMIT ${q.limit(pageSize)}`,
     );
   }
 
@@ -341,13 +341,15 @@ export class PostgresTenantSql {
     ];
   }
 
-  /** Verify: per (school year, asmt, alt score), rows, the sum of their ids and of their values. */
+  /**
+   * Verify: per (school year, asmt, alt score), the rows, the sum of their ids (exact: bigint
+   * sums are bigint on Redshift, numeric on PostgreSQL) and the sum of their checksums.
+   */
   verifyGroups(altScoreIds: readonly number[], since: string): PgStatement {
     const q = builder();
     return q.build([
       "SELECT t.school_year, t.asmt_id, t.subject_score_id, count(*) AS n, sum(t.id) AS ids,",
-      "       sum(t.scale_score) AS scale, sum(t.performance_level) AS levels,",
-      "       sum(extract(epoch FROM t.completed_at)) AS completed, sum(extract(epoch FROM t.updated)) AS updated",
+      `       sum(${this.rowChecksum()}) AS checksums`,
       ...this.inScope(q, altScoreIds, since),
       "GROUP BY t.school_year, t.asmt_id, t.subject_score_id",
     ]);
@@ -357,12 +359,42 @@ export class PostgresTenantSql {
     const q = builder();
     const [year, asmt, score] = group;
     return q.build([
-      "SELECT t.id, t.scale_score, t.performance_level,",
-      "       to_char(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS completed_at,",
-      "       to_char(t.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS updated",
+      `SELECT t.id, t.exam_id, ${this.rowChecksum()} AS checksum`,
       ...this.inScope(q, altScoreIds, since),
       `  AND t.school_year = ${q.bind(year)} AND t.asmt_id = ${q.bind(asmt)} AND t.subject_score_id = ${q.bind(score)}`,
     ]);
+  }
+
+  /** Verify's drill-down: the OLAP exams in scope of one school year and assessment. */
+  verifyGroupScope(since: string, group: VerifyGroup): PgStatement {
+    const q = builder();
+    const [year, asmt] = group;
+    return q.build(
+      `SELECT id FROM ${this.exam} WHERE updated >= ${q.bind(since)} AND school_year = ${q.bind(year)} AND asmt_id = ${q.bind(asmt)}`,
+    );
+  }
+
+  /**
+   * The checksum of a loaded row, equal to the warehouse's (`rowChecksum` in the MySQL dialect)
+   * for the same values: the first 32 bits of the MD5 of the same canonical text. A scale score
+   * read from MySQL's 6-significant-digit text is the same `DECIMAL(20,6)` again; the timestamps
+   * are rendered in UTC whatever the session's zone.
+   */
+  protected rowChecksum(): string {
+    const utc = (column: string) => `TO_CHAR(t.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')`;
+    const text = [
+      "CAST(t.id AS VARCHAR)",
+      "CAST(CAST(t.scale_score AS DECIMAL(20,6)) AS VARCHAR)",
+      "CAST(t.performance_level AS VARCHAR)",
+      utc("completed_at"),
+      utc("updated"),
+    ].join(" || '|' || ");
+    return this.hexToBigint(`LEFT(MD5(${text}), 8)`);
+  }
+
+  /** Eight hex digits as a non-negative bigint. */
+  protected hexToBigint(hex: string): string {
+    return `('x' || ${hex})::bit(32)::bigint`;
   }
 
   verifyLevels(altScoreIds: readonly number[], since: string): PgStatement {
@@ -385,7 +417,7 @@ export class PostgresTenantSql {
       "GROUP BY school_year, asmt_id, student_id, subject_score_id",
       "HAVING count(*) > 1",
       "ORDER BY min(id)",
-      `LIMIT ${q.bind(limit)}`,
+      `LIMIT ${q.limit(limit)}`,
     ]);
   }
 
@@ -398,7 +430,7 @@ export class PostgresTenantSql {
       `LEFT JOIN ${this.exam} e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year`,
       "WHERE e.id IS NULL",
       "ORDER BY t.id",
-      `LIMIT ${q.bind(limit)}`,
+      `LIMIT ${q.limit(limit)}`,
     ]);
   }
 

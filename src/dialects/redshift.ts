@@ -49,6 +49,14 @@ export class RedshiftTenantSql extends PostgresTenantSql {
    * dropped silently (runbook defect 2); the staged timestamps are UTC, which is how
    * `TIMEFORMAT 'auto'` reads a value without an offset into a timestamptz.
    */
+  /**
+   * Redshift has no BIT type ("Unsupported PostgreSQL data types"); STRTOL returns the BIGINT
+   * a string of the given base stands for ("STRTOL function").
+   */
+  protected override hexToBigint(hex: string): string {
+    return `STRTOL(${hex}, 16)`;
+  }
+
   override load(manifestUri: string, access: S3Access): LoadSql {
     const loadErrors = builder();
     return {
@@ -71,7 +79,7 @@ export class RedshiftTenantSql extends PostgresTenantSql {
       // Rows the last COPY of this session rejected.
       loadErrors: loadErrors.build(
         "SELECT line_number, trim(colname) AS colname, trim(err_reason) AS err_reason, trim(raw_field_value) AS raw_field_value " +
-          `FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT ${loadErrors.bind(LOAD_ERRORS_SHOWN)}`,
+          `FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT ${loadErrors.limit(LOAD_ERRORS_SHOWN)}`,
       ),
     };
   }

@@ -4,11 +4,6 @@ import type { BoundValue, MysqlStatement, PgStatement } from "../core/statement.
 export interface WarehouseCapabilities {
   /** Writes a query's rows to S3 itself, with a manifest Redshift can read (Aurora's `INTO OUTFILE S3`). */
   extractsToS3: boolean;
-  /**
-   * Creates temporary tables in a read-only session. MariaDB refuses, so verify's session-private
-   * scope table needs a session that is not read-only (it still changes no data).
-   */
-  temporaryTablesWhenReadOnly: boolean;
 }
 
 /** What an OLAP engine can do, as the plan and the steps read it. */

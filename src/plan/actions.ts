@@ -131,28 +131,24 @@ export type CheckAction = ActionBase<"check">;
 
 /** The full, read-only comparison of `exam_alt_score` with the warehouse. */
 export interface VerifyAction extends ActionBase<"verify"> {
-  /** The warehouse session of verify: its scope table is temporary, which MariaDB refuses in a read-only session. */
-  warehouseSession: MysqlStatement[];
   warehouse: {
-    createScope: MysqlStatement;
-    /** A template: one statement per batch of exam ids. */
-    insertScope: MysqlStatement;
-    groups: MysqlStatement;
+    /** A template: one statement per page of OLAP exam ids, for the exam ids from the first to the last. */
+    pageRows: MysqlStatement;
     /** A template: one statement per group that differs (at most 20). */
     groupRows: MysqlStatement;
-    levels: MysqlStatement;
   };
   olap: {
     /** A template: one statement per page of exam ids. */
     scopePage: PgStatement;
     groups: PgStatement;
     groupRows: PgStatement;
+    groupScope: PgStatement;
     levels: PgStatement;
     duplicateKeys: PgStatement;
     orphans: PgStatement;
   };
   /** What the templates are filled from. */
-  scope: { since: string; altScoreIds: number[]; driver: ExtractDriver; database: string; schema: string };
+  scope: { since: string; altScoreIds: number[]; database: string; schema: string };
   /** The dialects, to fill the templates. */
   dialects: { warehouse: WarehouseDialectName; olap: OlapDialectName };
 }

@@ -144,17 +144,15 @@ export function statementsOf(action: Action): Labeled[] {
       return [];
     case "verify":
       return [
-        ["warehouse, its own session", action.warehouse.createScope],
         ["OLAP, page by page (template)", action.olap.scopePage],
-        ["warehouse, batch by batch (template)", action.warehouse.insertScope],
-        ["warehouse, at the same time as the OLAP side", action.warehouse.groups],
-        ["OLAP", action.olap.groups],
+        ["warehouse, read-only, for each page's exam ids (template)", action.warehouse.pageRows],
+        ["OLAP, at the same time as the pages", action.olap.groups],
+        ["OLAP", action.olap.levels],
         ["OLAP", action.olap.duplicateKeys],
         ["OLAP", action.olap.orphans],
         ["warehouse, for each group that differs (template)", action.warehouse.groupRows],
         ["OLAP, for each group that differs (template)", action.olap.groupRows],
-        ["warehouse", action.warehouse.levels],
-        ["OLAP", action.olap.levels],
+        ["OLAP, the group's exams in scope (template)", action.olap.groupScope],
       ];
     case "report-reads":
       return [

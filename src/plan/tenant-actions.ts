@@ -13,8 +13,6 @@ import type {
 } from "./actions.js";
 
 export const OBJECT_BASE = "exam_alt_score";
-/** Scope ids sent to the warehouse per INSERT in verify. */
-export const VERIFY_INSERT_BATCH = 5000;
 /** OLAP exam ids read per page in verify. */
 export const VERIFY_SCOPE_PAGE = 50_000;
 /** Examples per verify check. */
@@ -225,26 +223,23 @@ function verifyAction(facts: TenantFacts, settings: ActionSettings): VerifyActio
   const scope = scopeOf(facts, settings.since);
   const warehouse = warehouseDialect(facts.extract.dialect);
   const olap = olapDialect(facts.load.dialect).tenant(facts.olapSchema, settings.runId);
-  const driver = chooseDriver(facts.estimates.examsInWindow, facts.estimates.examRowsApprox);
   const group = ["<school year>", "<asmt id>", "<alt score id>"] as const;
   return {
     step: "verify",
     summary:
       "compare exam_alt_score with the warehouse, read-only: completeness, uniqueness, orphans, values, aggregate report",
     condition:
-      "the exam ids are copied in batches and pages; groups whose counts or sums differ (at most 20) are read row by row",
-    warehouseSession: warehouse.session({ readOnly: warehouse.capabilities.temporaryTablesWhenReadOnly }),
+      `the OLAP exams in scope are read in pages of ${VERIFY_SCOPE_PAGE}, the warehouse rows of each page's exam ids are ` +
+      "checksummed on the warehouse and tallied here; groups whose counts or checksums differ (at most 20) are read row by row",
     warehouse: {
-      createScope: warehouse.createScope(),
-      insertScope: warehouse.insertScope(["<exam id>"]),
-      groups: warehouse.verifyGroups(scope, driver),
-      groupRows: warehouse.verifyGroupRows(scope, driver, group),
-      levels: warehouse.verifyLevels(scope, driver),
+      pageRows: warehouse.verifyRows(scope, "<first exam id>", "<last exam id>"),
+      groupRows: warehouse.verifyGroupRows(scope, group),
     },
     olap: {
       scopePage: olap.scopePage(settings.since, "<last id>", VERIFY_SCOPE_PAGE),
       groups: olap.verifyGroups(facts.altScoreIds, settings.since),
       groupRows: olap.verifyGroupRows(facts.altScoreIds, settings.since, group),
+      groupScope: olap.verifyGroupScope(settings.since, group),
       levels: olap.verifyLevels(facts.altScoreIds, settings.since),
       duplicateKeys: olap.duplicateKeys(VERIFY_EXAMPLES),
       orphans: olap.orphans(VERIFY_EXAMPLES),
@@ -252,7 +247,6 @@ function verifyAction(facts: TenantFacts, settings: ActionSettings): VerifyActio
     scope: {
       since: settings.since,
       altScoreIds: facts.altScoreIds,
-      driver,
       database: scope.database,
       schema: facts.olapSchema,
     },

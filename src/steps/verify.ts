@@ -3,7 +3,7 @@ import { olapDialect, warehouseDialect } from "../dialects/choose.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { PgSession } from "../io/db/pg-session.js";
 import type { VerifyAction } from "../plan/actions.js";
-import { VERIFY_INSERT_BATCH, VERIFY_SCOPE_PAGE } from "../plan/tenant-actions.js";
+import { VERIFY_SCOPE_PAGE } from "../plan/tenant-actions.js";
 import type { StepContext, TenantSessions } from "./context.js";
 import type { FailureDetails } from "./results.js";
 import {
@@ -16,6 +16,7 @@ import {
   orphansCheck,
   uniquenessCheck,
   valuesCheck,
+  WarehouseTally,
 } from "./verify-compare.js";
 import type { TenantVerification } from "./results.js";
 
@@ -42,9 +43,10 @@ export async function verify(action: VerifyAction, context: StepContext): Promis
 /**
  * The one entry point of verify, for `run` and `verify`: compares a tenant's `exam_alt_score`
  * with what the warehouse says it should hold, for the OLAP exams in scope, per (school year,
- * assessment, alt score) by counts and sums, so that it runs in minutes on tens of millions of
- * rows, drilling into the groups that differ for example ids. Changes no data: the warehouse
- * side uses a session-private temporary table of exam ids. Never throws: a failure is in `error`.
+ * assessment, alt score) by counts, id sums and row checksums, drilling into the groups that
+ * differ for example ids. Writes nothing on either server: the warehouse reads by exam id, page
+ * by page of the OLAP exams in scope, and this process keeps only one page of ids at a time.
+ * Never throws: a failure is in `error`.
  */
 export async function verifyTenant(
   action: VerifyAction,
@@ -62,37 +64,26 @@ async function compare(
   const { scope } = action;
   const result: TenantVerification = { tenant, olapSchema: scope.schema, ok: false, checks: [], levels: [] };
   try {
-    const olap = await sessions.olapReader();
-    const warehouse = await sessions.warehouse(action.warehouseSession);
-    await copyScope(action, olap, warehouse);
-    // The warehouse's side and the OLAP side run at once, each on its own server.
-    const [warehouseGroups, olapGroups, duplicates, orphans] = await Promise.all([
-      warehouse.query<Row>(action.warehouse.groups),
-      olap.query<Row>(action.olap.groups),
-      olap.query<{ n: string; first_id: string; last_id: string; keys: string }>(action.olap.duplicateKeys),
-      olap.query<{ id: string; orphans: string }>(action.olap.orphans),
+    const [olap, olapAggregates, warehouse] = await Promise.all([
+      sessions.olapReader(),
+      sessions.olapReader(),
+      sessions.warehouse(),
     ]);
-    const groups = compareGroups(warehouseGroups, olapGroups.rows);
-    const rows = { missing: [] as string[], extra: [] as string[], changed: [] as string[] };
-    const warehouseSql = warehouseDialect(action.dialects.warehouse);
-    const olapSql = olapDialect(action.dialects.olap).tenant(scope.schema);
-    const warehouseScope = { database: scope.database, altScoreIds: scope.altScoreIds, since: scope.since };
-    for (const key of [...groups.identity, ...groups.values].slice(0, DRILL_GROUPS)) {
-      const [year, asmt, score] = key.split("/").map(Number);
-      const group = [year!, asmt!, score!] as const;
-      const differences = compareRows(
-        await warehouse.query<Row>(warehouseSql.verifyGroupRows(warehouseScope, scope.driver, group)),
-        (await olap.query<Row>(olapSql.verifyGroupRows(scope.altScoreIds, scope.since, group))).rows,
-      );
-      rows.missing.push(...differences.missing);
-      rows.extra.push(...differences.extra);
-      rows.changed.push(...differences.changed);
-    }
-    const [warehouseLevels, olapLevels] = await Promise.all([
-      warehouse.query<Row>(action.warehouse.levels),
-      olap.query<Row>(action.olap.levels),
+    // The OLAP side's aggregates run on their own session while the pages are compared.
+    const aggregates = Promise.all([
+      olapAggregates.query<Row>(action.olap.groups),
+      olapAggregates.query<Row>(action.olap.levels),
+      olapAggregates.query<{ n: string; first_id: string; last_id: string; keys: string }>(
+        action.olap.duplicateKeys,
+      ),
+      olapAggregates.query<{ id: string; orphans: string }>(action.olap.orphans),
     ]);
-    result.levels = levelCells(warehouseLevels, olapLevels.rows);
+    aggregates.catch(() => undefined); // awaited below
+    const tally = await tallyWarehouse(action, olap, warehouse);
+    const [olapGroups, olapLevels, duplicates, orphans] = await aggregates;
+    const groups = compareGroups(tally.groups, olapGroups.rows);
+    const rows = await drillDown(action, [...groups.identity, ...groups.values], olap, warehouse);
+    result.levels = levelCells(tally.levels, olapLevels.rows);
     result.checks.push(
       completenessCheck(groups, rows),
       uniquenessCheck(duplicates.rows),
@@ -108,23 +99,66 @@ async function compare(
   return { verification: result };
 }
 
-/** The OLAP exams in scope, copied page by page into the warehouse session's temporary table. */
-async function copyScope(action: VerifyAction, olap: PgSession, warehouse: MysqlSession): Promise<void> {
+/**
+ * Walks the OLAP exams in scope page by page (keyset pagination) and tallies the warehouse's
+ * rows of each page's exam id range; the next page is read from OLAP while the warehouse works.
+ */
+async function tallyWarehouse(
+  action: VerifyAction,
+  olap: PgSession,
+  warehouse: MysqlSession,
+): Promise<WarehouseTally> {
   const { scope } = action;
   const warehouseSql = warehouseDialect(action.dialects.warehouse);
   const olapSql = olapDialect(action.dialects.olap).tenant(scope.schema);
-  await warehouse.execute(action.warehouse.createScope);
   const page = async (after: string) =>
     (await olap.query<{ id: string }>(olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE))).rows.map(
       (row) => String(row.id),
     );
-  // The next page is read from OLAP while this one is written to the warehouse.
+  const tally = new WarehouseTally();
+  const warehouseScope = { database: scope.database, altScoreIds: scope.altScoreIds, since: scope.since };
   let ids = await page("0");
   while (ids.length > 0) {
-    const next = page(ids[ids.length - 1]!);
+    const last = ids[ids.length - 1]!;
+    const next = ids.length < VERIFY_SCOPE_PAGE ? Promise.resolve([]) : page(last);
     next.catch(() => undefined); // awaited below
-    for (let i = 0; i < ids.length; i += VERIFY_INSERT_BATCH)
-      await warehouse.execute(warehouseSql.insertScope(ids.slice(i, i + VERIFY_INSERT_BATCH)));
+    tally.addPage(
+      await warehouse.query<Row>(warehouseSql.verifyRows(warehouseScope, ids[0]!, last)),
+      new Set(ids),
+    );
     ids = await next;
   }
+  return tally;
+}
+
+/** The rows of the first groups that differ, on both sides: which are missing, extra or changed. */
+async function drillDown(
+  action: VerifyAction,
+  groupKeys: readonly string[],
+  olap: PgSession,
+  warehouse: MysqlSession,
+): Promise<{ missing: string[]; extra: string[]; changed: string[] }> {
+  const { scope } = action;
+  const warehouseSql = warehouseDialect(action.dialects.warehouse);
+  const olapSql = olapDialect(action.dialects.olap).tenant(scope.schema);
+  const warehouseScope = { database: scope.database, altScoreIds: scope.altScoreIds, since: scope.since };
+  const rows = { missing: [] as string[], extra: [] as string[], changed: [] as string[] };
+  for (const key of groupKeys.slice(0, DRILL_GROUPS)) {
+    const [year, asmt, score] = key.split("/").map(Number);
+    const group = [year!, asmt!, score!] as const;
+    const [warehouseRows, olapRows, inScope] = await Promise.all([
+      warehouse.query<Row>(warehouseSql.verifyGroupRows(warehouseScope, group)),
+      olap.query<Row>(olapSql.verifyGroupRows(scope.altScoreIds, scope.since, group)),
+      olap.query<{ id: string }>(olapSql.verifyGroupScope(scope.since, group)),
+    ]);
+    const differences = compareRows(
+      warehouseRows,
+      olapRows.rows,
+      new Set(inScope.rows.map((row) => String(row.id))),
+    );
+    rows.missing.push(...differences.missing);
+    rows.extra.push(...differences.extra);
+    rows.changed.push(...differences.changed);
+  }
+  return rows;
 }

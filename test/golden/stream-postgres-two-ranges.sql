@@ -118,9 +118,8 @@ SELECT reason, rejected, id, exam_id FROM (
       AND latest.asmt_id = s.asmt_id AND latest.school_year = s.school_year
   ) c
 ) r
-WHERE example_rank <= $1
+WHERE example_rank <= 5
 ORDER BY reason, id;
--- bound values: [5]
 
 -- merge: BEGIN; count before
 SELECT count(*) AS n FROM "reporting_pa".exam_alt_score;
@@ -143,99 +142,31 @@ DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12";
 -- drop-work-tables: OLAP, after COMMIT
 DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 
--- verify: warehouse, its own session
-CREATE TEMPORARY TABLE `rdw_verify_scope` (id BIGINT PRIMARY KEY);
-
 -- verify: OLAP, page by page (template)
-SELECT id FROM "reporting_pa".exam WHERE updated >= $1 AND id > $2 ORDER BY id LIMIT $3;
--- bound values: ["2019-11-01 00:00:00.000000","<last id>",50000]
+SELECT id FROM "reporting_pa".exam WHERE updated >= $1 AND id > $2 ORDER BY id LIMIT 50000;
+-- bound values: ["2019-11-01 00:00:00.000000","<last id>"]
 
--- verify: warehouse, batch by batch (template)
-INSERT INTO `rdw_verify_scope` (id) VALUES (?);
--- bound values: ["<exam id>"]
-
--- verify: warehouse, at the same time as the OLAP side
-SELECT we.school_year, we.asmt_id, wes.subject_score_id, COUNT(*) AS n, SUM(wes.id) AS ids,
-       SUM(wes.scale_score) AS scale, SUM(wes.performance_level) AS levels,
-       SUM(UNIX_TIMESTAMP(we.completed_at)) AS completed, SUM(UNIX_TIMESTAMP(we.updated)) AS updated
-FROM `warehouse_pa`.exam_score wes
-STRAIGHT_JOIN `warehouse_pa`.exam we ON we.id = wes.exam_id
-STRAIGHT_JOIN `rdw_verify_scope` scope ON scope.id = we.id
+-- verify: warehouse, read-only, for each page's exam ids (template)
+SELECT we.id AS exam_id, we.school_year, we.asmt_id, wes.subject_score_id, we.student_id,
+       wes.performance_level AS level, wes.id, CAST(CONV(LEFT(MD5(CONCAT_WS('|', wes.id, CAST(CONCAT(wes.scale_score) AS DECIMAL(20,6)), wes.performance_level, DATE_FORMAT(we.completed_at, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(we.updated, '%Y-%m-%d %H:%i:%s.%f'))), 8), 16, 10) AS UNSIGNED) AS checksum
+FROM `warehouse_pa`.exam we
+JOIN `warehouse_pa`.exam_score wes ON wes.exam_id = we.id
 WHERE we.deleted = 0
   AND we.updated >= ?
   AND we.scale_score IS NOT NULL
   AND we.performance_level IS NOT NULL
   AND wes.subject_score_id IN (?, ?)
   AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
-GROUP BY we.school_year, we.asmt_id, wes.subject_score_id;
--- bound values: ["2019-11-01 00:00:00.000000",19,20]
+  AND we.id BETWEEN ? AND ?;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,"<first exam id>","<last exam id>"]
 
--- verify: OLAP
+-- verify: OLAP, at the same time as the pages
 SELECT t.school_year, t.asmt_id, t.subject_score_id, count(*) AS n, sum(t.id) AS ids,
-       sum(t.scale_score) AS scale, sum(t.performance_level) AS levels,
-       sum(extract(epoch FROM t.completed_at)) AS completed, sum(extract(epoch FROM t.updated)) AS updated
+       sum(('x' || LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(CAST(t.scale_score AS DECIMAL(20,6)) AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || TO_CHAR(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '|' || TO_CHAR(t.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')), 8))::bit(32)::bigint) AS checksums
 FROM "reporting_pa".exam_alt_score t
 JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
 WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
 GROUP BY t.school_year, t.asmt_id, t.subject_score_id;
--- bound values: ["2019-11-01 00:00:00.000000",19,20]
-
--- verify: OLAP
-SELECT school_year, asmt_id, student_id, subject_score_id, count(*) AS n, min(id) AS first_id, max(id) AS last_id,
-       count(*) OVER () AS keys
-FROM "reporting_pa".exam_alt_score
-GROUP BY school_year, asmt_id, student_id, subject_score_id
-HAVING count(*) > 1
-ORDER BY min(id)
-LIMIT $1;
--- bound values: [5]
-
--- verify: OLAP
-SELECT t.id, count(*) OVER () AS orphans
-FROM "reporting_pa".exam_alt_score t
-LEFT JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
-WHERE e.id IS NULL
-ORDER BY t.id
-LIMIT $1;
--- bound values: [5]
-
--- verify: warehouse, for each group that differs (template)
-SELECT wes.id, wes.scale_score, wes.performance_level, we.completed_at, we.updated
-FROM `warehouse_pa`.exam_score wes
-STRAIGHT_JOIN `warehouse_pa`.exam we ON we.id = wes.exam_id
-STRAIGHT_JOIN `rdw_verify_scope` scope ON scope.id = we.id
-WHERE we.deleted = 0
-  AND we.updated >= ?
-  AND we.scale_score IS NOT NULL
-  AND we.performance_level IS NOT NULL
-  AND wes.subject_score_id IN (?, ?)
-  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
-  AND we.school_year = ? AND we.asmt_id = ? AND wes.subject_score_id = ?;
--- bound values: ["2019-11-01 00:00:00.000000",19,20,"<school year>","<asmt id>","<alt score id>"]
-
--- verify: OLAP, for each group that differs (template)
-SELECT t.id, t.scale_score, t.performance_level,
-       to_char(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS completed_at,
-       to_char(t.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS updated
-FROM "reporting_pa".exam_alt_score t
-JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
-WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
-  AND t.school_year = $4 AND t.asmt_id = $5 AND t.subject_score_id = $6;
--- bound values: ["2019-11-01 00:00:00.000000",19,20,"<school year>","<asmt id>","<alt score id>"]
-
--- verify: warehouse
-SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level,
-       COUNT(DISTINCT we.student_id) AS students
-FROM `warehouse_pa`.exam_score wes
-STRAIGHT_JOIN `warehouse_pa`.exam we ON we.id = wes.exam_id
-STRAIGHT_JOIN `rdw_verify_scope` scope ON scope.id = we.id
-WHERE we.deleted = 0
-  AND we.updated >= ?
-  AND we.scale_score IS NOT NULL
-  AND we.performance_level IS NOT NULL
-  AND wes.subject_score_id IN (?, ?)
-  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
-GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level;
 -- bound values: ["2019-11-01 00:00:00.000000",19,20]
 
 -- verify: OLAP
@@ -246,6 +177,48 @@ JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id A
 WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
 GROUP BY t.school_year, t.asmt_id, t.subject_score_id, t.performance_level;
 -- bound values: ["2019-11-01 00:00:00.000000",19,20]
+
+-- verify: OLAP
+SELECT school_year, asmt_id, student_id, subject_score_id, count(*) AS n, min(id) AS first_id, max(id) AS last_id,
+       count(*) OVER () AS keys
+FROM "reporting_pa".exam_alt_score
+GROUP BY school_year, asmt_id, student_id, subject_score_id
+HAVING count(*) > 1
+ORDER BY min(id)
+LIMIT 5;
+
+-- verify: OLAP
+SELECT t.id, count(*) OVER () AS orphans
+FROM "reporting_pa".exam_alt_score t
+LEFT JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
+WHERE e.id IS NULL
+ORDER BY t.id
+LIMIT 5;
+
+-- verify: warehouse, for each group that differs (template)
+SELECT we.id AS exam_id, wes.id, CAST(CONV(LEFT(MD5(CONCAT_WS('|', wes.id, CAST(CONCAT(wes.scale_score) AS DECIMAL(20,6)), wes.performance_level, DATE_FORMAT(we.completed_at, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(we.updated, '%Y-%m-%d %H:%i:%s.%f'))), 8), 16, 10) AS UNSIGNED) AS checksum
+FROM `warehouse_pa`.exam we
+JOIN `warehouse_pa`.exam_score wes ON wes.exam_id = we.id
+WHERE we.deleted = 0
+  AND we.updated >= ?
+  AND we.scale_score IS NOT NULL
+  AND we.performance_level IS NOT NULL
+  AND wes.subject_score_id IN (?, ?)
+  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
+  AND we.school_year = ? AND we.asmt_id = ? AND wes.subject_score_id = ?;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,"<school year>","<asmt id>","<alt score id>"]
+
+-- verify: OLAP, for each group that differs (template)
+SELECT t.id, t.exam_id, ('x' || LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(CAST(t.scale_score AS DECIMAL(20,6)) AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || TO_CHAR(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '|' || TO_CHAR(t.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')), 8))::bit(32)::bigint AS checksum
+FROM "reporting_pa".exam_alt_score t
+JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
+WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
+  AND t.school_year = $4 AND t.asmt_id = $5 AND t.subject_score_id = $6;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,"<school year>","<asmt id>","<alt score id>"]
+
+-- verify: OLAP, the group's exams in scope (template)
+SELECT id FROM "reporting_pa".exam WHERE updated >= $1 AND school_year = $2 AND asmt_id = $3;
+-- bound values: ["2019-11-01 00:00:00.000000","<school year>","<asmt id>"]
 
 -- report-reads: OLAP, does the backup exist
 SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2;

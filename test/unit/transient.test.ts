@@ -60,6 +60,22 @@ describe("isTransient: worth another attempt", () => {
     });
   }
 
+  // "Serializable isolation" (Redshift Database Developer Guide): "ERROR: 1023 DETAIL: Serializable
+  // isolation violation on table …", which the protocol carries as SQLSTATE XX000, not 40001.
+  it("Redshift's serialization conflict: XX000 with error 1023, in the message or its detail", () => {
+    const inDetail = Object.assign(new Error("1023"), {
+      code: "XX000",
+      detail: "Serializable isolation violation on table - 156362, transactions forming the cycle are: 1, 2",
+    });
+    assert.equal(isTransient(inDetail), true);
+    assert.equal(isTransient(wrapped(inDetail, 2)), true);
+    const inMessage = coded(
+      "XX000",
+      "ERROR: 1023 DETAIL: Serializable isolation violation on table - 156362",
+    );
+    assert.equal(isTransient(inMessage), true);
+  });
+
   it("an error nested in cause, one or several levels deep", () => {
     assert.equal(isTransient(wrapped(coded("ECONNRESET"))), true);
     assert.equal(isTransient(wrapped(coded("57P01"), 3)), true);

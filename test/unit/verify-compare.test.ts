@@ -7,76 +7,54 @@ import {
   completenessCheck,
   EXAMPLES,
   type LevelCell,
+  type GroupSums,
   levelCells,
-  micros,
   orphansCheck,
   uniquenessCheck,
   valuesCheck,
+  WarehouseTally,
 } from "../../src/steps/verify-compare.js";
 
-/**
- * One group's counts and sums, as both servers return them: numbers as text (DECIMAL, NUMERIC,
- * BIGINT sums), epoch seconds with their microseconds.
- */
+/** One group's sums, as the OLAP side returns them: numbers as text (NUMERIC, BIGINT sums). */
 const group = (year: number, asmt: number, score: number, sums: Partial<Record<string, string>> = {}) => ({
   school_year: year,
   asmt_id: asmt,
   subject_score_id: score,
   n: "3",
   ids: "3006",
-  scale: "7502.5",
-  levels: "6",
-  completed: "4724697600.000000",
-  updated: "4724697600.000003",
+  checksums: "9000000000",
   ...sums,
 });
+
+/** The warehouse side's sums of the same rows, as `WarehouseTally` keeps them. */
+const tallied = (rows: readonly ReturnType<typeof group>[]): Map<string, GroupSums> =>
+  new Map(
+    rows.map((row) => [
+      `${row.school_year}/${row.asmt_id}/${row.subject_score_id}`,
+      { n: BigInt(row.n), ids: BigInt(row.ids), checksums: BigInt(row.checksums) },
+    ]),
+  );
 
 /** The group a key names, as verify's drill-down reads it. */
 const named = (keys: readonly string[]) => keys.map((key) => key.split("/").map(Number));
 
-describe("micros", () => {
-  it("reads exact decimal text as whole microseconds", () => {
-    assert.equal(micros("123"), 123_000_000n);
-    assert.equal(micros("123.5"), 123_500_000n);
-    assert.equal(micros("123.000001"), 123_000_001n);
-    assert.equal(micros("1574899200.000001"), 1_574_899_200_000_001n);
-    // A sum of thirty million timestamps: far beyond what a double holds to the microsecond.
-    assert.equal(micros("47246976000000000.123456"), 47_246_976_000_000_000_123_456n);
-  });
-
-  it("reads numbers, and a missing sum as zero", () => {
-    assert.equal(micros(1.25), 1_250_000n);
-    assert.equal(micros(42), 42_000_000n);
-    assert.equal(micros(null), 0n);
-    assert.equal(micros(undefined), 0n);
-  });
-
-  it("the same value written with different decimal places is the same", () => {
-    assert.equal(micros("1574899200.5"), micros("1574899200.500000"));
-    assert.equal(micros("1574899200"), micros("1574899200.000000"));
-  });
-});
-
 describe("compareGroups", () => {
   it("identical sides: no differences; counts the warehouse's groups and rows", () => {
     const rows = [group(2020, 7, 19), group(2020, 7, 20, { n: "2", ids: "41" })];
-    const result = compareGroups(
-      rows,
-      rows.map((row) => ({ ...row })),
-    );
+    const result = compareGroups(tallied(rows), rows);
     assert.deepEqual(result, { identity: [], values: [], groups: 2, rowsExpected: 5n });
   });
 
   it("the order the groups arrive in does not matter", () => {
     const rows = [group(2020, 7, 19), group(2020, 7, 20), group(2021, 7, 19)];
-    const result = compareGroups(rows, [...rows].reverse());
+    const result = compareGroups(tallied(rows), [...rows].reverse());
     assert.deepEqual([result.identity, result.values], [[], []]);
   });
 
   it("a group only the warehouse has, and one only OLAP has, differ in identity", () => {
     const warehouse = [group(2020, 7, 19), group(2020, 7, 20)];
     const olap = [group(2020, 7, 19), group(2021, 8, 21)];
-    const result = compareGroups(warehouse, olap);
+    const result = compareGroups(tallied(warehouse), olap);
     assert.deepEqual(named(result.identity).sort(), [
       [2020, 7, 20],
       [2021, 8, 21],
@@ -86,92 +64,101 @@ describe("compareGroups", () => {
   });
 
   it("the same number of rows with other ids differs in identity", () => {
-    const result = compareGroups([group(2020, 7, 19)], [group(2020, 7, 19, { ids: "3007" })]);
+    const result = compareGroups(tallied([group(2020, 7, 19)]), [group(2020, 7, 19, { ids: "3007" })]);
     assert.deepEqual(named(result.identity), [[2020, 7, 19]]);
     assert.deepEqual(result.values, []);
   });
 
-  it("another number of rows differs in identity, even with other values too", () => {
-    const result = compareGroups([group(2020, 7, 19)], [group(2020, 7, 19, { n: "4", levels: "9" })]);
+  it("another number of rows differs in identity, even with other checksums too", () => {
+    const result = compareGroups(tallied([group(2020, 7, 19)]), [
+      group(2020, 7, 19, { n: "4", checksums: "1" }),
+    ]);
     assert.deepEqual(named(result.identity), [[2020, 7, 19]]);
     assert.deepEqual(result.values, []);
   });
 
-  it("id sums beyond 2^53 that differ by one differ", () => {
-    const big = (ids: bigint) => group(2020, 7, 19, { ids: String(ids) });
-    const result = compareGroups([big(2n ** 60n + 1n)], [big(2n ** 60n)]);
-    assert.deepEqual(named(result.identity), [[2020, 7, 19]]);
+  it("sums beyond 2^53 that differ by one differ (compared as integers, not doubles)", () => {
+    const big = (ids: bigint, checksums: bigint) =>
+      group(2020, 7, 19, { ids: String(ids), checksums: String(checksums) });
+    assert.deepEqual(
+      named(compareGroups(tallied([big(2n ** 60n + 1n, 1n)]), [big(2n ** 60n, 1n)]).identity),
+      [[2020, 7, 19]],
+    );
+    assert.deepEqual(named(compareGroups(tallied([big(1n, 2n ** 60n + 1n)]), [big(1n, 2n ** 60n)]).values), [
+      [2020, 7, 19],
+    ]);
   });
 
-  for (const [what, sums] of [
-    ["performance levels", { levels: "7" }],
-    ["completed_at, by one microsecond", { completed: "4724697600.000001" }],
-    ["updated, by one microsecond", { updated: "4724697600.000002" }],
-  ] as const) {
-    it(`the same ids with other ${what} differ in values`, () => {
-      const result = compareGroups([group(2020, 7, 19)], [group(2020, 7, 19, sums)]);
-      assert.deepEqual(result.identity, []);
-      assert.deepEqual(named(result.values), [[2020, 7, 19]]);
-    });
-  }
+  it("the same ids with another checksum sum differ in values", () => {
+    const result = compareGroups(tallied([group(2020, 7, 19)]), [
+      group(2020, 7, 19, { checksums: "9000000001" }),
+    ]);
+    assert.deepEqual(result.identity, []);
+    assert.deepEqual(named(result.values), [[2020, 7, 19]]);
+  });
+});
 
-  it("microsecond sums are compared exactly: 1574899200.000001 and 1574899200.000002 differ", () => {
-    const one = (updated: string) => group(2020, 7, 19, { n: "1", updated });
-    assert.deepEqual(compareGroups([one("1574899200.000001")], [one("1574899200.000002")]).values.length, 1);
-    assert.deepEqual(compareGroups([one("1574899200.000001")], [one("1574899200.000001")]).values, []);
-    assert.deepEqual(compareGroups([one("1574899200.5")], [one("1574899200.500000")]).values, []);
+describe("WarehouseTally", () => {
+  const row = (exam: number, id: number, checksum: number, extra: Partial<Record<string, unknown>> = {}) => ({
+    exam_id: String(exam),
+    school_year: 2020,
+    asmt_id: 7,
+    subject_score_id: 19,
+    level: 2,
+    id: String(id),
+    checksum: String(checksum),
+    ...extra,
   });
 
-  it("scale sums may differ by rounding: up to 0.01 per row", () => {
-    const scale = (n: number, value: string) => group(2020, 7, 19, { n: String(n), scale: value });
-    const differs = (n: number, warehouse: string, olap: string) =>
-      compareGroups([scale(n, warehouse)], [scale(n, olap)]).values.length > 0;
-    // 100 rows: a tolerance of 0.01 × 100 = 1, both ways.
-    assert.equal(differs(100, "7250.5", "7251.5"), false);
-    assert.equal(differs(100, "7250.5", "7249.5"), false);
-    assert.equal(differs(100, "7250.5", "7251.6"), true);
-    assert.equal(differs(100, "7250.5", "7249.4"), true);
-    // The tolerance grows with the rows: 1.5 is rounding over 200 rows, not over 100.
-    assert.equal(differs(200, "14501", "14502.5"), false);
-    assert.equal(differs(100, "14501", "14502.5"), true);
-    // One row: half a hundredth is rounding, two hundredths are not.
-    assert.equal(differs(1, "2501", "2501.005"), false);
-    assert.equal(differs(1, "2501", "2501.02"), true);
+  it("counts only the rows of the page's exams in scope, summing ids and checksums exactly", () => {
+    const tally = new WarehouseTally();
+    tally.addPage(
+      [row(10, 100, 4294967295), row(11, 101, 4294967295), row(12, 102, 7)],
+      new Set(["10", "12"]),
+    );
+    tally.addPage([row(13, 103, 1, { subject_score_id: 20 })], new Set(["13"]));
+    assert.deepEqual(tally.groups.get("2020/7/19"), { n: 2n, ids: 202n, checksums: 4294967302n });
+    assert.deepEqual(tally.groups.get("2020/7/20"), { n: 1n, ids: 103n, checksums: 1n });
+    assert.equal(tally.groups.size, 2);
+  });
+
+  it("counts an exam's second score row for one alt score as a row, but its student once per level", () => {
+    const tally = new WarehouseTally();
+    tally.addPage([row(10, 100, 1), row(10, 101, 2), row(11, 102, 3, { level: 3 })], new Set(["10", "11"]));
+    assert.equal(tally.groups.get("2020/7/19")!.n, 3n);
+    assert.deepEqual(
+      [...tally.levels],
+      [
+        ["2020/7/19/2", 1],
+        ["2020/7/19/3", 1],
+      ],
+    );
   });
 });
 
 describe("compareRows", () => {
-  const row = (id: string | number, values: Partial<Record<string, unknown>> = {}) => ({
+  const row = (id: string | number, checksum: number | string = 17, exam: string | number = 1) => ({
     id,
-    scale_score: 2501,
-    performance_level: 2,
-    completed_at: "2020-03-01 10:00:00",
-    updated: "2020-03-02 11:00:00.000001",
-    ...values,
+    exam_id: exam,
+    checksum,
   });
 
-  it("names the ids missing from OLAP, extra in OLAP, and with other values", () => {
-    const warehouse = [row(1), row(2), row(3), row(4), row(6), row(7)];
-    const olap = [
-      row(1),
-      row(2, { performance_level: 3 }),
-      row(4, { scale_score: 2501.004 }), // rounding, not a difference
-      row(5),
-      row(6, { updated: "2020-03-02 11:00:00.000002" }),
-      row(7, { completed_at: "2020-03-01 10:00:01" }),
-    ];
-    const { missing, extra, changed } = compareRows(warehouse, olap);
+  it("names the ids missing from OLAP, extra in OLAP, and with another checksum", () => {
+    const warehouse = [row(1), row(2), row(3), row(4, 17, 9), row(6)];
+    const olap = [row(1), row(2, "18"), row(5), row(6, "17")];
+    const { missing, extra, changed } = compareRows(warehouse, olap, new Set(["1"]));
+    // Row 4's exam is not in scope: not expected, so not missing.
     assert.deepEqual(missing, ["3"]);
     assert.deepEqual(extra, ["5"]);
-    assert.deepEqual([...changed].sort(), ["2", "6", "7"]);
-  });
-
-  it("a scale score beyond 0.01 off is changed", () => {
-    assert.deepEqual(compareRows([row(1)], [row(1, { scale_score: 2501.02 })]).changed, ["1"]);
+    assert.deepEqual(changed, ["2"]);
   });
 
   it("matches ids whatever type each driver returns them as", () => {
-    const result = compareRows([row(101), row("9007199254740993")], [row("101"), row("9007199254740993")]);
+    const result = compareRows(
+      [row(101, 5, 7), row("9007199254740993", 6, "7")],
+      [row("101", "5"), row("9007199254740993", 6)],
+      new Set(["7"]),
+    );
     assert.deepEqual(result, { missing: [], extra: [], changed: [] });
   });
 });
@@ -192,7 +179,11 @@ describe("levelCells", () => {
   });
 
   it("merges both sides into one cell per group and level, 0 where a side has none, in numeric order", () => {
-    const warehouse = [level(2021, 7, 19, 2, "5"), level(2020, 10, 19, 1, "3"), level(2020, 9, 19, 1, "4")];
+    const warehouse = new Map([
+      ["2021/7/19/2", 5],
+      ["2020/10/19/1", 3],
+      ["2020/9/19/1", 4],
+    ]);
     const olap = [level(2020, 9, 19, 3, 1), level(2021, 7, 19, 2, 5), level(2020, 9, 19, 1, 2)];
     const cell = (schoolYear: number, asmtId: number, level: number, w: number, o: number): LevelCell => ({
       schoolYear,
@@ -211,7 +202,7 @@ describe("levelCells", () => {
   });
 
   it("no rows, no cells", () => {
-    assert.deepEqual(levelCells([], []), []);
+    assert.deepEqual(levelCells(new Map(), []), []);
   });
 });
 
@@ -220,11 +211,11 @@ describe("the checks verify reports", () => {
 
   it("completeness: ok when every group has its rows; otherwise the numbers and a few ids each way", () => {
     const same = [group(2020, 7, 19)];
-    const passed = completenessCheck(compareGroups(same, same), { missing: [], extra: [] });
+    const passed = completenessCheck(compareGroups(tallied(same), same), { missing: [], extra: [] });
     assert.deepEqual([passed.name, passed.ok, passed.examples], ["completeness", true, []]);
     assert.match(passed.detail, /\b1 groups, 3 rows expected/);
 
-    const groups = compareGroups([group(2020, 7, 19), group(2020, 7, 20, { n: "7" })], same);
+    const groups = compareGroups(tallied([group(2020, 7, 19), group(2020, 7, 20, { n: "7" })]), same);
     const failed = completenessCheck(groups, { missing: ids(8, 100), extra: ids(2, 900) });
     assert.equal(failed.ok, false);
     assert.match(failed.detail, /\b2 groups, 10 rows expected/);
