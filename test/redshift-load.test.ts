@@ -29,7 +29,7 @@ describe("the Redshift load step", () => {
 
   /** The stand-ins get the name of the plan's staging table. */
   async function planWithRedshiftLoad(
-    standIn: (stage: string) => { copy: PgStatement; copiedRows: PgStatement; loadErrors: PgStatement },
+    standIn: (stage: string) => { copy: PgStatement; copiedRows: PgStatement; loadErrors: PgStatement[] },
   ): Promise<Plan> {
     const config = resolveConfig({ configDir: world.configDir, env: process.env });
     const plan = await buildPlan(config, { backup: false, partBytes: 1 << 20 });
@@ -47,9 +47,11 @@ describe("the Redshift load step", () => {
     const plan = await planWithRedshiftLoad((stage) => ({
       copy: sql(`INSERT INTO ${stage} (id) VALUES (1)`), // fails on NOT NULL, as COPY with MAXERROR 0 would
       copiedRows: sql("SELECT 0 AS n"),
-      loadErrors: sql(
-        "SELECT 7 AS line_number, 'scale_score' AS colname, 'Missing data for not-null field' AS err_reason, '\\N' AS raw_field_value",
-      ),
+      loadErrors: [
+        sql(
+          "SELECT 7 AS line_number, 'scale_score' AS colname, 'Missing data for not-null field' AS err_reason, '\\N' AS raw_field_value",
+        ),
+      ],
     }));
     const report = await runPlan(plan, { progress: silentProgress, failFast: false });
     const tenant = report.tenants[0]!;
@@ -69,7 +71,7 @@ describe("the Redshift load step", () => {
     const plan = await planWithRedshiftLoad((stage) => ({
       copy: sql(`INSERT INTO ${stage} SELECT * FROM ${live} LIMIT 3`),
       copiedRows: sql("SELECT 3 AS n"),
-      loadErrors: sql("SELECT 1 WHERE false"),
+      loadErrors: [sql("SELECT 1 WHERE false")],
     }));
     const report = await runPlan(plan, { progress: silentProgress, failFast: false });
     assert.match(report.tenants[0]!.error!, /count check failed before merge: \d+ rows staged, COPY read 3/);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { resolveConfig } from "../src/config/settings.js";
-import { buildPlan, runPlan, silentProgress, type ProgressSink } from "../src/index.js";
+import { buildPlan, runPlan, silentProgress } from "../src/index.js";
 import type { ServerExtractAction } from "../src/plan/actions.js";
 import { sampleDataset, World } from "./helpers/world.js";
 
@@ -65,46 +65,60 @@ describe("server-side modes without AWS", () => {
     assert.deepEqual(await world.altScores("ST"), before);
   });
 
-  it("the exact Aurora statement, written by MariaDB and loaded into PostgreSQL, gives the streaming result", async () => {
-    const streamed = await world.runBackfill(["--tenant", "ST", "--extract", "stream"]);
-    assert.equal(streamed.code, 0, streamed.stderr);
-
-    const config = resolveConfig({ configDir: world.configDir, tenants: ["AU"], env: process.env });
+  /**
+   * A plan whose extract is Aurora's exact statement, written by MariaDB to a local file (the
+   * same bytes; only the destination differs), or, with `part: "none"`, a statement that writes
+   * no part at all (Aurora's output for zero rows is not documented: both must work).
+   */
+  async function auroraPlanOnMariaDb(
+    tenantId: string,
+    options: { since?: string; part?: "file" | "none" } = {},
+  ) {
+    const config = resolveConfig({
+      configDir: world.configDir,
+      tenants: [tenantId],
+      env: process.env,
+      ...(options.since ? { since: options.since } : {}),
+    });
     const plan = await buildPlan(config, { backup: false, partBytes: 1 << 20, extract: "aurora" });
     const tenant = plan.tenants[0]!;
     assert.ok(tenant.problems.some((problem) => /not Aurora MySQL/.test(problem)));
     const extract = tenant.actions.find((action) => action.step === "extract") as ServerExtractAction;
-
-    // MariaDB writes the same bytes to a local file; only the destination differs from Aurora's.
     const stagingDir = fileURLToPath(tenant.stagingUri);
     await mkdir(stagingDir, { recursive: true });
     for (let dir = stagingDir; dir.startsWith(world.tmp); dir = join(dir, "..")) await chmod(dir, 0o777);
     const part = join(stagingDir, "exam_alt_score.part_00000");
     const aurora = extract.statement.sql;
-    assert.match(aurora, /\nINTO OUTFILE S3 '[^']+'\n.*\nMANIFEST ON\nOVERWRITE ON$/);
+    assert.match(aurora, /\nINTO OUTFILE S3 '[^']+'\n.*\nOVERWRITE ON$/);
+    const local =
+      options.part === "none"
+        ? "SELECT 1 FROM DUAL WHERE FALSE"
+        : aurora.replace(/INTO OUTFILE S3 '[^']+'/, `INTO OUTFILE '${part}'`).replace("\nOVERWRITE ON", "");
     extract.statement = {
       ...extract.statement,
-      sql: aurora
-        .replace(/INTO OUTFILE S3 '[^']+'/, `INTO OUTFILE '${part}'`)
-        .replace("\nMANIFEST ON\nOVERWRITE ON", ""),
-    };
-    // Aurora writes its manifest when the statement ends, before the tool loads.
-    const writeManifest: ProgressSink = {
-      ...silentProgress,
-      step(id, step, expected) {
-        if (step === "load") {
-          writeFileSync(
-            join(stagingDir, "exam_alt_score.manifest"),
-            JSON.stringify({ entries: [{ url: `${tenant.stagingUri}exam_alt_score.part_00000` }] }),
-          );
-        }
-        return silentProgress.step(id, step, expected);
-      },
+      sql: local,
+      params: options.part === "none" ? [] : extract.statement.params,
     };
     tenant.problems = [];
-    const report = await runPlan(plan, { progress: writeManifest, failFast: false });
+    return plan;
+  }
+
+  it("the exact Aurora statement, written by MariaDB and loaded into PostgreSQL, gives the streaming result", async () => {
+    const streamed = await world.runBackfill(["--tenant", "ST", "--extract", "stream"]);
+    assert.equal(streamed.code, 0, streamed.stderr);
+
+    const plan = await auroraPlanOnMariaDb("AU");
+    const report = await runPlan(plan, { progress: silentProgress, failFast: false });
     assert.equal(report.ok, true, report.tenants[0]!.error);
     assert.deepEqual(await world.altScores("AU"), await world.altScores("ST"));
+    // The tool's own manifest lists the part, mandatory.
+    const manifest = JSON.parse(
+      readFileSync(join(fileURLToPath(plan.tenants[0]!.stagingUri), "exam_alt_score.manifest"), "utf8"),
+    ) as { entries: { url: string; mandatory: boolean }[] };
+    assert.deepEqual(
+      manifest.entries.map((entry) => [entry.url.replace(plan.tenants[0]!.stagingUri, ""), entry.mandatory]),
+      [["exam_alt_score.part_00000", true]],
+    );
 
     const auroraCounts = report.tenants[0]!;
     const streamCounts = JSON.parse(
@@ -112,5 +126,26 @@ describe("server-side modes without AWS", () => {
     ).tenants[0];
     assert.equal(auroraCounts.extracted, streamCounts.extracted);
     assert.deepEqual(auroraCounts.rejected, streamCounts.rejected);
+  });
+
+  for (const part of ["file", "none"] as const) {
+    it(`a --since that selects nothing succeeds with Aurora's extract (${part === "file" ? "an empty part" : "no part"}): zero rows, nothing changed`, async () => {
+      const before = await world.altScores("AU");
+      const plan = await auroraPlanOnMariaDb("AU", { since: "2099-01-01", part });
+      const report = await runPlan(plan, { progress: silentProgress, failFast: false });
+      const tenant = report.tenants[0]!;
+      assert.equal(report.ok, true, tenant.error);
+      assert.deepEqual([tenant.extracted, tenant.loaded], [0, 0]);
+      assert.deepEqual(await world.altScores("AU"), before);
+    });
+  }
+
+  it("a --since that selects nothing succeeds when streaming: zero rows, nothing changed", async () => {
+    const before = await world.altScores("ST");
+    const run = await world.runBackfill(["--tenant", "ST", "--since", "2099-01-01", "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const tenant = JSON.parse(run.stdout).tenants[0];
+    assert.deepEqual([tenant.status, tenant.extracted, tenant.loaded], ["succeeded", 0, 0]);
+    assert.deepEqual(await world.altScores("ST"), before);
   });
 });

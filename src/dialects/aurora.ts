@@ -1,3 +1,4 @@
+import { locationLiteral } from "../core/literals.js";
 import { fixed, type MysqlStatement, StatementBuilder } from "../core/statement.js";
 import { EXTRACT_COLUMNS, LOADABLE, MYSQL_WIRE, MysqlDialect, OUTFILE_FORMAT } from "./mysql.js";
 import type { ExtractScope, WarehouseCapabilities } from "./types.js";
@@ -24,8 +25,12 @@ export class AuroraDialect extends MysqlDialect {
   };
 
   /**
-   * Aurora writes the loadable rows to S3 itself (`<target>.part_00000`, … and `<target>.manifest`).
-   * No window functions or CTEs, so it runs on Aurora MySQL 2 (MySQL 5.7) as well as 3.
+   * Aurora writes the loadable rows to S3 itself, as `<target>.part_00000`, `…part_00001` (about
+   * 6 GB each). No manifest: Aurora's has no `"mandatory": true` and writes its URLs in an
+   * `s3-<region>://` form, so the tool lists the parts and writes its own for COPY (as RDW's
+   * migrate-olap, which uses no MANIFEST either). No window functions or CTEs, so it runs on
+   * Aurora MySQL 2 (MySQL 5.7) as well as 3 ("Saving data from an Amazon Aurora MySQL DB cluster
+   * into text files in an Amazon S3 bucket").
    */
   override extractToS3(scope: ExtractScope, s3Target: string): MysqlStatement {
     const q = new StatementBuilder(MYSQL_WIRE);
@@ -33,9 +38,8 @@ export class AuroraDialect extends MysqlDialect {
       ...EXTRACT_COLUMNS,
       ...this.selection(q, scope),
       LOADABLE,
-      `INTO OUTFILE S3 '${s3Target}'`,
+      `INTO OUTFILE S3 ${locationLiteral(s3Target)}`,
       OUTFILE_FORMAT,
-      "MANIFEST ON",
       "OVERWRITE ON",
     ]);
   }

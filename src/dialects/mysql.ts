@@ -238,6 +238,26 @@ export class MysqlDialect {
     throw new Error(`${this.label} cannot write to S3 (capability extractsToS3 is false)`);
   }
 
+  /**
+   * The rows `extractToS3` writes, counted in the same snapshot: AWS does not document
+   * the statement's affected-rows as the number of rows written.
+   */
+  stagedCount(scope: ExtractScope): MysqlStatement {
+    const q = builder();
+    return q.build(["SELECT COUNT(*) AS n", ...this.selection(q, scope), LOADABLE]);
+  }
+
+  /**
+   * One InnoDB snapshot for the count, the extract and the NULL census (REPEATABLE READ, the
+   * default: every consistent read of the transaction sees the snapshot its first read made).
+   */
+  snapshot(): { begin: MysqlStatement; end: MysqlStatement } {
+    return {
+      begin: sql("START TRANSACTION WITH CONSISTENT SNAPSHOT"),
+      end: sql("COMMIT"),
+    };
+  }
+
   /** Rows with a NULL alt value, which a server-side extract does not write: by reason with example ids. */
   nullCensus(scope: ExtractScope): MysqlStatement {
     const q = builder();

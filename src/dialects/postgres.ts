@@ -37,8 +37,11 @@ export type LoadSql =
       /** `COPY … FROM '<manifest>' … MANIFEST`: the server reads the parts from S3. */
       copy: PgStatement;
       copiedRows: PgStatement;
-      /** Read when COPY fails, to report line, column and reason. */
-      loadErrors: PgStatement;
+      /**
+       * Read when COPY fails, to report line, column and reason: the first that answers with
+       * rows (provisioned clusters keep them in `stl_load_errors`, Serverless in `sys_load_error_detail`).
+       */
+      loadErrors: PgStatement[];
     };
 
 /** The statements of the tenant lock: one row per tenant schema names the run working on it. */

@@ -1,6 +1,6 @@
+import { locationLiteral, roleLiteral } from "../core/literals.js";
 import type { PgStatement } from "../core/statement.js";
 import {
-  builder,
   COLUMN_LIST,
   type LoadSql,
   PostgresDialect,
@@ -58,13 +58,12 @@ export class RedshiftTenantSql extends PostgresTenantSql {
   }
 
   override load(manifestUri: string, access: S3Access): LoadSql {
-    const loadErrors = builder();
     return {
       copiesFrom: "s3",
       prepare: [this.createStage()],
       copy: sql([
         `COPY ${this.stage} (${COLUMN_LIST})`,
-        `FROM '${manifestUri}'`,
+        `FROM ${locationLiteral(manifestUri)}`,
         redshiftAuthorization(access.role ?? "<migrate.aws.redshift.role is not set>", access.form),
         "FORMAT AS CSV",
         "NULL AS '\\\\N'",
@@ -76,11 +75,19 @@ export class RedshiftTenantSql extends PostgresTenantSql {
       ]),
       // Rows the last COPY of this session loaded.
       copiedRows: sql("SELECT pg_last_copy_count() AS n"),
-      // Rows the last COPY of this session rejected.
-      loadErrors: loadErrors.build(
-        "SELECT line_number, trim(colname) AS colname, trim(err_reason) AS err_reason, trim(raw_field_value) AS raw_field_value " +
-          `FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT ${loadErrors.limit(LOAD_ERRORS_SHOWN)}`,
-      ),
+      // The rows the last COPY of this session rejected. STL_LOAD_ERRORS "only contains queries
+      // run on main provisioned clusters … not … on serverless namespaces", where
+      // SYS_LOAD_ERROR_DETAIL has them (its documented columns: no raw value).
+      loadErrors: [
+        sql(
+          "SELECT line_number, trim(colname) AS colname, trim(err_reason) AS err_reason, trim(raw_field_value) AS raw_field_value " +
+            `FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT ${LOAD_ERRORS_SHOWN}`,
+        ),
+        sql(
+          "SELECT line_number, trim(column_name) AS colname, trim(error_message) AS err_reason, trim(file_name) AS file_name " +
+            `FROM sys_load_error_detail WHERE query_id = pg_last_copy_id() ORDER BY line_number LIMIT ${LOAD_ERRORS_SHOWN}`,
+        ),
+      ],
     };
   }
 }
@@ -90,8 +97,10 @@ export class RedshiftTenantSql extends PostgresTenantSql {
  * the runbook uses. A configured value that already starts with `aws_iam_role=` keeps that form.
  */
 export function redshiftAuthorization(role: string, form: "iam-role" | "credentials"): string {
-  if (role.startsWith("aws_iam_role=")) return `CREDENTIALS '${role}'`;
-  return form === "credentials" ? `CREDENTIALS 'aws_iam_role=${role}'` : `IAM_ROLE '${role}'`;
+  if (role.startsWith("aws_iam_role=")) return `CREDENTIALS ${roleLiteral(role)}`;
+  return form === "credentials"
+    ? `CREDENTIALS ${roleLiteral(`aws_iam_role=${role}`)}`
+    : `IAM_ROLE ${roleLiteral(role)}`;
 }
 
 export const REDSHIFT = new RedshiftDialect();

@@ -92,7 +92,11 @@ export interface StreamExtractAction extends ExtractBase {
 /** The warehouse writes the loadable rows to S3 itself. */
 export interface ServerExtractAction extends ExtractBase {
   via: "server";
-  /** `SELECT … INTO OUTFILE S3 … MANIFEST ON OVERWRITE ON`. */
+  /** The count, the extract and the census read one snapshot. */
+  snapshot: { begin: MysqlStatement; end: MysqlStatement };
+  /** The rows the extract writes, counted by the same selection (the rows staged). */
+  stagedCount: MysqlStatement;
+  /** `SELECT … INTO OUTFILE S3 … OVERWRITE ON`. */
   statement: MysqlStatement;
   /** Counts the rows with a NULL alt value, which the statement leaves out, by reason. */
   nullCensus: MysqlStatement;

@@ -93,8 +93,11 @@ export function statementsOf(action: Action): Labeled[] {
     case "extract":
       if (action.via === "server") {
         return [
-          ["warehouse, which writes the parts and the manifest to S3 itself", action.statement],
+          ["warehouse, one snapshot for the three statements", action.snapshot.begin],
+          ["warehouse, the rows the extract writes (the rows staged)", action.stagedCount],
+          ["warehouse, which writes the parts to S3 itself", action.statement],
           ["warehouse, rows left out because an alt value is NULL", action.nullCensus],
+          ["warehouse", action.snapshot.end],
         ];
       }
       return [
@@ -113,9 +116,9 @@ export function statementsOf(action: Action): Labeled[] {
       if (load.copiesFrom === "s3") {
         return [
           ...each("OLAP", load.prepare),
-          ["OLAP, which reads the parts from S3 itself", load.copy],
+          ["OLAP, which reads the parts from S3 itself (not when the manifest lists no part)", load.copy],
           ["rows loaded", load.copiedRows],
-          ["only if COPY fails: the rows it rejected", load.loadErrors],
+          ...each("only if COPY fails: the rows it rejected, from the first that has them", load.loadErrors),
         ];
       }
       return [

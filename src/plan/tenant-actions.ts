@@ -192,6 +192,9 @@ function extractAction(facts: TenantFacts, settings: ActionSettings, load: LoadS
       ...base,
       via: "server",
       summary: `${warehouse.label} writes ${window} to ${facts.stagingUri}`,
+      condition: `then this process lists the parts and writes ${OBJECT_BASE}.manifest for COPY, with "mandatory": true`,
+      snapshot: warehouse.snapshot(),
+      stagedCount: warehouse.stagedCount(scope),
       statement: warehouse.extractToS3(scope, facts.stagingUri + OBJECT_BASE),
       nullCensus: warehouse.nullCensus(scope),
     };

@@ -3,6 +3,7 @@ import type { Rejection, RejectionReason } from "../core/rejections.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { StagingStore } from "../io/staging/store.js";
 import type { ServerExtractAction } from "../plan/actions.js";
+import { writeManifest } from "./manifest.js";
 import type { ExtractResult, StagedPart } from "./results.js";
 import type { StepProgress } from "./progress.js";
 
@@ -12,7 +13,9 @@ const APPROX_BYTES_PER_ROW = 95;
 
 /**
  * Aurora writes the rows to S3 itself; this process only waits (no client-side timeout) and
- * watches the parts appear. The rows Aurora leaves out (NULL alt values) are counted by reason.
+ * watches the parts appear. In the same snapshot it counts the rows the statement writes (the
+ * rows staged, checked against COPY's count later) and those it leaves out (NULL alt values),
+ * by reason. Then it writes the manifest COPY reads, from the listing of the parts.
  */
 export async function serverExtract(
   action: ServerExtractAction,
@@ -37,15 +40,17 @@ export async function serverExtract(
     }
   })();
   let rowsStaged: number;
+  let census: { reason: RejectionReason; rejected: string; example_ids: string }[];
   try {
-    rowsStaged = await warehouse.execute(action.statement);
+    await warehouse.execute(action.snapshot.begin);
+    rowsStaged = Number((await warehouse.query<{ n: unknown }>(action.stagedCount))[0]?.n ?? 0);
+    await warehouse.execute(action.statement);
+    census = await warehouse.query(action.nullCensus);
+    await warehouse.execute(action.snapshot.end);
   } finally {
     watching.abort();
     await watcher;
   }
-  const census = await warehouse.query<{ reason: RejectionReason; rejected: string; example_ids: string }>(
-    action.nullCensus,
-  );
   const sourceRejections: Rejection[] = census.map((row) => ({
     reason: row.reason,
     count: Number(row.rejected),
@@ -53,11 +58,9 @@ export async function serverExtract(
   }));
   const rejected = sourceRejections.reduce((sum, rejection) => sum + rejection.count, 0);
   progress.done(rowsStaged + rejected);
-  return {
-    rowsRead: rowsStaged + rejected,
-    rowsStaged,
-    parts: await partsOf(),
-    manifestName: `${action.objectBase}.manifest`,
-    sourceRejections,
-  };
+  // Aurora's output for zero rows is not documented: no part, or an empty one, both give an empty manifest.
+  const parts = await partsOf();
+  const manifestName = `${action.objectBase}.manifest`;
+  await writeManifest(staging, manifestName, parts);
+  return { rowsRead: rowsStaged + rejected, rowsStaged, parts, manifestName, sourceRejections };
 }

@@ -1,11 +1,12 @@
 import { once } from "node:events";
-import { PassThrough, Readable } from "node:stream";
+import { PassThrough } from "node:stream";
 import { RuntimeError } from "../core/errors.js";
 import { type RejectionReason, RejectionTally } from "../core/rejections.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
-import type { Manifest, StagingStore } from "../io/staging/store.js";
+import type { StagingStore } from "../io/staging/store.js";
 import type { StreamExtractAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
+import { writeManifest } from "./manifest.js";
 import type { ExtractResult, StagedPart } from "./results.js";
 import type { StepProgress } from "./progress.js";
 import type { ExtractSink } from "./context.js";
@@ -71,14 +72,7 @@ export async function streamExtract(
     );
     const staged = await writer.finish();
     const manifestName = `${action.objectBase}.manifest`;
-    const manifest: Manifest = {
-      entries: staged.map((part) => ({
-        url: staging.uri + part.name,
-        mandatory: true,
-        meta: { content_length: part.bytes },
-      })),
-    };
-    await staging.write(manifestName, Readable.from([JSON.stringify(manifest, null, 2)]));
+    await writeManifest(staging, manifestName, staged);
     progress.done(counts.read);
     return {
       rowsRead: counts.read,

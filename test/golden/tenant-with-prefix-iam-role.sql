@@ -29,7 +29,22 @@ DELETE FROM "reporting_pa".rdw_backfill_lock;
 INSERT INTO "reporting_pa".rdw_backfill_lock (run_id, host, pid, acquired_at) VALUES ($1, $2, $3, $4);
 -- bound values: ["<run id>","<host>","<pid>","<now>"]
 
--- extract: warehouse, which writes the parts and the manifest to S3 itself
+-- extract: warehouse, one snapshot for the three statements
+START TRANSACTION WITH CONSISTENT SNAPSHOT;
+
+-- extract: warehouse, the rows the extract writes (the rows staged)
+SELECT COUNT(*) AS n
+FROM `warehouse_pa`.exam we
+JOIN `warehouse_pa`.exam_score wes ON wes.exam_id = we.id
+WHERE we.deleted = 0
+  AND we.updated >= ?
+  AND we.scale_score IS NOT NULL
+  AND we.performance_level IS NOT NULL
+  AND wes.subject_score_id IN (?, ?)
+  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20]
+
+-- extract: warehouse, which writes the parts to S3 itself
 SELECT wes.id, wes.exam_id, wes.subject_score_id, we.student_id, we.asmt_id, we.school_year,
        wes.scale_score, wes.performance_level, we.completed_at, -1 AS migrate_id, we.updated, we.update_import_id
 FROM `warehouse_pa`.exam we
@@ -42,7 +57,6 @@ WHERE we.deleted = 0
   AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
 INTO OUTFILE S3 's3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/exam_alt_score'
 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\n'
-MANIFEST ON
 OVERWRITE ON;
 -- bound values: ["2019-11-01 00:00:00.000000",19,20]
 
@@ -62,10 +76,13 @@ GROUP BY reason
 ORDER BY reason;
 -- bound values: [5,"2019-11-01 00:00:00.000000",19,20]
 
+-- extract: warehouse
+COMMIT;
+
 -- load: OLAP
 CREATE TEMP TABLE backfill_stage (LIKE "reporting_pa".exam_alt_score);
 
--- load: OLAP, which reads the parts from S3 itself
+-- load: OLAP, which reads the parts from S3 itself (not when the manifest lists no part)
 COPY backfill_stage (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id)
 FROM 's3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/exam_alt_score.manifest'
 IAM_ROLE 'arn:aws:iam::123456789012:role/rdw-redshift'
@@ -80,8 +97,11 @@ MAXERROR 0;
 -- load: rows loaded
 SELECT pg_last_copy_count() AS n;
 
--- load: only if COPY fails: the rows it rejected
+-- load: only if COPY fails: the rows it rejected, from the first that has them
 SELECT line_number, trim(colname) AS colname, trim(err_reason) AS err_reason, trim(raw_field_value) AS raw_field_value FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT 20;
+
+-- load: only if COPY fails: the rows it rejected, from the first that has them
+SELECT line_number, trim(column_name) AS colname, trim(error_message) AS err_reason, trim(file_name) AS file_name FROM sys_load_error_detail WHERE query_id = pg_last_copy_id() ORDER BY line_number LIMIT 20;
 
 -- merge: OLAP
 CREATE TEMP TABLE backfill_rows (LIKE "reporting_pa".exam_alt_score);

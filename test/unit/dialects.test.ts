@@ -146,11 +146,27 @@ describe("warehouse capabilities", () => {
     assert.throws(() => MYSQL.extractToS3(SCOPE, "s3://b/x"), /extractsToS3 is false/);
   });
 
-  it("Aurora's extractToS3 writes INTO OUTFILE S3 to the target, with a manifest", () => {
+  // "Saving data from an Amazon Aurora MySQL DB cluster into text files in an Amazon S3 bucket":
+  // Aurora's manifest lists `s3-<region>://bucket/…` URLs and no "mandatory"; the tool writes its own.
+  it("Aurora's extractToS3 writes INTO OUTFILE S3 to the target, without Aurora's manifest", () => {
     const target = "s3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/run1/exam_alt_score";
     const { sql } = AURORA.extractToS3(SCOPE, target);
     assert.ok(sql.includes(`INTO OUTFILE S3 '${target}'`), sql);
-    assert.match(sql, /^MANIFEST ON$/m);
+    assert.doesNotMatch(sql, /MANIFEST/);
+    assert.match(sql, /^OVERWRITE ON$/m);
+  });
+
+  it("a location that would break out of its literal is refused, never written into a statement", () => {
+    for (const target of ["s3://bucket/it's", "s3://bucket/a b", "s3://bucket/a\\b", "bucket/no-scheme"])
+      assert.throws(() => AURORA.extractToS3(SCOPE, target), /cannot be written as a location literal/);
+  });
+
+  it("the staged count and the census read the extract's selection, in one consistent snapshot", () => {
+    const count = AURORA.stagedCount(SCOPE).sql;
+    const extract = AURORA.extractToS3(SCOPE, "s3://b/p").sql;
+    const selection = count.slice(count.indexOf("FROM"));
+    assert.ok(extract.includes(selection.trim()), "the count reads exactly the rows the extract writes");
+    assert.equal(AURORA.snapshot().begin.sql, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
   });
 
   it("a read-only warehouse session is set read-only, and every session runs in UTC", () => {

@@ -143,6 +143,8 @@ function warehouseStatements(dialect: MysqlDialect): Collector<MysqlStatement> {
   add("verifyGroupRows", "", dialect.verifyGroupRows(SCOPE, GROUP));
   add("streamExtract", "default range", dialect.streamExtract({ ...SCOPE, altScoreIds: [19] }, "exam"));
   add("nullCensus", "", dialect.nullCensus(SCOPE));
+  add("stagedCount", "", dialect.stagedCount(SCOPE));
+  add("snapshot", "", ...Object.values(dialect.snapshot()));
   if (dialect.capabilities.extractsToS3) {
     add("extractToS3", "", dialect.extractToS3(SCOPE, "s3://rdw-qa-archive/pa/run1/exam_alt_score"));
   } else {
@@ -183,7 +185,7 @@ function olapStatements(dialect: PostgresDialect): {
     for (const form of ["iam-role", "credentials"] as const) {
       const load = t.load(MANIFEST, { role: ROLE, form });
       const statements = [...load.prepare, load.copy];
-      if (load.copiesFrom === "s3") statements.push(load.copiedRows, load.loadErrors);
+      if (load.copiesFrom === "s3") statements.push(load.copiedRows, ...load.loadErrors);
       add("load", form, ...statements);
     }
     add("selectRows", "", ...t.selectRows());
