@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { resolveConfig } from "../src/config/settings.js";
 import { buildPlan, runPlan, silentProgress } from "../src/index.js";
-import type { ServerExtractAction } from "../src/plan/actions.js";
+import type { CheckStagingAction, ServerExtractAction } from "../src/plan/actions.js";
 import { sampleDataset, World } from "./helpers/world.js";
 
 describe("server-side modes without AWS", () => {
@@ -72,7 +72,7 @@ describe("server-side modes without AWS", () => {
    */
   async function auroraPlanOnMariaDb(
     tenantId: string,
-    options: { since?: string; part?: "file" | "none" } = {},
+    options: { since?: string; part?: "file" | "none"; probeSql?: string } = {},
   ) {
     const config = resolveConfig({
       configDir: world.configDir,
@@ -99,17 +99,33 @@ describe("server-side modes without AWS", () => {
       sql: local,
       params: options.part === "none" ? [] : extract.statement.params,
     };
+    // Aurora MySQL 3's SET ROLE ALL is not MariaDB's; the probe goes to a local file in its folder.
+    tenant.sessions.warehouse = tenant.sessions.warehouse.filter(
+      (statement) => statement.sql !== "SET ROLE ALL",
+    );
+    const check = tenant.actions.find((action) => action.step === "check-staging") as CheckStagingAction;
+    const probe = check.auroraProbe!;
+    const probeDir = fileURLToPath(probe.folderUri);
+    await mkdir(probeDir, { recursive: true });
+    await chmod(probeDir, 0o777);
+    probe.statement = {
+      ...probe.statement,
+      sql: (options.probeSql ?? probe.statement.sql)
+        .replace(/INTO OUTFILE S3 '[^']+'/, `INTO OUTFILE '${join(probeDir, "probe.part_00000")}'`)
+        .replace("\nOVERWRITE ON", ""),
+    };
     tenant.problems = [];
-    return plan;
+    return { plan, probeDir };
   }
 
   it("the exact Aurora statement, written by MariaDB and loaded into PostgreSQL, gives the streaming result", async () => {
     const streamed = await world.runBackfill(["--tenant", "ST", "--extract", "stream"]);
     assert.equal(streamed.code, 0, streamed.stderr);
 
-    const plan = await auroraPlanOnMariaDb("AU");
+    const { plan, probeDir } = await auroraPlanOnMariaDb("AU");
     const report = await runPlan(plan, { progress: silentProgress, failFast: false });
     assert.equal(report.ok, true, report.tenants[0]!.error);
+    assert.deepEqual(readdirSync(probeDir), [], "the probe was written and deleted");
     assert.deepEqual(await world.altScores("AU"), await world.altScores("ST"));
     // The tool's own manifest lists the part, mandatory.
     const manifest = JSON.parse(
@@ -131,7 +147,7 @@ describe("server-side modes without AWS", () => {
   for (const part of ["file", "none"] as const) {
     it(`a --since that selects nothing succeeds with Aurora's extract (${part === "file" ? "an empty part" : "no part"}): zero rows, nothing changed`, async () => {
       const before = await world.altScores("AU");
-      const plan = await auroraPlanOnMariaDb("AU", { since: "2099-01-01", part });
+      const { plan } = await auroraPlanOnMariaDb("AU", { since: "2099-01-01", part });
       const report = await runPlan(plan, { progress: silentProgress, failFast: false });
       const tenant = report.tenants[0]!;
       assert.equal(report.ok, true, tenant.error);
@@ -139,6 +155,21 @@ describe("server-side modes without AWS", () => {
       assert.deepEqual(await world.altScores("AU"), before);
     });
   }
+
+  it("when Aurora cannot write its probe, the tenant fails before anything is touched, saying what to set", async () => {
+    const before = await world.altScores("AU");
+    const { plan } = await auroraPlanOnMariaDb("AU", {
+      probeSql: "SELECT 1 AS probe INTO OUTFILE '/no/such/folder/probe'",
+    });
+    const report = await runPlan(plan, { progress: silentProgress, failFast: false });
+    const tenant = report.tenants[0]!;
+    assert.equal(tenant.status, "failed");
+    assert.match(
+      tenant.error!,
+      /Aurora could not write its probe to file:.*_probe\/ \(.*\): check the S3 privilege, aws_default_s3_role/,
+    );
+    assert.deepEqual(await world.altScores("AU"), before);
+  });
 
   it("a --since that selects nothing succeeds when streaming: zero rows, nothing changed", async () => {
     const before = await world.altScores("ST");

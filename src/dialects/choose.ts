@@ -1,4 +1,4 @@
-import { AURORA, type AuroraDialect } from "./aurora.js";
+import { AURORA_2, AURORA_3, type AuroraDialect } from "./aurora.js";
 import { MYSQL, type MysqlDialect } from "./mysql.js";
 import { POSTGRES, type PostgresDialect } from "./postgres.js";
 import { REDSHIFT } from "./redshift.js";
@@ -16,7 +16,7 @@ export type LoadMode = "postgres" | "redshift";
 
 export type ModeRequest<T extends string> = T | "auto";
 
-export type WarehouseDialectName = "mysql" | "aurora";
+export type WarehouseDialectName = "mysql" | "aurora2" | "aurora3";
 export type OlapDialectName = "postgres" | "redshift";
 
 /** A chosen mode and the reason, as the plan shows it. */
@@ -38,16 +38,26 @@ export interface ServerFacts {
   olapVersion: string;
 }
 
-const WAREHOUSE_DIALECTS: Record<WarehouseDialectName, MysqlDialect | AuroraDialect> = {
+const WAREHOUSE_DIALECTS = {
   mysql: MYSQL,
-  aurora: AURORA,
-};
+  aurora2: AURORA_2,
+  aurora3: AURORA_3,
+} as const satisfies Record<WarehouseDialectName, MysqlDialect>;
 const OLAP_DIALECTS: Record<OlapDialectName, PostgresDialect> = { postgres: POSTGRES, redshift: REDSHIFT };
 
 export const warehouseDialect = (name: WarehouseDialectName): MysqlDialect => WAREHOUSE_DIALECTS[name];
+export const auroraDialect = (name: "aurora2" | "aurora3"): AuroraDialect => WAREHOUSE_DIALECTS[name];
 export const olapDialect = (name: OlapDialectName): PostgresDialect => OLAP_DIALECTS[name];
 
 export const isRedshift = (version: string) => /redshift/i.test(version);
+
+/**
+ * `@@aurora_version` is `2.x` on Aurora MySQL 2 (MySQL 5.7) and `3.x` on 3 (MySQL 8.0)
+ * ("Database engine updates for Amazon Aurora MySQL"); a forced mode on another server gets 3.
+ */
+export function auroraDialectName(auroraVersion: string | undefined): "aurora2" | "aurora3" {
+  return auroraVersion?.trim().startsWith("2.") ? "aurora2" : "aurora3";
+}
 
 /**
  * Aurora writes to S3 itself when it can; a forced `--extract aurora` uses Aurora's statements
@@ -57,7 +67,8 @@ export function chooseExtract(
   request: ModeRequest<ExtractMode>,
   facts: ServerFacts,
 ): ModeChoice<ExtractMode, WarehouseDialectName> {
-  const dialect: WarehouseDialectName = facts.auroraVersion || request === "aurora" ? "aurora" : "mysql";
+  const dialect: WarehouseDialectName =
+    facts.auroraVersion || request === "aurora" ? auroraDialectName(facts.auroraVersion) : "mysql";
   const serverSide = WAREHOUSE_DIALECTS[dialect].capabilities.extractsToS3;
   if (request !== "auto")
     return { mode: request, reason: `--extract ${request}`, dialect, serverSide: request === "aurora" };

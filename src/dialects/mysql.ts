@@ -88,6 +88,8 @@ export class MysqlDialect {
   readonly label: string = "MariaDB/MySQL";
   readonly capabilities: WarehouseCapabilities = {
     extractsToS3: false,
+    // Roles are not used: the tool's privileges are plain grants on MariaDB and MySQL.
+    grantedRolesNeedActivation: false,
   };
 
   /** Statements every warehouse session starts with. */

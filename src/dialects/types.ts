@@ -4,6 +4,8 @@ import type { BoundValue, MysqlStatement, PgStatement } from "../core/statement.
 export interface WarehouseCapabilities {
   /** Writes a query's rows to S3 itself, with a manifest Redshift can read (Aurora's `INTO OUTFILE S3`). */
   extractsToS3: boolean;
+  /** Granted roles are inactive until the session runs `SET ROLE` (MySQL 8.0 and Aurora MySQL 3). */
+  grantedRolesNeedActivation: boolean;
 }
 
 /** What an OLAP engine can do, as the plan and the steps read it. */

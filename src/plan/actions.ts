@@ -45,6 +45,11 @@ interface ActionBase<S extends StepName> {
 /** Fails before anything is modified when the staging folder cannot be written. */
 export interface CheckStagingAction extends ActionBase<"check-staging"> {
   stagingUri: string;
+  /**
+   * With Aurora's server-side extract: Aurora writes one row under a probe folder of the run's
+   * own (proving the cluster's role, privilege, bucket policy and network), which is then deleted.
+   */
+  auroraProbe?: { folderUri: string; statement: MysqlStatement; dialect: "aurora2" | "aurora3" };
 }
 
 /** Deletes the files an interrupted attempt left in the staging folder. */
@@ -217,6 +222,8 @@ export interface TenantFacts {
    * missing privilege, with the statement that grants it). `run` refuses a tenant that has any.
    */
   problems: string[];
+  /** What the preflight checked, and what it could not check without writing (the run's probes do). */
+  preflight: { checked: string[]; unchecked: string[] };
 }
 
 /** How each kind of session starts, as the dialects say. */

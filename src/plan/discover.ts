@@ -2,8 +2,9 @@ import type { BackfillConfig, TenantConfig } from "../config/settings.js";
 import { REQUIRED_OLAP_COLUMNS, REQUIRED_WAREHOUSE_COLUMNS } from "../core/columns.js";
 import { describeError, RuntimeError } from "../core/errors.js";
 import { requirePlainIdentifier } from "../core/identifiers.js";
-import { AURORA } from "../dialects/aurora.js";
+import type { AuroraDialect, AuroraPreflight, AuroraS3Facts } from "../dialects/aurora.js";
 import {
+  auroraDialect,
   chooseExtract,
   chooseLoad,
   detectOlapDialect,
@@ -57,9 +58,14 @@ export async function discoverTenant(
   const extract = chooseExtract(requests.extract, servers);
   const load = chooseLoad(requests.load, servers);
   const problems = serverSideProblems(extract, load, servers, stagingUri);
+  const preflight = { checked: [] as string[], unchecked: [] as string[] };
   // The privilege probes need an Aurora server.
-  if (extract.serverSide && servers.auroraVersion)
-    problems.push(...(await auroraS3Problems(tenant, stagingUri)));
+  if (extract.serverSide && servers.auroraVersion && extract.dialect !== "mysql") {
+    const aurora = await auroraS3Preflight(tenant, auroraDialect(extract.dialect), stagingUri);
+    problems.push(...aurora.problems);
+    preflight.checked.push(...aurora.checked);
+    preflight.unchecked.push(...aurora.unchecked);
+  }
   if (load.serverSide && !config.redshiftRole) {
     problems.push(
       `migrate.aws.redshift.role is not set (rdw-ingest-migrate-olap.yml): COPY needs an IAM role that may read ${stagingUri}`,
@@ -79,6 +85,7 @@ export async function discoverTenant(
     extract,
     load,
     problems,
+    preflight,
   };
 }
 
@@ -238,17 +245,33 @@ async function inspectOlap(
   }
 }
 
-/** Aurora's `INTO OUTFILE S3` needs the privilege and a default S3 role on the cluster. */
-async function auroraS3Problems(tenant: TenantConfig, stagingUri: string): Promise<string[]> {
-  const warehouse = await openWarehouse(tenant);
+/**
+ * Aurora's `INTO OUTFILE S3` needs the privilege and an IAM role on the cluster: read (SHOW
+ * GRANTS, the role parameters), nothing written. The session is the extract's (on Aurora MySQL 3
+ * it activates the granted roles).
+ */
+async function auroraS3Preflight(
+  tenant: TenantConfig,
+  aurora: AuroraDialect,
+  stagingUri: string,
+): Promise<AuroraPreflight> {
+  const warehouse = await MysqlSession.open(
+    tenant.warehouse,
+    `tenant ${tenant.id} warehouse`,
+    aurora.session({ readOnly: true }),
+  );
   try {
-    const [current] = await warehouse.query<{ user: string }>(AURORA.currentUser());
-    const grants = (await warehouse.query<Record<string, string>>(AURORA.grants())).flatMap((row) =>
+    const [current] = await warehouse.query<{ user: string }>(aurora.currentUser());
+    const grants = (await warehouse.query<Record<string, string>>(aurora.grants())).flatMap((row) =>
       Object.values(row),
     );
-    const [role] = await warehouse.query<{ role: string | null }>(AURORA.defaultS3Role()).catch(() => []);
-    return AURORA.s3Problems(
-      { currentUser: current?.user, grants, defaultS3Role: role?.role ?? undefined },
+    const roles: AuroraS3Facts["roles"] = {};
+    for (const parameter of aurora.s3RoleParameters()) {
+      const [row] = await warehouse.query<{ role: string | null }>(aurora.s3Role(parameter)).catch(() => []);
+      if (row?.role) roles[parameter] = row.role;
+    }
+    return aurora.s3Preflight(
+      { currentUser: current?.user, grants, roles },
       tenant.warehouse.user,
       stagingUri,
     );

@@ -49,6 +49,8 @@ function renderTenant(plan: TenantPlan, withSql: boolean): string[] {
     `  extract:     ${plan.extract.mode} (${plan.extract.reason})`,
     `  load:        ${plan.load.mode} (${plan.load.reason})`,
     ...plan.problems.map((problem) => `  PROBLEM:     ${problem}`),
+    ...plan.preflight.checked.map((fact) => `  checked:     ${fact}`),
+    ...plan.preflight.unchecked.map((fact) => `  not checked: ${fact}`),
   ];
   if (withSql) {
     lines.push(
@@ -73,6 +75,9 @@ export function statementsOf(action: Action): Labeled[] {
     statements.map((statement): Labeled => [label, statement]);
   switch (action.step) {
     case "check-staging":
+      return action.auroraProbe
+        ? [["warehouse, the probe (its folder is deleted afterwards)", action.auroraProbe.statement]]
+        : [];
     case "clear-staging":
       return [];
     case "lock":

@@ -25,3 +25,9 @@ export function stagingUris(
 /** Where a run's journal is copied, next to the staged files, so that it survives the operator's machine. */
 export const journalCopyUri = (uriRoot: string, runId: string): string =>
   `${uriRoot}/MigrateAdHoc/rdw-backfill/${runId}/`;
+
+/**
+ * Where Aurora writes its one-row probe: beside the tenant's staging folder, never inside it (a
+ * leftover there would be loaded), so that a failed delete cannot touch the staged rows.
+ */
+export const auroraProbeFolderUri = (stagingUri: string): string => stagingUri.replace(/\/?$/, "_probe/");

@@ -1,16 +1,18 @@
 import { EXAMPLES_PER_REASON } from "../core/rejections.js";
-import { olapDialect, warehouseDialect } from "../dialects/choose.js";
+import { auroraDialect, olapDialect, warehouseDialect } from "../dialects/choose.js";
 import { chooseDriver, idRanges } from "../dialects/mysql.js";
 import type { LoadSql } from "../dialects/postgres.js";
 import type { ExtractScope } from "../dialects/types.js";
 import type {
   Action,
+  CheckStagingAction,
   ExtractAction,
   ResultStep,
   SessionSetup,
   TenantFacts,
   VerifyAction,
 } from "./actions.js";
+import { auroraProbeFolderUri } from "./staging-location.js";
 
 export const OBJECT_BASE = "exam_alt_score";
 /** OLAP exam ids read per page in verify. */
@@ -59,6 +61,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       step: "check-staging",
       summary: `check that ${facts.stagingUri} can be written (a probe object is written and deleted)`,
       stagingUri: facts.stagingUri,
+      ...auroraProbe(facts),
       skipWhenDone: ["extract"],
       durable: false,
     },
@@ -165,6 +168,17 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     },
   );
   return actions;
+}
+
+/** Aurora proves it may write to S3 before anything is touched: one row under a probe folder. */
+function auroraProbe(facts: TenantFacts): Pick<CheckStagingAction, "auroraProbe" | "condition"> {
+  const name = facts.extract.dialect;
+  if (!facts.extract.serverSide || name === "mysql") return {};
+  const folderUri = auroraProbeFolderUri(facts.stagingUri);
+  return {
+    condition: `and ${warehouseDialect(name).label} writes one row to ${folderUri}, which is deleted again`,
+    auroraProbe: { folderUri, statement: auroraDialect(name).probe(`${folderUri}probe`), dialect: name },
+  };
 }
 
 /** The actions of `verify`: the full comparison only. */

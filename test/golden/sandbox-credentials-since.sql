@@ -7,11 +7,20 @@ SET SESSION TRANSACTION READ ONLY;
 -- session: warehouse
 SET SESSION net_write_timeout = 3600;
 
+-- session: warehouse
+SET ROLE ALL;
+
 -- session: olap
 SET timezone TO 'UTC';
 
 -- session: olapReader
 SET timezone TO 'UTC';
+
+-- check-staging: warehouse, the probe (its folder is deleted afterwards)
+SELECT 1 AS probe
+INTO OUTFILE S3 's3://rdw-qa-archive/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/TS_S001_probe/probe'
+FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\n'
+OVERWRITE ON;
 
 -- lock: OLAP
 CREATE TABLE IF NOT EXISTS "reporting_ts_s001".rdw_backfill_lock (run_id VARCHAR(64) NOT NULL, host VARCHAR(255) NOT NULL, pid INTEGER NOT NULL, acquired_at TIMESTAMPTZ NOT NULL);

@@ -13,7 +13,7 @@ import {
   serverSideProblems,
   warehouseDialect,
 } from "../../src/dialects/choose.js";
-import { AURORA } from "../../src/dialects/aurora.js";
+import { AURORA_2, AURORA_3 } from "../../src/dialects/aurora.js";
 import { chooseDriver, idRanges, MYSQL } from "../../src/dialects/mysql.js";
 import { POSTGRES } from "../../src/dialects/postgres.js";
 import { REDSHIFT, redshiftAuthorization } from "../../src/dialects/redshift.js";
@@ -138,7 +138,7 @@ describe("OLAP capabilities, as data and as the statements they describe", () =>
 
 describe("warehouse capabilities", () => {
   it("Aurora extracts to S3 itself; MariaDB/MySQL does not", () => {
-    assert.equal(AURORA.capabilities.extractsToS3, true);
+    assert.equal(AURORA_3.capabilities.extractsToS3, true);
     assert.equal(MYSQL.capabilities.extractsToS3, false);
   });
 
@@ -150,7 +150,7 @@ describe("warehouse capabilities", () => {
   // Aurora's manifest lists `s3-<region>://bucket/…` URLs and no "mandatory"; the tool writes its own.
   it("Aurora's extractToS3 writes INTO OUTFILE S3 to the target, without Aurora's manifest", () => {
     const target = "s3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/run1/exam_alt_score";
-    const { sql } = AURORA.extractToS3(SCOPE, target);
+    const { sql } = AURORA_3.extractToS3(SCOPE, target);
     assert.ok(sql.includes(`INTO OUTFILE S3 '${target}'`), sql);
     assert.doesNotMatch(sql, /MANIFEST/);
     assert.match(sql, /^OVERWRITE ON$/m);
@@ -158,19 +158,19 @@ describe("warehouse capabilities", () => {
 
   it("a location that would break out of its literal is refused, never written into a statement", () => {
     for (const target of ["s3://bucket/it's", "s3://bucket/a b", "s3://bucket/a\\b", "bucket/no-scheme"])
-      assert.throws(() => AURORA.extractToS3(SCOPE, target), /cannot be written as a location literal/);
+      assert.throws(() => AURORA_3.extractToS3(SCOPE, target), /cannot be written as a location literal/);
   });
 
   it("the staged count and the census read the extract's selection, in one consistent snapshot", () => {
-    const count = AURORA.stagedCount(SCOPE).sql;
-    const extract = AURORA.extractToS3(SCOPE, "s3://b/p").sql;
+    const count = AURORA_3.stagedCount(SCOPE).sql;
+    const extract = AURORA_3.extractToS3(SCOPE, "s3://b/p").sql;
     const selection = count.slice(count.indexOf("FROM"));
     assert.ok(extract.includes(selection.trim()), "the count reads exactly the rows the extract writes");
-    assert.equal(AURORA.snapshot().begin.sql, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
+    assert.equal(AURORA_3.snapshot().begin.sql, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
   });
 
   it("a read-only warehouse session is set read-only, and every session runs in UTC", () => {
-    for (const dialect of [MYSQL, AURORA]) {
+    for (const dialect of [MYSQL, AURORA_2, AURORA_3]) {
       const readOnly = dialect.session({ readOnly: true }).map((s) => s.sql);
       const writable = dialect.session({ readOnly: false }).map((s) => s.sql);
       assert.ok(readOnly.some((sql) => /READ ONLY/i.test(sql)));
@@ -179,32 +179,97 @@ describe("warehouse capabilities", () => {
     }
   });
 
-  it("Aurora's preflight names the missing privilege and default S3 role, and nothing when both are there", () => {
-    const none = AURORA.s3Problems(
-      { currentUser: "rdw@%", grants: [], defaultS3Role: undefined },
-      "rdw",
-      "s3://b",
-    );
-    assert.equal(none.length, 2);
-    assert.match(none[0]!, /'rdw'@'%' lacks the SELECT INTO S3 privilege/);
-    assert.match(none[1]!, /aws_default_s3_role is not set/);
-    for (const grant of [
-      "GRANT SELECT INTO S3 ON *.* TO 'rdw'@'%'",
-      "GRANT `AWS_SELECT_S3_ACCESS`@`%` TO `rdw`@`%`",
-    ]) {
-      assert.deepEqual(
-        AURORA.s3Problems({ currentUser: "rdw@%", grants: [grant], defaultS3Role: ROLE }, "rdw", "s3://b"),
-        [],
-        grant,
-      );
+  // "Saving data from an Amazon Aurora MySQL DB cluster into text files in an Amazon S3 bucket":
+  // version 2 grants SELECT INTO S3 and reads aurora_select_into_s3_role before aws_default_s3_role;
+  // version 3 grants the AWS_SELECT_S3_ACCESS role, to be activated with SET ROLE, and reads only
+  // aws_default_s3_role; "the administrative user … is granted the appropriate role or privilege by default".
+  const ROLE_ARN = "arn:aws:iam::123456789012:role/aurora-s3";
+  const preflight = (
+    dialect: typeof AURORA_2,
+    grants: string[],
+    roles: Partial<Record<"aurora_select_into_s3_role" | "aws_default_s3_role", string>>,
+  ) => dialect.s3Preflight({ currentUser: "rdw@%", grants, roles }, "rdw", "s3://b/p/");
+
+  it("Aurora preflight, version 2: the SELECT INTO S3 grant, and either role parameter", () => {
+    const none = preflight(AURORA_2, [], {});
+    assert.equal(none.problems.length, 2);
+    assert.match(none.problems[0]!, /GRANT SELECT INTO S3 ON \*\.\* TO 'rdw'@'%'/);
+    assert.match(none.problems[1]!, /aurora_select_into_s3_role or aws_default_s3_role is not set/);
+    const grant = ["GRANT SELECT INTO S3 ON *.* TO 'rdw'@'%'"];
+    for (const parameter of ["aurora_select_into_s3_role", "aws_default_s3_role"] as const) {
+      const ok = preflight(AURORA_2, grant, { [parameter]: ROLE_ARN });
+      assert.deepEqual(ok.problems, [], parameter);
+      assert.ok(ok.checked.some((line) => line.includes(`${parameter} names the IAM role ${ROLE_ARN}`)));
     }
+    // The version 3 role is not the version 2 privilege.
+    assert.equal(
+      preflight(AURORA_2, ["GRANT `AWS_SELECT_S3_ACCESS`@`%` TO `rdw`@`%`"], {
+        aws_default_s3_role: ROLE_ARN,
+      }).problems.length,
+      1,
+    );
+  });
+
+  it("Aurora preflight, version 3: the AWS_SELECT_S3_ACCESS role or the master user's rds_superuser_role, and aws_default_s3_role", () => {
+    for (const grant of [
+      "GRANT `AWS_SELECT_S3_ACCESS`@`%` TO `rdw`@`%`",
+      "GRANT `rds_superuser_role`@`%` TO `rdw`@`%`",
+    ]) {
+      assert.deepEqual(preflight(AURORA_3, [grant], { aws_default_s3_role: ROLE_ARN }).problems, [], grant);
+    }
+    const missing = preflight(AURORA_3, ["GRANT SELECT INTO S3 ON *.* TO 'rdw'@'%'"], {
+      aurora_select_into_s3_role: ROLE_ARN,
+    });
+    assert.match(missing.problems[0]!, /GRANT AWS_SELECT_S3_ACCESS TO 'rdw'@'%'/);
+    // aurora_select_into_s3_role is "not available in Aurora MySQL version 3".
+    assert.match(missing.problems[1]!, /parameter aws_default_s3_role is not set/);
+  });
+
+  it("Aurora preflight says what only a write can prove", () => {
+    const { unchecked } = preflight(AURORA_3, [], {});
+    assert.match(unchecked.join("\n"), /may write s3:\/\/b\/p\/ .*run writes a one-row probe first/);
+  });
+
+  it("Aurora MySQL 3 sessions activate the granted roles; version 2 (MySQL 5.7, no roles) and MariaDB do not", () => {
+    assert.ok(AURORA_3.session({ readOnly: true }).some((s) => s.sql === "SET ROLE ALL"));
+    for (const dialect of [AURORA_2, MYSQL])
+      assert.ok(!dialect.session({ readOnly: true }).some((s) => /SET ROLE/.test(s.sql)));
+  });
+
+  it("the probe writes one row under the probe folder, in the extract's format", () => {
+    const probe = AURORA_3.probe("s3://b/p_probe/probe").sql;
+    assert.match(
+      probe,
+      /^SELECT 1 AS probe\nINTO OUTFILE S3 's3:\/\/b\/p_probe\/probe'\nFIELDS TERMINATED BY/,
+    );
+  });
+
+  it("a failed probe names what to set", () => {
+    assert.match(
+      AURORA_2.probeFailureHint(
+        "Access denied; you need (at least one of) the SELECT INTO S3 privilege(s) for this operation",
+        "s3://b/p/",
+      ),
+      /GRANT SELECT INTO S3/,
+    );
+    assert.match(
+      AURORA_3.probeFailureHint(
+        "S3 API returned error: Missing Credentials: Cannot instantiate S3 Client",
+        "s3://b/p/",
+      ),
+      /set aws_default_s3_role/,
+    );
+    assert.match(
+      AURORA_3.probeFailureHint("S3 API returned error: Access Denied:Access Denied", "s3://b/p/"),
+      /s3:PutObject .* on s3:\/\/b\/p\/\*/,
+    );
   });
 });
 
 describe("mode choice", () => {
   it("auto on Aurora: the aurora extract, server-side, because of @@aurora_version", () => {
     const choice = chooseExtract("auto", AURORA_AND_REDSHIFT);
-    assert.deepEqual([choice.mode, choice.dialect, choice.serverSide], ["aurora", "aurora", true]);
+    assert.deepEqual([choice.mode, choice.dialect, choice.serverSide], ["aurora", "aurora3", true]);
     assert.ok(choice.reason.includes(AURORA_AND_REDSHIFT.auroraVersion!), choice.reason);
   });
 
@@ -219,7 +284,7 @@ describe("mode choice", () => {
       const choice = chooseExtract("aurora", facts);
       assert.deepEqual(
         [choice.mode, choice.dialect, choice.serverSide, choice.reason],
-        ["aurora", "aurora", true, "--extract aurora"],
+        ["aurora", "aurora3", true, "--extract aurora"],
       );
       assert.equal(warehouseDialect(choice.dialect).capabilities.extractsToS3, true);
     }
@@ -265,7 +330,8 @@ describe("mode choice", () => {
   });
 
   it("dialect names map to the dialects of that name", () => {
-    for (const name of ["mysql", "aurora"] as const) assert.equal(warehouseDialect(name).name, name);
+    for (const name of ["mysql", "aurora2", "aurora3"] as const)
+      assert.equal(warehouseDialect(name).name, name);
     for (const name of ["postgres", "redshift"] as const) assert.equal(olapDialect(name).name, name);
   });
 });

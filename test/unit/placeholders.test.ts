@@ -10,7 +10,7 @@ import {
   type Statement,
   StatementBuilder,
 } from "../../src/core/statement.js";
-import { AURORA, AuroraDialect } from "../../src/dialects/aurora.js";
+import { AURORA_2, AURORA_3, AuroraDialect } from "../../src/dialects/aurora.js";
 import { MYSQL, MYSQL_WIRE, MysqlDialect, quoteMysql } from "../../src/dialects/mysql.js";
 import {
   POSTGRES,
@@ -153,7 +153,8 @@ function warehouseStatements(dialect: MysqlDialect): Collector<MysqlStatement> {
   if (dialect instanceof AuroraDialect) {
     add("currentUser", "", dialect.currentUser());
     add("grants", "", dialect.grants());
-    add("defaultS3Role", "", dialect.defaultS3Role());
+    for (const parameter of dialect.s3RoleParameters()) add("s3Role", parameter, dialect.s3Role(parameter));
+    add("probe", "", dialect.probe("s3://rdw-qa-archive/pa/run1_probe/probe"));
   }
   return c;
 }
@@ -212,7 +213,7 @@ function olapStatements(dialect: PostgresDialect): {
   return { olap, tenant: tenantSql };
 }
 
-const warehouses = [MYSQL, AURORA].map(warehouseStatements);
+const warehouses = [MYSQL, AURORA_2, AURORA_3].map(warehouseStatements);
 const olaps = [POSTGRES, REDSHIFT].map(olapStatements);
 const MYSQL_PRODUCED = warehouses.flatMap((c) => c.produced);
 const PG_PRODUCED = olaps.flatMap(({ olap, tenant }) => [...olap.produced, ...tenant.produced]);
@@ -223,7 +224,9 @@ const PG_PRODUCED = olaps.flatMap(({ olap, tenant }) => [...olap.produced, ...te
  */
 const NOT_STATEMENTS = new Set([
   "warehouse.selection", // the row selection, a fragment of the extract and verify statements (see selectionOf)
-  "warehouse.s3Problems", // Aurora's preflight: messages, from facts already read
+  "warehouse.s3Preflight", // Aurora's preflight: messages, from facts already read
+  "warehouse.s3RoleParameters", // parameter names (s3Role makes their statements)
+  "warehouse.probeFailureHint", // a message
   "olap.memorySettings", // statements of session(), which lists them
   "tenant.workTable", // a table name
   "tenant.createWorkTable", // the start of a CREATE statement
@@ -445,11 +448,11 @@ describe("protocol typing", () => {
     sendPg(POSTGRES.version());
     sendPg(REDSHIFT.tenant("reporting_pa", "run1").countLive());
     sendMysql(MYSQL.version());
-    sendMysql(AURORA.grants());
+    sendMysql(AURORA_3.grants());
     // @ts-expect-error -- a MySQL-protocol statement is not a PostgreSQL-protocol one
     sendPg(MYSQL.version());
     // @ts-expect-error -- Aurora speaks the MySQL protocol
-    sendPg(AURORA.extractToS3(SCOPE, "s3://b/x"));
+    sendPg(AURORA_3.extractToS3(SCOPE, "s3://b/x"));
     // @ts-expect-error -- a PostgreSQL-protocol statement is not a MySQL-protocol one
     sendMysql(POSTGRES.version());
     // @ts-expect-error -- Redshift speaks the PostgreSQL protocol

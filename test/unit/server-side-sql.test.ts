@@ -46,11 +46,12 @@ const facts = (
   idSpans: { exam: { lowest: 1000, highest: 1999 }, examScore: { lowest: 50000, highest: 52999 } },
   extract: streaming
     ? { mode: "stream", reason: "test", dialect: "mysql", serverSide: false }
-    : { mode: "aurora", reason: "test", dialect: "aurora", serverSide: true },
+    : { mode: "aurora", reason: "test", dialect: "aurora3", serverSide: true },
   load: streaming
     ? { mode: "postgres", reason: "test", dialect: "postgres", serverSide: false }
     : { mode: "redshift", reason: "test", dialect: "redshift", serverSide: true },
   problems: [],
+  preflight: { checked: [], unchecked: [] },
 });
 
 const settings = (overrides: Partial<ActionSettings>): ActionSettings => ({
