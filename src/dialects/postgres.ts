@@ -109,6 +109,14 @@ export class PostgresDialect {
     );
   }
 
+  /**
+   * The cluster's free space and a table's size, in MB, when the engine tells them through SQL;
+   * PostgreSQL does not know its disk's free space.
+   */
+  diskSpace(_schema: string): { free: PgStatement; tableSize: PgStatement } | undefined {
+    return undefined;
+  }
+
   /** The statements on one tenant schema; those on work tables need the run they belong to. */
   tenant(schema: string, runId?: string): PostgresTenantSql {
     return new PostgresTenantSql(schema, runId, this.capabilities.workTables);
@@ -256,6 +264,16 @@ export class PostgresTenantSql {
   deleteReplaced(): PgStatement {
     const match = UNIQUE_KEY.map((column) => `${this.live}.${column} = b.${column}`).join(" AND ");
     return sql(`DELETE FROM ${this.live} USING ${this.rows} b WHERE ${match}`);
+  }
+
+  /** After the replace, outside its transaction: fresh statistics for the queries that follow. */
+  analyze(): PgStatement {
+    return sql(`ANALYZE ${this.live}`);
+  }
+
+  /** Reclaims the space of deleted rows; PostgreSQL's autovacuum does it by itself. */
+  reclaimDeleted(): PgStatement[] {
+    return [];
   }
 
   insertRows(): PgStatement {

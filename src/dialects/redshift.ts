@@ -1,6 +1,7 @@
 import { locationLiteral, roleLiteral } from "../core/literals.js";
 import type { PgStatement } from "../core/statement.js";
 import {
+  builder,
   COLUMN_LIST,
   type LoadSql,
   PostgresDialect,
@@ -37,6 +38,22 @@ export class RedshiftDialect extends PostgresDialect {
     return [];
   }
 
+  /**
+   * STV_PARTITIONS gives used and capacity "in 1 MB disk blocks" and SVV_TABLE_INFO a table's
+   * size "in 1 MB data blocks"; both are "visible only to superusers" (a SELECT grant opens
+   * SVV_TABLE_INFO), so an empty answer means "not checked", not "no space". Serverless has no
+   * STV_PARTITIONS: its storage is managed.
+   */
+  override diskSpace(schema: string): { free: PgStatement; tableSize: PgStatement } {
+    const size = builder();
+    return {
+      free: sql("SELECT sum(capacity) - sum(used) AS free_mb FROM stv_partitions WHERE part_begin = 0"),
+      tableSize: size.build(
+        `SELECT size AS size_mb FROM svv_table_info WHERE "schema" = ${size.bind(schema)} AND "table" = 'exam_alt_score'`,
+      ),
+    };
+  }
+
   override tenant(schema: string, runId?: string): RedshiftTenantSql {
     return new RedshiftTenantSql(schema, runId, this.capabilities.workTables);
   }
@@ -49,6 +66,14 @@ export class RedshiftTenantSql extends PostgresTenantSql {
    * dropped silently (runbook defect 2); the staged timestamps are UTC, which is how
    * `TIMEFORMAT 'auto'` reads a value without an offset into a timestamptz.
    */
+  /**
+   * Deleted rows keep their blocks until a vacuum; DELETE ONLY reclaims them without the sort.
+   * "You can't run VACUUM within a transaction block": it runs after the COMMIT.
+   */
+  override reclaimDeleted(): PgStatement[] {
+    return [sql(`VACUUM DELETE ONLY ${this.live}`)];
+  }
+
   /**
    * Redshift has no BIT type ("Unsupported PostgreSQL data types"); STRTOL returns the BIGINT
    * a string of the given base stands for ("STRTOL function").

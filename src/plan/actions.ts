@@ -20,6 +20,7 @@ export type StepName =
   | "load"
   | "merge"
   | "drop-work-tables"
+  | "analyze"
   | "check"
   | "verify"
   | "report-reads"
@@ -135,6 +136,13 @@ export interface DropWorkTablesAction extends ActionBase<"drop-work-tables"> {
   statements: PgStatement[];
 }
 
+/** After the COMMIT: statistics, and the space of the replaced rows when many were deleted. */
+export interface AnalyzeAction extends ActionBase<"analyze"> {
+  analyze: PgStatement;
+  /** Run when the merge deleted at least `minShare` of the live rows; empty where the engine reclaims by itself. */
+  reclaim: { statements: PgStatement[]; minShare: number };
+}
+
 /** The counts of extract, load and merge add up; the merge measured them, so no SQL. */
 export type CheckAction = ActionBase<"check">;
 
@@ -178,6 +186,7 @@ export type Action =
   | LoadAction
   | MergeAction
   | DropWorkTablesAction
+  | AnalyzeAction
   | CheckAction
   | VerifyAction
   | ReportReadsAction

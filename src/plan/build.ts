@@ -42,6 +42,7 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
     extract: options.extract ?? "auto",
     load: options.load ?? "auto",
     resuming: options.resuming ?? false,
+    backup: options.backup && !options.verifyOnly,
   };
   const plan: Plan = {
     runId,

@@ -8,6 +8,7 @@ import {
   chooseExtract,
   chooseLoad,
   detectOlapDialect,
+  olapDialect,
   type ExtractMode,
   type LoadMode,
   type ModeRequest,
@@ -16,6 +17,8 @@ import {
 } from "../dialects/choose.js";
 import { EXACT_WINDOW_COUNT_BELOW, MYSQL, type MysqlDialect } from "../dialects/mysql.js";
 import { POSTGRES, type PostgresDialect } from "../dialects/postgres.js";
+import type { PgStatement } from "../core/statement.js";
+import { backupSpaceVerdict } from "./preflight.js";
 import type { IdSpan } from "../dialects/types.js";
 import { MysqlSession } from "../io/db/mysql-session.js";
 import { PgSession } from "../io/db/pg-session.js";
@@ -27,6 +30,8 @@ export interface ModeRequests {
   load: ModeRequest<LoadMode>;
   /** Resuming a run: its staging folders hold its own files. */
   resuming?: boolean;
+  /** The run copies exam_alt_score first: the OLAP cluster needs room for the copy. */
+  backup?: boolean;
 }
 
 /**
@@ -65,6 +70,12 @@ export async function discoverTenant(
     problems.push(...aurora.problems);
     preflight.checked.push(...aurora.checked);
     preflight.unchecked.push(...aurora.unchecked);
+  }
+  if (requests.backup) {
+    const space = await backupSpace(tenant, olapDialect(load.dialect), schema);
+    problems.push(...space.problems);
+    preflight.checked.push(...space.checked);
+    preflight.unchecked.push(...space.unchecked);
   }
   if (load.serverSide && !config.redshiftRole) {
     problems.push(
@@ -240,6 +251,41 @@ async function inspectOlap(
     );
     requireColumns(`tenant ${tenant.id} OLAP schema ${schema}`, REQUIRED_OLAP_COLUMNS, rows);
     return { liveRows: await session.count(POSTGRES.tenant(schema).countLive()), version };
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * Room for the backup: a copy of exam_alt_score, and as much again for the replaced rows, whose
+ * blocks stay until a vacuum. Read where the engine tells it; otherwise said to be unchecked.
+ */
+async function backupSpace(
+  tenant: TenantConfig,
+  dialect: PostgresDialect,
+  schema: string,
+): Promise<{ problems: string[]; checked: string[]; unchecked: string[] }> {
+  const statements = dialect.diskSpace(schema);
+  const unchecked = (why: string) => ({
+    problems: [],
+    checked: [],
+    unchecked: [`room for the backup: ${why}`],
+  });
+  if (!statements) return unchecked(`${dialect.label} does not report its free disk space`);
+  const { session } = await openOlapReader(tenant.olap, `tenant ${tenant.id} OLAP`);
+  try {
+    const read = async (statement: PgStatement) => {
+      const { rows } = await session.query<Record<string, unknown>>(statement).catch(() => ({ rows: [] }));
+      const value = rows[0] ? Object.values(rows[0])[0] : null;
+      return value === null || value === undefined ? undefined : Number(value);
+    };
+    const freeMb = await read(statements.free);
+    const tableMb = await read(statements.tableSize);
+    if (freeMb === undefined || tableMb === undefined)
+      return unchecked(
+        "the cluster's free space or the table's size is not visible to this user (superusers see them)",
+      );
+    return backupSpaceVerdict(freeMb, tableMb);
   } finally {
     await session.close();
   }

@@ -148,6 +148,11 @@ export function statementsOf(action: Action): Labeled[] {
       ];
     case "drop-work-tables":
       return each("OLAP, after COMMIT", action.statements);
+    case "analyze":
+      return [
+        ["OLAP, after COMMIT", action.analyze],
+        ...each("OLAP, when many rows were replaced", action.reclaim.statements),
+      ];
     case "check":
       return [];
     case "verify":

@@ -15,6 +15,8 @@ import type {
 import { auroraProbeFolderUri } from "./staging-location.js";
 
 export const OBJECT_BASE = "exam_alt_score";
+/** Replaced rows, as a share of the table, from which their space is reclaimed at once. */
+export const RECLAIM_SHARE = 0.05;
 /** OLAP exam ids read per page in verify. */
 export const VERIFY_SCOPE_PAGE = 50_000;
 /** Examples per verify check. */
@@ -138,6 +140,19 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       durable: false,
     });
   }
+  actions.push({
+    step: "analyze",
+    summary: "refresh exam_alt_score's statistics after the replace, outside its transaction",
+    ...(olap.reclaimDeleted().length > 0
+      ? {
+          condition: `and reclaim the replaced rows' space when at least ${RECLAIM_SHARE * 100}% of the rows were replaced`,
+        }
+      : {}),
+    analyze: olap.analyze(),
+    reclaim: { statements: olap.reclaimDeleted(), minShare: RECLAIM_SHARE },
+    skipWhenDone: ["check"],
+    durable: false,
+  });
   actions.push({
     step: "check",
     summary:

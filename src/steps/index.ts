@@ -1,4 +1,5 @@
 import type { Action } from "../plan/actions.js";
+import { analyze } from "./analyze.js";
 import { backup } from "./backup.js";
 import { check } from "./check.js";
 import type { StepContext } from "./context.js";
@@ -39,6 +40,9 @@ export async function runStep(action: Action, context: StepContext): Promise<Ste
       for (const statement of action.statements) await olap.query(statement);
       return {};
     }
+    case "analyze":
+      await analyze(action, context);
+      return {};
     case "check":
       return { check: await check(action, context) };
     case "verify":

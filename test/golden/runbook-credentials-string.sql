@@ -162,6 +162,12 @@ SELECT count(*) AS n FROM "reporting_ot".exam_alt_score;
 -- merge: check, then COMMIT (ROLLBACK if any count is off)
 SELECT count(*) AS key_matches, count(CASE WHEN t.id = b.id AND t.exam_id = b.exam_id AND t.subject_score_id = b.subject_score_id AND t.student_id = b.student_id AND t.asmt_id = b.asmt_id AND t.school_year = b.school_year AND t.scale_score = b.scale_score AND t.performance_level = b.performance_level AND t.completed_at = b.completed_at AND t.migrate_id = b.migrate_id AND t.updated = b.updated AND t.update_import_id = b.update_import_id THEN 1 END) AS equal_rows FROM "reporting_ot".exam_alt_score t JOIN backfill_rows b ON t.school_year = b.school_year AND t.asmt_id = b.asmt_id AND t.student_id = b.student_id AND t.subject_score_id = b.subject_score_id;
 
+-- analyze: OLAP, after COMMIT
+ANALYZE "reporting_ot".exam_alt_score;
+
+-- analyze: OLAP, when many rows were replaced
+VACUUM DELETE ONLY "reporting_ot".exam_alt_score;
+
 -- verify: OLAP, page by page (template)
 SELECT id FROM "reporting_ot".exam WHERE updated >= $1 AND id > $2 ORDER BY id LIMIT 50000;
 -- bound values: ["2019-11-01 00:00:00.000000","<last id>"]

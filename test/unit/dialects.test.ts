@@ -18,6 +18,7 @@ import { chooseDriver, idRanges, MYSQL } from "../../src/dialects/mysql.js";
 import { POSTGRES } from "../../src/dialects/postgres.js";
 import { REDSHIFT, redshiftAuthorization } from "../../src/dialects/redshift.js";
 import type { ExtractScope } from "../../src/dialects/types.js";
+import { backupSpaceVerdict } from "../../src/plan/preflight.js";
 
 const SCOPE: ExtractScope = {
   database: "warehouse_pa",
@@ -402,5 +403,38 @@ describe("extract planning", () => {
     const all = [{ low: null, high: null }];
     assert.deepEqual(idRanges(null, null, 4), all);
     assert.deepEqual(idRanges(1, 1000, 1), all);
+  });
+});
+
+describe("Redshift housekeeping and room for the backup", () => {
+  it("VACUUM DELETE ONLY after the replace on Redshift; PostgreSQL leaves it to autovacuum; both ANALYZE", () => {
+    const redshift = REDSHIFT.tenant("reporting_pa")
+      .reclaimDeleted()
+      .map((s) => s.sql);
+    assert.deepEqual(redshift, ['VACUUM DELETE ONLY "reporting_pa".exam_alt_score']);
+    assert.deepEqual(POSTGRES.tenant("reporting_pa").reclaimDeleted(), []);
+    for (const dialect of [POSTGRES, REDSHIFT])
+      assert.equal(dialect.tenant("reporting_pa").analyze().sql, 'ANALYZE "reporting_pa".exam_alt_score');
+  });
+
+  it("the space check reads Redshift's 1 MB blocks; PostgreSQL does not tell its free space", () => {
+    const space = REDSHIFT.diskSpace("reporting_pa");
+    assert.match(space.free.sql, /FROM stv_partitions/);
+    assert.match(
+      space.tableSize.sql,
+      /FROM svv_table_info WHERE "schema" = \$1 AND "table" = 'exam_alt_score'/,
+    );
+    assert.equal(POSTGRES.diskSpace("reporting_pa"), undefined);
+  });
+
+  it("the backup needs room for twice the table, and a refusal gives the numbers", () => {
+    const tight = backupSpaceVerdict(1_500, 1_000);
+    assert.match(
+      tight.problems[0]!,
+      /no room for the backup: 1,500 MB free, exam_alt_score takes 1,000 MB, .* need 2,000 MB/,
+    );
+    const roomy = backupSpaceVerdict(2_000, 1_000);
+    assert.deepEqual(roomy.problems, []);
+    assert.match(roomy.checked[0]!, /2,000 MB free/);
   });
 });

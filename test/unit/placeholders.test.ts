@@ -172,6 +172,9 @@ function olapStatements(dialect: PostgresDialect): {
   add("version", "", dialect.version());
   add("currentSchema", "", dialect.currentSchema());
   add("requiredColumns", "2 tables", dialect.requiredColumns("reporting_pa", ["exam_alt_score", "exam"]));
+  const space = dialect.diskSpace("reporting_pa");
+  if (space) add("diskSpace", "", space.free, space.tableSize);
+  else olap.called.add("olap.diskSpace"); // PostgreSQL: no statements
   olap.called.add("olap.tenant"); // its statements are collected below
 
   const tenantSql = new Collector<PgStatement>("tenant");
@@ -193,6 +196,10 @@ function olapStatements(dialect: PostgresDialect): {
     add("rejections", "5", t.rejections(5));
     add("deleteReplaced", "", t.deleteReplaced());
     add("insertRows", "", t.insertRows());
+    add("analyze", "", t.analyze());
+    const reclaim = t.reclaimDeleted();
+    if (reclaim.length > 0) add("reclaimDeleted", "", ...reclaim);
+    else tenantSql.called.add("tenant.reclaimDeleted"); // PostgreSQL: autovacuum
     add("checkLiveRows", "", t.checkLiveRows());
     const lock = t.lock();
     add("lock", "", ...Object.values(lock));
