@@ -26,6 +26,11 @@ import {
 import { type LocalS3, startLocalS3 } from "../../demo/s3-server.js";
 import { quoteMysql } from "../../src/dialects/mysql.js";
 import { quotePg } from "../../src/dialects/postgres.js";
+import {
+  createRedshiftStandInObjects,
+  type RedshiftVariant,
+  redshiftStandInEnv,
+} from "./redshift-stand-ins.js";
 
 /** A generated tenant of the given size; the same seed gives the same data. */
 export const sampleDataset = (students: number, seed: number): Dataset =>
@@ -63,6 +68,13 @@ export interface WorldOptions {
   /** Sets the OLAP database's default TimeZone, as a server in another zone would. */
   olapTimeZone?: string;
   adminLogins?: boolean;
+  /**
+   * The OLAP server: PostgreSQL as it is (default), or PostgreSQL with the Redshift stand-ins of
+   * `redshift-stand-ins.ts` (SQL objects in the database; command-line children get the preload).
+   */
+  olap?: "postgres" | "redshift-stand-in";
+  /** With `olap: "redshift-stand-in"`: the default variant of command-line children; default provisioned. */
+  redshiftVariant?: RedshiftVariant;
 }
 
 export interface CliResult {
@@ -89,6 +101,8 @@ export class World {
   /** The stand-in kubectl's state: migrate-olap's replicas, pods and the calls made. */
   kubectlState = "";
   journalDir = "";
+  /** Environment that turns the Redshift stand-ins on in command-line children (empty on PostgreSQL). */
+  olapEnv: Record<string, string> = {};
   private binDir = "";
 
   static async create(options: WorldOptions): Promise<World> {
@@ -143,6 +157,11 @@ export class World {
         await installOlap(client, tenant.schema, tenant.dataset);
         await createTenantRole(client, tenant.olapUser, tenant.schema);
       }
+      if (options.olap === "redshift-stand-in") {
+        const roles = this.tenants.map((tenant) => tenant.olapUser);
+        await createRedshiftStandInObjects(client, { database: this.pgDatabase, roles });
+        this.olapEnv = redshiftStandInEnv(options.redshiftVariant ?? "provisioned");
+      }
     });
     this.configDir = join(this.tmp, "config");
     await writeConfigRepository(this.configDir, this.configSpec(options.adminLogins ?? true));
@@ -156,11 +175,15 @@ export class World {
     return JSON.parse(await readFile(this.kubectlState, "utf8")) as KubectlState;
   }
 
-  /** Environment for the command line: the S3 server and the stand-in kubectl first on PATH. */
+  /**
+   * Environment for the command line: the S3 server, the stand-in kubectl first on PATH and, on
+   * a Redshift stand-in, its preload and variant.
+   */
   cliEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return {
       ...process.env,
       ...this.s3?.env,
+      ...this.olapEnv,
       PATH: `${this.binDir}:${process.env.PATH}`,
       FAKE_KUBECTL_STATE: this.kubectlState,
       ...env,
