@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError } from "../../src/core/errors.js";
-import {
-  type BoundValue,
-  fixed,
-  type MysqlStatement,
-  type PgStatement,
-  type Protocol,
-  type Statement,
-  StatementBuilder,
-} from "../../src/core/statement.js";
-import { AURORA_2, AURORA_3, AuroraDialect } from "../../src/dialects/aurora.js";
+import { fixed, type PgStatement, type Protocol, StatementBuilder } from "../../src/core/statement.js";
+import { AURORA_3, AuroraDialect } from "../../src/dialects/aurora.js";
 import { MYSQL, MYSQL_WIRE, MysqlDialect, quoteMysql } from "../../src/dialects/mysql.js";
 import {
   POSTGRES,
@@ -20,238 +12,25 @@ import {
   quotePg,
 } from "../../src/dialects/postgres.js";
 import { REDSHIFT, RedshiftDialect, RedshiftTenantSql } from "../../src/dialects/redshift.js";
-import type { ExtractDriver, ExtractScope, IdRange } from "../../src/dialects/types.js";
 import type { MysqlSession } from "../../src/io/db/mysql-session.js";
 import type { PgSession } from "../../src/io/db/pg-session.js";
 
-const SINCE = "2019-11-01 00:00:00.000000";
-const SCOPE: ExtractScope = { database: "warehouse_pa", altScoreIds: [19, 20, 21], since: SINCE };
-const ALT_IDS = [19, 20, 21];
-const GROUP = [2020, 7, 19] as const;
-const DRIVERS: ExtractDriver[] = ["exam", "exam_score"];
-const RANGES: IdRange[] = [
-  { low: 1000, high: 2000 },
-  { low: 1000, high: null },
-  { low: null, high: 2000 },
-  { low: null, high: null },
-];
-const MANIFEST = "s3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/run1/exam_alt_score.manifest";
-const ROLE = "arn:aws:iam::123456789012:role/rdw-redshift";
-
-// ---------------------------------------------------------------------------------------------
-// Reading SQL text: string literals are set aside, so that what they contain is never taken for
-// a placeholder.
-
-/** A single-quoted literal, with `''` or backslash escapes inside. */
-const LITERAL = /'(?:[^'\\]|\\.|'')*'/g;
-
-/** The SQL with `edit` applied to the text between string literals; literals kept as they are. */
-function outsideLiterals(sql: string, edit: (code: string) => string): string {
-  let result = "";
-  let last = 0;
-  for (const match of sql.matchAll(LITERAL)) {
-    result += edit(sql.slice(last, match.index)) + match[0];
-    last = match.index! + match[0].length;
-  }
-  return result + edit(sql.slice(last));
-}
-
-/** The SQL without its string literals. */
-const codeOf = (sql: string) => sql.replace(LITERAL, "''");
-
-const questionMarks = (sql: string) => [...codeOf(sql)].filter((c) => c === "?").length;
-const dollarNumbers = (sql: string) => [...codeOf(sql).matchAll(/\$(\d+)/g)].map((m) => Number(m[1]));
-
-const literal = (value: BoundValue | undefined) => {
-  assert.ok(value !== undefined, "a placeholder without a bound value");
-  return typeof value === "number" ? String(value) : `'${value}'`;
-};
-
-/** The statement with each placeholder replaced by its bound value, as the server reads it. */
-function inline(statement: Statement): string {
-  let next = 0;
-  return outsideLiterals(statement.sql, (code) =>
-    statement.protocol === "mysql"
-      ? code.replace(/\?/g, () => literal(statement.params[next++]))
-      : code.replace(/\$(\d+)/g, (_, n: string) => literal(statement.params[Number(n) - 1])),
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Every statement of every dialect, with sample arguments.
-
-interface Produced<S> {
-  origin: string;
-  label: string;
-  statement: S;
-}
-
-class Collector<S extends Statement> {
-  readonly produced: Produced<S>[] = [];
-  /** `<kind>.<method>` for every method called, whether or not it returned statements. */
-  readonly called = new Set<string>();
-
-  constructor(private readonly kind: string) {}
-
-  add(origin: string, method: string, detail: string, statements: readonly S[]): void {
-    this.called.add(`${this.kind}.${method}`);
-    statements.forEach((statement, index) =>
-      this.produced.push({
-        origin,
-        label: `${method}(${detail})${statements.length > 1 ? ` #${index + 1}` : ""}`,
-        statement,
-      }),
-    );
-  }
-}
-
-function warehouseStatements(dialect: MysqlDialect): Collector<MysqlStatement> {
-  const c = new Collector<MysqlStatement>("warehouse");
-  const add = (method: string, detail: string, ...statements: MysqlStatement[]) =>
-    c.add(dialect.name, method, detail, statements);
-  for (const readOnly of [true, false])
-    add("session", `readOnly ${readOnly}`, ...dialect.session({ readOnly }));
-  add("version", "", dialect.version());
-  add("auroraVersion", "", dialect.auroraVersion());
-  add(
-    "requiredColumns",
-    "3 tables",
-    dialect.requiredColumns("warehouse_pa", ["exam", "exam_score", "subject_score"]),
-  );
-  add("requiredColumns", "1 table", dialect.requiredColumns("warehouse_pa", ["exam"]));
-  add("altScoreIds", "", dialect.altScoreIds("warehouse_pa"));
-  for (const table of ["exam", "exam_score"] as const)
-    add("idSpan", table, dialect.idSpan("warehouse_pa", table));
-  add("examsInWindow", "", dialect.examsInWindow("warehouse_pa", SINCE));
-  add("examsInWindowSample", "", dialect.examsInWindowSample("warehouse_pa", SINCE, 1, 30_000_000).statement);
-  add(
-    "examsInWindowSample",
-    "1000 ids",
-    dialect.examsInWindowSample("warehouse_pa", SINCE, 1000, 1999).statement,
-  );
-  for (const driver of DRIVERS) {
-    add("selectionOf", driver, dialect.selectionOf(SCOPE, driver));
-    for (const range of RANGES) {
-      add(
-        "streamExtract",
-        `${driver} ${range.low}..${range.high}`,
-        dialect.streamExtract(SCOPE, driver, range),
-      );
-    }
-  }
-  add("verifyRows", "", dialect.verifyRows(SCOPE, 1000, 1999));
-  add("verifyGroupRows", "", dialect.verifyGroupRows(SCOPE, GROUP));
-  add("streamExtract", "default range", dialect.streamExtract({ ...SCOPE, altScoreIds: [19] }, "exam"));
-  add("nullCensus", "", dialect.nullCensus(SCOPE));
-  add("stagedCount", "", dialect.stagedCount(SCOPE));
-  add("snapshot", "", ...Object.values(dialect.snapshot()));
-  if (dialect.capabilities.extractsToS3) {
-    add("extractToS3", "", dialect.extractToS3(SCOPE, "s3://rdw-qa-archive/pa/run1/exam_alt_score"));
-  } else {
-    c.called.add("warehouse.extractToS3"); // throws: see "MySQL's extractToS3 throws" in dialects.test.ts
-  }
-  if (dialect instanceof AuroraDialect) {
-    add("currentUser", "", dialect.currentUser());
-    add("grants", "", dialect.grants());
-    for (const parameter of dialect.s3RoleParameters()) add("s3Role", parameter, dialect.s3Role(parameter));
-    add("probe", "", dialect.probe("s3://rdw-qa-archive/pa/run1_probe/probe"));
-  }
-  return c;
-}
-
-function olapStatements(dialect: PostgresDialect): {
-  olap: Collector<PgStatement>;
-  tenant: Collector<PgStatement>;
-} {
-  const olap = new Collector<PgStatement>("olap");
-  const add = (method: string, detail: string, ...statements: PgStatement[]) =>
-    olap.add(dialect.name, method, detail, statements);
-  add("probeSession", "", ...dialect.probeSession());
-  for (const readOnly of [true, false])
-    add("session", `readOnly ${readOnly}`, ...dialect.session({ readOnly }));
-  add("version", "", dialect.version());
-  add("currentSchema", "", dialect.currentSchema());
-  add("requiredColumns", "2 tables", dialect.requiredColumns("reporting_pa", ["exam_alt_score", "exam"]));
-  const space = dialect.diskSpace("reporting_pa");
-  if (space) add("diskSpace", "", space.free, space.tableSize);
-  else olap.called.add("olap.diskSpace"); // PostgreSQL: no statements
-  olap.called.add("olap.tenant"); // its statements are collected below
-
-  const tenantSql = new Collector<PgStatement>("tenant");
-  for (const runId of ["20261124_031500_ab12", ""]) {
-    const t = dialect.tenant("reporting_pa", runId);
-    const add = (method: string, detail: string, ...statements: PgStatement[]) =>
-      tenantSql.add(`${dialect.name} run ${JSON.stringify(runId)}`, method, detail, statements);
-    add("dropWorkTables", "", ...t.dropWorkTables());
-    add("countLive", "", t.countLive());
-    add("backup", "", ...t.backup("exam_alt_score_backup_run1"));
-    add("createStage", "", t.createStage());
-    for (const form of ["iam-role", "credentials"] as const) {
-      const load = t.load(MANIFEST, { role: ROLE, form });
-      const statements = [...load.prepare, load.copy];
-      if (load.copiesFrom === "s3") statements.push(load.copiedRows, ...load.loadErrors);
-      add("load", form, ...statements);
-    }
-    add("selectRows", "", ...t.selectRows());
-    add("rejections", "5", t.rejections(5));
-    add("deleteReplaced", "", t.deleteReplaced());
-    add("insertRows", "", t.insertRows());
-    add("analyze", "", t.analyze());
-    const reclaim = t.reclaimDeleted();
-    if (reclaim.length > 0) add("reclaimDeleted", "", ...reclaim);
-    else tenantSql.called.add("tenant.reclaimDeleted"); // PostgreSQL: autovacuum
-    add("checkLiveRows", "", t.checkLiveRows());
-    const lock = t.lock();
-    add("lock", "", ...Object.values(lock));
-    add("restoreFromBackup", "", ...t.restoreFromBackup("exam_alt_score_backup_run1"));
-    add("levelDistribution", "", t.levelDistribution("exam_alt_score"));
-    add("countTable", "", t.countTable("exam_alt_score_backup_run1"));
-    add("dropTable", "", t.dropTable("exam_alt_score_backup_run1"));
-    add("tableExists", "", t.tableExists("exam_alt_score_backup_run1"));
-    add("scopePage", "", t.scopePage(SINCE, "0", 1000));
-    add("verifyGroups", "3 ids", t.verifyGroups(ALT_IDS, SINCE));
-    add("verifyGroups", "1 id", t.verifyGroups([19], SINCE));
-    add("verifyGroupRows", "", t.verifyGroupRows(ALT_IDS, SINCE, GROUP));
-    add("verifyGroupScope", "", t.verifyGroupScope(SINCE, GROUP));
-    add("verifyLevels", "", t.verifyLevels(ALT_IDS, SINCE));
-    add("duplicateKeys", "", t.duplicateKeys(10));
-    add("orphans", "", t.orphans(10));
-  }
-  return { olap, tenant: tenantSql };
-}
-
-const warehouses = [MYSQL, AURORA_2, AURORA_3].map(warehouseStatements);
-const olaps = [POSTGRES, REDSHIFT].map(olapStatements);
-const MYSQL_PRODUCED = warehouses.flatMap((c) => c.produced);
-const PG_PRODUCED = olaps.flatMap(({ olap, tenant }) => [...olap.produced, ...tenant.produced]);
-
-/**
- * Methods of the dialect classes that produce no statement of their own: helpers that return SQL
- * fragments to the statement methods, and checks that return text.
- */
-const NOT_STATEMENTS = new Set([
-  "warehouse.selection", // the row selection, a fragment of the extract and verify statements (see selectionOf)
-  "warehouse.s3Preflight", // Aurora's preflight: messages, from facts already read
-  "warehouse.s3RoleParameters", // parameter names (s3Role makes their statements)
-  "warehouse.probeFailureHint", // a message
-  "olap.memorySettings", // statements of session(), which lists them
-  "tenant.workTable", // a table name
-  "tenant.createWorkTable", // the start of a CREATE statement
-  "tenant.inOlapExam", // a FROM … JOIN fragment of selectRows
-  "tenant.inScope", // a FROM … WHERE fragment of the verify statements
-  "tenant.table", // a quoted table name
-  "tenant.rowChecksum", // an expression of verify's statements
-  "tenant.hexToBigint", // an expression of rowChecksum
-]);
-
-function methodsOf(kind: string, classes: readonly { prototype: object }[]): string[] {
-  return classes.flatMap(({ prototype }) =>
-    Object.getOwnPropertyNames(prototype)
-      .filter((name) => name !== "constructor")
-      .filter((name) => typeof Object.getOwnPropertyDescriptor(prototype, name)?.value === "function")
-      .map((name) => `${kind}.${name}`),
-  );
-}
+import {
+  SINCE,
+  SCOPE,
+  ALT_IDS,
+  GROUP,
+  codeOf,
+  questionMarks,
+  dollarNumbers,
+  inline,
+  warehouses,
+  olaps,
+  MYSQL_PRODUCED,
+  PG_PRODUCED,
+  NOT_STATEMENTS,
+  methodsOf,
+} from "./dialect-statements.js";
 
 describe("StatementBuilder", () => {
   it("MySQL: every placeholder is ?, values kept in the order they were bound", () => {

@@ -1,71 +1,13 @@
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { describe, it } from "node:test";
-import type { TenantConfig } from "../../src/config/settings.js";
 import type { Statement } from "../../src/core/statement.js";
 import type { TenantFacts } from "../../src/plan/actions.js";
 import { statementsOf } from "../../src/plan/render.js";
 import { type ActionSettings, sessionSetup, tenantActions } from "../../src/plan/tenant-actions.js";
+import { facts, settings } from "./sample-plan.js";
 
 const GOLDEN = new URL("../../../test/golden/", import.meta.url);
-
-const login = { host: "h", port: 1, user: "u", password: "p", origin: "o" };
-const tenant = (id: string, database: string): TenantConfig => ({
-  id,
-  name: id,
-  sandbox: false,
-  pathPrefix: "",
-  warehouse: { ...login, database },
-  olap: { ...login, database: "rdw" },
-  olapTenantLogin: undefined,
-  olapSchemaOverride: undefined,
-  altScoreIdsOverride: undefined,
-});
-
-const facts = (
-  id: string,
-  database: string,
-  schema: string,
-  stagingUri: string,
-  altScoreIds: number[],
-  streaming = false,
-): TenantFacts => ({
-  tenant: tenant(id, database),
-  stagingUri,
-  olapSchema: schema,
-  olapSchemaSource: "test",
-  altScoreIds,
-  altScoreIdsSource: "test",
-  estimates: {
-    examsInWindow: 0,
-    altScoreRowsApprox: 0,
-    examRowsApprox: 0,
-    examScoreRowsApprox: 0,
-    liveRows: 0,
-  },
-  idSpans: { exam: { lowest: 1000, highest: 1999 }, examScore: { lowest: 50000, highest: 52999 } },
-  extract: streaming
-    ? { mode: "stream", reason: "test", dialect: "mysql", serverSide: false }
-    : { mode: "aurora", reason: "test", dialect: "aurora3", serverSide: true },
-  load: streaming
-    ? { mode: "postgres", reason: "test", dialect: "postgres", serverSide: false }
-    : { mode: "redshift", reason: "test", dialect: "redshift", serverSide: true },
-  problems: [],
-  preflight: { checked: [], unchecked: [] },
-});
-
-const settings = (overrides: Partial<ActionSettings>): ActionSettings => ({
-  runId: "20261124_031500_ab12",
-  since: "2019-11-01 00:00:00.000000",
-  backup: true,
-  partBytes: 1,
-  extractStreams: 2,
-  overlapLoad: true,
-  redshiftRole: "arn:aws:iam::123456789012:role/rdw-redshift",
-  redshiftAuthorization: "iam-role",
-  verify: true,
-  ...overrides,
-});
 
 /** Every statement of the tenant's actions and sessions, as the plan shows them. */
 function render(tenantFacts: TenantFacts, actionSettings: ActionSettings): string {
