@@ -66,6 +66,27 @@ describe("verify", () => {
     );
   });
 
+  it("reads the warehouse at backfill.warehouse-reader.url-server when it is set", async () => {
+    const reader = async (server: string) => {
+      const run = await world.runCli([
+        "verify",
+        "--config",
+        world.configDir,
+        "--json",
+        "--set",
+        `backfill.warehouse-reader.url-server=${server}`,
+      ]);
+      return { code: run.code, result: (JSON.parse(run.stdout) as TenantVerification[])[0]! };
+    };
+    const { servers } = world;
+    const working = await reader(`${servers.mysql.host}:${servers.mysql.port}`);
+    assert.equal(working.code, 0, working.result.error);
+    // Nothing listens on port 9: the reader, not the warehouse, is what verify connects to.
+    const unreachable = await reader(`${servers.mysql.host}:9`);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.result.error!, /warehouse reader .*:9/);
+  });
+
   it("finds a duplicate key", async () => {
     const row = backfilled[0]!;
     const result = await verifyCorrupted(

@@ -21,6 +21,11 @@ export interface TenantConfig {
   /** `archive.tenants.<ID>.path-prefix`, empty when the tenant has none. */
   pathPrefix: string;
   warehouse: DatabaseLogin;
+  /**
+   * Where verify reads the warehouse: `backfill.warehouse-reader.url-server` (an Aurora reader
+   * endpoint, host:port) with the warehouse login's user and database; else the warehouse itself.
+   */
+  warehouseReader: DatabaseLogin;
   olap: DatabaseLogin;
   /** The tenant's own OLAP login, whose search_path names the tenant schema. */
   olapTenantLogin: DatabaseLogin | undefined;
@@ -127,6 +132,14 @@ function resolveTenant(id: string, settings: Settings): TenantConfig {
         password: `${warehouseTenant}.password`,
         defaultPort: 3306,
       });
+  const readerServer = "backfill.warehouse-reader.url-server";
+  const warehouseReader = settings.optional(readerServer)
+    ? {
+        ...warehouse,
+        ...settings.server(readerServer, 3306),
+        origin: `${warehouse.origin}, at ${readerServer}`,
+      }
+    : warehouse;
   const olap = settings.optional("spring.admin_olap_datasource.username")
     ? settings.login({
         server: "spring.admin_olap_datasource.url-server",
@@ -154,6 +167,7 @@ function resolveTenant(id: string, settings: Settings): TenantConfig {
       ) ?? ""
     ).replace(/^\/+|\/+$/g, ""),
     warehouse,
+    warehouseReader,
     olap,
     olapTenantLogin,
     olapSchemaOverride:
@@ -216,18 +230,20 @@ class Settings {
     password: string;
     defaultPort: number;
   }): DatabaseLogin {
-    const server = this.required(keys.server);
-    const match = /^([^:/\s]+)(?::(\d{1,5}))?$/.exec(server);
-    if (!match)
-      throw new ConfigError(`${this.properties.sourceOf(keys.server)}: ${keys.server} must be host:port`);
     return {
-      host: match[1]!,
-      port: match[2] ? Number(match[2]) : keys.defaultPort,
+      ...this.server(keys.server, keys.defaultPort),
       database: keys.database,
       user: this.required(keys.user),
       password: this.optional(keys.password) ?? "",
       origin: `${keys.user.replace(/\.username$/, "")} (${this.properties.sourceOf(keys.user)})`,
     };
+  }
+
+  /** A `host[:port]` property. */
+  server(key: string, defaultPort: number): { host: string; port: number } {
+    const match = /^([^:/\s]+)(?::(\d{1,5}))?$/.exec(this.required(key));
+    if (!match) throw new ConfigError(`${this.properties.sourceOf(key)}: ${key} must be host:port`);
+    return { host: match[1]!, port: match[2] ? Number(match[2]) : defaultPort };
   }
 
   idList(key: string): number[] | undefined {

@@ -39,6 +39,9 @@ function renderTenant(plan: TenantPlan, withSql: boolean): string[] {
   const lines = [
     `Tenant ${tenant.id} (${tenant.name}${tenant.sandbox ? ", sandbox" : ""})`,
     `  warehouse:   ${login(tenant.warehouse)}`,
+    ...(tenant.warehouseReader !== tenant.warehouse
+      ? [`  verify reads: ${login(tenant.warehouseReader)}`]
+      : []),
     `  OLAP:        ${login(tenant.olap)}, schema ${plan.olapSchema} (from ${plan.olapSchemaSource})`,
     `  path prefix: ${tenant.pathPrefix || "(none)"}`,
     `  alt subject score ids: ${plan.altScoreIds.join(", ")} (from ${plan.altScoreIdsSource})`,

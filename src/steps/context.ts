@@ -56,11 +56,16 @@ export interface StepContext {
  */
 export class TenantSessions {
   private main: Promise<PgSession> | undefined;
-  private readonly opened: { close(): Promise<void> }[] = [];
+  /** Every session asked for, still opening or open: closeAll waits for those still opening too. */
+  private readonly opened: Promise<{ close(): Promise<void> }>[] = [];
 
   constructor(
     private readonly tenantId: string,
-    private readonly logins: { warehouse: DatabaseLogin; olap: DatabaseLogin },
+    private readonly logins: {
+      warehouse: DatabaseLogin;
+      warehouseReader: DatabaseLogin;
+      olap: DatabaseLogin;
+    },
     private readonly setup: SessionSetup,
   ) {}
 
@@ -84,15 +89,26 @@ export class TenantSessions {
     return this.track(MysqlSession.open(this.logins.warehouse, `tenant ${this.tenantId} warehouse`, setup));
   }
 
+  /** A read-only warehouse session for verify: on the reader endpoint when one is configured. */
+  warehouseReader(): Promise<MysqlSession> {
+    return this.track(
+      MysqlSession.open(
+        this.logins.warehouseReader,
+        `tenant ${this.tenantId} warehouse reader`,
+        this.setup.warehouse,
+      ),
+    );
+  }
+
   async closeAll(): Promise<void> {
-    for (const session of this.opened.splice(0).reverse()) await session.close();
+    // A session that was still connecting when its step failed is closed once it connects.
+    const sessions = await Promise.allSettled(this.opened.splice(0).reverse());
+    for (const session of sessions) if (session.status === "fulfilled") await session.value.close();
     this.main = undefined;
   }
 
   private track<T extends { close(): Promise<void> }>(opening: Promise<T>): Promise<T> {
-    return opening.then((session) => {
-      this.opened.push(session);
-      return session;
-    });
+    this.opened.push(opening);
+    return opening;
   }
 }

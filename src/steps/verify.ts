@@ -50,7 +50,7 @@ export async function verify(action: VerifyAction, context: StepContext): Promis
  */
 export async function verifyTenant(
   action: VerifyAction,
-  sessions: Pick<TenantSessions, "olapReader" | "warehouse">,
+  sessions: Pick<TenantSessions, "olapReader" | "warehouseReader">,
   tenant: string,
 ): Promise<TenantVerification> {
   return (await compare(action, sessions, tenant)).verification;
@@ -58,7 +58,7 @@ export async function verifyTenant(
 
 async function compare(
   action: VerifyAction,
-  sessions: Pick<TenantSessions, "olapReader" | "warehouse">,
+  sessions: Pick<TenantSessions, "olapReader" | "warehouseReader">,
   tenant: string,
 ): Promise<{ verification: TenantVerification; cause?: unknown }> {
   const { scope } = action;
@@ -67,7 +67,7 @@ async function compare(
     const [olap, olapAggregates, warehouse] = await Promise.all([
       sessions.olapReader(),
       sessions.olapReader(),
-      sessions.warehouse(),
+      sessions.warehouseReader(),
     ]);
     // The OLAP side's aggregates run on their own session while the pages are compared.
     const aggregates = Promise.all([

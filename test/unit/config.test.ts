@@ -125,6 +125,31 @@ describe("configuration", () => {
     assert.equal(ot.olap.port, 5439);
   });
 
+  it("verify reads the warehouse at backfill.warehouse-reader.url-server when set, with the same login", () => {
+    const plainTenant = resolveConfig({ configDir: plain, env: {} }).tenants[0]!;
+    assert.equal(plainTenant.warehouseReader, plainTenant.warehouse);
+    const reader = resolveConfig({
+      configDir: plain,
+      env: {},
+      overrides: ["backfill.warehouse-reader.url-server=wh-ro.example:3308"],
+    }).tenants[0]!;
+    assert.deepEqual(
+      [
+        reader.warehouseReader.host,
+        reader.warehouseReader.port,
+        reader.warehouseReader.user,
+        reader.warehouseReader.database,
+      ],
+      ["wh-ro.example", 3308, reader.warehouse.user, reader.warehouse.database],
+    );
+    assert.equal(reader.warehouse.host, "wh.example");
+    assert.throws(
+      () =>
+        resolveConfig({ configDir: plain, env: {}, overrides: ["backfill.warehouse-reader.url-server=a b"] }),
+      /backfill\.warehouse-reader\.url-server must be host:port/,
+    );
+  });
+
   it("resolves ${key} and ${ENV:default} placeholders, environment first as Spring does", () => {
     const defaults = resolveConfig({ configDir: plain, env: {} });
     assert.equal(defaults.uriRoot, "s3://rdw-qa-archive");

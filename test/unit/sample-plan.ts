@@ -11,6 +11,7 @@ export const tenant = (id: string, database: string): TenantConfig => ({
   sandbox: false,
   pathPrefix: "",
   warehouse: { ...login, database },
+  warehouseReader: { ...login, database },
   olap: { ...login, database: "rdw" },
   olapTenantLogin: undefined,
   olapSchemaOverride: undefined,
