@@ -2,7 +2,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "rdw-backfill-reports/", "demo-config/", ".demo/"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "rdw-backfill-reports/",
+      "rdw-backfill-runs/",
+      "demo-config/",
+      ".demo/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -12,4 +21,5 @@ export default tseslint.config(
     },
   },
   { files: ["test/fixtures/**/*.mjs"], languageOptions: { globals: { process: "readonly" } } },
+  { files: ["scripts/**/*.mjs"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
 );

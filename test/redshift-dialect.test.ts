@@ -6,17 +6,22 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { resolveConfig } from "../src/config/settings.js";
 import { quoteMysql } from "../src/dialects/mysql.js";
+import { buildPlan, runPlan, silentProgress } from "../src/index.js";
+import type { CheckStagingAction, ServerExtractAction } from "../src/plan/actions.js";
 import { quotePg } from "../src/dialects/postgres.js";
 import { s3ClientConfig } from "../src/io/staging/s3.js";
 import type { RunReport } from "../src/report/summary.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
 import {
+  installClientTranslation,
   installRedshiftStandIns,
   PAUSE_ENV,
   PAUSE_MESSAGE,
   REDSHIFT_STAND_INS,
   REDSHIFT_VERSION,
+  SUPPORT_SCHEMA,
   VARIANT_ENV,
 } from "./helpers/redshift-stand-ins.js";
 import { BUCKET, CLI, sampleDataset, World } from "./helpers/world.js";
@@ -175,6 +180,84 @@ describe("the Redshift dialect end to end on the Redshift stand-ins", () => {
     assert.equal(result.code, 0, report.tenants?.[0]?.error ?? result.stderr);
     assert.equal(report.tenants?.[0]?.loaded, 0);
     assert.deepEqual(await world.altScores("RB_S001"), before);
+  });
+
+  it("Aurora's extract with nothing to write (no part at all) loads nothing through Redshift's path and succeeds", async () => {
+    // In this process: Aurora's statement cannot run on MariaDB against S3, so it is replaced by
+    // one that writes nothing, as Aurora may do for zero rows; the probe by a plain SELECT.
+    const uninstall = installClientTranslation({ variant: "provisioned", env: world.cliEnv() });
+    // The tool's S3 client reads this process's environment, as the command line's does its own.
+    const saved = { ...process.env };
+    Object.assign(process.env, world.s3!.env);
+    try {
+      const before = await world.altScores("RB_S001");
+      const config = resolveConfig({
+        configDir: world.configDir,
+        tenants: ["RB_S001"],
+        since: "2099-01-01",
+        env: world.cliEnv(),
+      });
+      const plan = await buildPlan(config, { backup: false, partBytes: 1 << 20, extract: "aurora" });
+      assert.deepEqual(plan.failed, []);
+      const tenant = plan.tenants[0]!;
+      assert.equal(tenant.load.mode, "redshift");
+      tenant.sessions.warehouse = tenant.sessions.warehouse.filter(
+        (statement) => statement.sql !== "SET ROLE ALL",
+      );
+      const extract = tenant.actions.find((action) => action.step === "extract") as ServerExtractAction;
+      extract.statement = { ...extract.statement, sql: "SELECT 1 FROM DUAL WHERE FALSE", params: [] };
+      const check = tenant.actions.find((action) => action.step === "check-staging") as CheckStagingAction;
+      check.auroraProbe!.statement = { ...check.auroraProbe!.statement, sql: "SELECT 1" };
+      tenant.problems = [];
+      const report = await runPlan(plan, {
+        progress: silentProgress,
+        failFast: false,
+        journalDir: world.journalDir,
+      });
+      const result = report.tenants[0]!;
+      assert.equal(result.status, "succeeded", result.error);
+      assert.deepEqual([result.extracted, result.loaded], [0, 0]);
+      assert.deepEqual(await world.altScores("RB_S001"), before);
+    } finally {
+      uninstall();
+      for (const key of Object.keys(world.s3!.env)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  it("plan refuses a tenant the cluster has no room to back up, with the numbers; run touches nothing", async () => {
+    const setDisk = (capacity: number, used: number) =>
+      world.withPg((client) =>
+        client.query(`UPDATE ${SUPPORT_SCHEMA}.disk SET capacity = $1, used = $2`, [capacity, used]),
+      );
+    const before = await world.altScores("RA");
+    await setDisk(1000, 999);
+    try {
+      const plan = await world.runCli(["plan", "--config", world.configDir, "--tenant", "RA"]);
+      assert.equal(plan.code, 1, plan.stdout + plan.stderr);
+      assert.match(
+        plan.stdout,
+        /PROBLEM: +the OLAP cluster has no room for the backup: 1 MB free, exam_alt_score takes \d+ MB/,
+      );
+      const run = await world.runBackfill(["--tenant", "RA"]);
+      assert.equal(run.code, 1);
+      assert.match(run.stdout, /RA: failed: preflight: the OLAP cluster has no room for the backup/);
+      assert.deepEqual(await world.altScores("RA"), before);
+      // Without a backup, no room is needed.
+      const noBackup = await world.runCli([
+        "plan",
+        "--config",
+        world.configDir,
+        "--tenant",
+        "RA",
+        "--no-backup",
+      ]);
+      assert.doesNotMatch(noBackup.stdout, /no room for the backup/);
+    } finally {
+      await setDisk(1_048_576, 0);
+    }
+    const roomy = await world.runCli(["plan", "--config", world.configDir, "--tenant", "RA"]);
+    assert.match(roomy.stdout, /checked: +room for the backup: 1,048,576 MB free/);
   });
 
   /** Runs RE, whose staged part holds a zero date, and returns the report and where the bad line is. */

@@ -45,7 +45,7 @@ export const REDSHIFT_VERSION =
   "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467";
 
 /** Where the stand-ins keep their own state; not on anyone's search_path. */
-const SUPPORT_SCHEMA = "rdw_standin";
+export const SUPPORT_SCHEMA = "rdw_standin";
 
 /** What the SQL stand-ins are installed for. */
 export interface StandInTarget {
@@ -284,6 +284,43 @@ export const REDSHIFT_STAND_INS: readonly RedshiftStandIn[] = [
     ]),
   },
   {
+    name: "stv_partitions",
+    kind: "system view",
+    redshift:
+      "Provisioned clusters: one row per disk partition, with used and capacity in 1 MB disk blocks (part_begin = 0 for a disk's first partition). Visible only to superusers.",
+    standIn: `A view public.stv_partitions over ${SUPPORT_SCHEMA}.disk (one disk, capacity and used in MB, 1 TB free unless a test sets it), visible only to superusers.`,
+    faithful:
+      "The columns the tool reads (capacity, used, part_begin), in the same unit; a regular user sees no row, as on Redshift. The numbers are the test's, since a local disk is not a cluster's.",
+    install: runAll([
+      `CREATE TABLE IF NOT EXISTS ${SUPPORT_SCHEMA}.disk (capacity bigint NOT NULL, used bigint NOT NULL)`,
+      `INSERT INTO ${SUPPORT_SCHEMA}.disk SELECT 1048576, 0 WHERE NOT EXISTS (SELECT 1 FROM ${SUPPORT_SCHEMA}.disk)`,
+      `CREATE OR REPLACE VIEW public.stv_partitions AS
+         SELECT 0 AS owner, 'local'::varchar AS host, 0 AS diskno, 0 AS part_begin, capacity AS part_end,
+                used, 0 AS tossed, capacity
+           FROM ${SUPPORT_SCHEMA}.disk
+          WHERE (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)`,
+      "GRANT SELECT ON public.stv_partitions TO PUBLIC",
+    ]),
+  },
+  {
+    name: "svv_table_info",
+    kind: "system view",
+    redshift:
+      'One row per user table: "schema", "table", size (the table\'s size in 1 MB data blocks), … Visible only to superusers unless SELECT is granted.',
+    standIn:
+      "A view public.svv_table_info over pg_class: schema, table and size = the table's pg_total_relation_size in whole MB (at least 1), visible only to superusers.",
+    faithful:
+      "Same names and unit; PostgreSQL's size is its heap, not Redshift's columnar blocks (which take at least one block per column and slice), so sizes are smaller here.",
+    install: runAll([
+      `CREATE OR REPLACE VIEW public.svv_table_info AS
+         SELECT n.nspname::varchar AS "schema", c.relname::varchar AS "table",
+                greatest(1, ceil(pg_catalog.pg_total_relation_size(c.oid) / 1048576.0))::bigint AS size
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'r' AND (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)`,
+      "GRANT SELECT ON public.svv_table_info TO PUBLIC",
+    ]),
+  },
+  {
     name: "COPY … FROM 's3://…' (MANIFEST)",
     kind: "statement",
     redshift:
@@ -316,7 +353,7 @@ export const NOT_STOOD_IN: readonly string[] = [
   "Bind parameters where Redshift does not accept them (e.g. LIMIT $n): PostgreSQL accepts them.",
   "Functions and types PostgreSQL has and Redshift lacks or treats differently (e.g. extract(epoch …) on timestamptz, generate_series, ON CONFLICT, MERGE on older clusters): run by PostgreSQL.",
   "Transaction isolation and locking: PostgreSQL's apply.",
-  "Other Redshift system tables and views (stl_query, svv_table_info, stl_s3client_error, stl_loaderror_detail, …): absent.",
+  "Other Redshift system tables and views (stl_query, stl_s3client_error, stl_loaderror_detail, …): absent.",
 ];
 
 /* ------------------------------------------------------------------------------------------- */
@@ -331,7 +368,9 @@ export async function createRedshiftStandInObjects(admin: pg.Client, target: Sta
 
 /** Drops what `createRedshiftStandInObjects` made. */
 export async function dropRedshiftStandInObjects(admin: pg.Client, target: StandInTarget): Promise<void> {
-  await admin.query("DROP VIEW IF EXISTS public.stl_load_errors, public.sys_load_error_detail");
+  await admin.query(
+    "DROP VIEW IF EXISTS public.stl_load_errors, public.sys_load_error_detail, public.stv_partitions, public.svv_table_info",
+  );
   await admin.query(
     "DROP FUNCTION IF EXISTS public.version(), public.pg_last_copy_id(), public.pg_last_copy_count(), public.strtol(text, integer)",
   );
