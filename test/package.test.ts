@@ -121,10 +121,15 @@ describe("the npm package: installed with production dependencies only, the comm
       join(app, "package.json"),
       JSON.stringify({ name: "rdw-backfill-package-test", version: "1.0.0", private: true }, null, 2),
     );
-    await mustRun("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline", tarball], {
-      cwd: app,
-      timeoutSeconds: 300,
-    });
+    // An operator's bastion cannot reach the registry: the dependencies are bundled in the
+    // tarball, so an offline install with an empty cache must work.
+    const emptyCache = join(tmp, "empty-npm-cache");
+    await mkdir(emptyCache);
+    await mustRun(
+      "npm",
+      ["install", "--omit=dev", "--no-audit", "--no-fund", "--offline", "--cache", emptyCache, tarball],
+      { cwd: app, timeoutSeconds: 300 },
+    );
     bin = join(app, "node_modules", ".bin", "rdw-backfill");
     world = await World.create({
       staging: "file",
@@ -147,35 +152,58 @@ describe("the npm package: installed with production dependencies only, the comm
     ])
       assert.ok(paths.includes(needed), `${needed} missing from the tarball`);
     // dist/demo, dist/test, dist/bench, and a dist/src/demo left over from before demo/ moved out.
-    const unwanted = paths.filter((path) => /\/(demo|test|bench)\//.test(path));
+    const unwanted = paths.filter((path) => /^package\/dist\/(.*\/)?(demo|test|bench)\//.test(path));
     assert.deepEqual(
       unwanted,
       [],
       "demo, test or bench files in the tarball (stale build output? remove dist/)",
     );
     const outside = paths.filter(
-      (path) => !path.startsWith("package/dist/src/") && !/^package\/(package\.json|README\.md)$/.test(path),
+      (path) =>
+        !path.startsWith("package/dist/src/") &&
+        !path.startsWith("package/node_modules/") &&
+        !/^package\/(package\.json|README\.md)$/.test(path),
     );
-    assert.deepEqual(outside, [], "files outside dist/src in the tarball");
+    assert.deepEqual(outside, [], "files outside dist/src and the bundled node_modules in the tarball");
+    // The production dependencies travel inside the tarball; no development tool does.
+    const project = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    for (const name of Object.keys(project.dependencies))
+      assert.ok(paths.includes(`package/node_modules/${name}/package.json`), `${name} is not bundled`);
+    for (const name of ["typescript", "s3rver", "eslint"])
+      assert.ok(
+        !paths.some((path) => path.startsWith(`package/node_modules/${name}/`)),
+        `${name} is bundled`,
+      );
   });
 
-  it("no devDependency is installed, unless a production dependency needs it", async () => {
+  it("the bundled dependencies are installed with the package, and no devDependency unless one of them needs it", async () => {
     const project = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
     };
     const modules = join(app, "node_modules");
+    const own = join(modules, "rdw-backfill", "node_modules");
     assert.ok(existsSync(join(modules, "rdw-backfill", "package.json")), "rdw-backfill is not installed");
-    const missing = Object.keys(project.dependencies).filter((name) => !existsSync(join(modules, name)));
+    const installed = (name: string) => existsSync(join(own, name)) || existsSync(join(modules, name));
+    const missing = Object.keys(project.dependencies).filter((name) => !installed(name));
     assert.deepEqual(missing, [], "dependencies not installed");
     for (const name of ["s3rver", "typescript"])
-      assert.ok(!existsSync(join(modules, name)), `devDependency ${name} installed with --omit=dev`);
+      assert.ok(!installed(name), `devDependency ${name} installed`);
     // mysql2 depends on @types/node, say: a devDependency of ours that another package needs is fine.
-    const needed = await neededByInstalledPackages(modules);
-    const installed = Object.keys(project.devDependencies).filter(
-      (name) => existsSync(join(modules, name)) && !needed.has(name),
+    const needed = new Set([...(await neededByInstalledPackages(modules))]);
+    const devInstalled = Object.keys(project.devDependencies).filter(
+      (name) => installed(name) && !needed.has(name),
     );
-    assert.deepEqual(installed, [], "devDependencies installed with --omit=dev");
+    assert.deepEqual(devInstalled, [], "devDependencies installed with --omit=dev");
+  });
+
+  it("rdw-backfill --version prints the package's version", async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
+    const result = await exec(bin, ["--version"], { cwd: app, timeoutSeconds: 60 });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), version);
   });
 
   it("rdw-backfill --help lists the commands", async () => {

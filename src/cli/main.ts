@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ConfigError, describeError } from "../core/errors.js";
 import { cleanupCommand, rollbackCommand } from "./commands/rollback.js";
@@ -8,12 +9,21 @@ import { verifyCommand } from "./commands/verify.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 import { withConfigOptions, withJournalOptions, withMigrateOptions, withRunOptions } from "./options.js";
 
+/** The version in the package's own package.json (this file runs as dist/src/cli/main.js). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const exitWith = (work: Promise<number>) => work.then((code) => void (exitCode = code));
   const program = new Command()
     .name("rdw-backfill")
     .description("Back-fill RDW Alt Score data from each tenant's warehouse into exam_alt_score.")
+    .version(packageVersion(), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
