@@ -27,8 +27,10 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
-  withMigrateOptions(
-    withConfigOptions(program.command("plan").description("show, read-only, everything run would do")),
+  withJournalOptions(
+    withMigrateOptions(
+      withConfigOptions(program.command("plan").description("show, read-only, everything run would do")),
+    ),
   )
     .option("--json", "print the plan as JSON on stdout")
     .option("--no-verify", "plan without the full verify at the end of each tenant")

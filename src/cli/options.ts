@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { parseStopAfter } from "../config/stop-after.js";
 import { ConfigError } from "../core/errors.js";
 import type { ExtractMode, LoadMode, ModeRequest } from "../dialects/choose.js";
 import { DEFAULT_PODS_TIMEOUT_MS, type ControllerSpec } from "../io/deployment/open.js";
@@ -41,6 +42,8 @@ export interface RunOptions {
   takeOverLock?: boolean;
   attempts: number;
   json?: boolean;
+  /** --stop-after, parsed. */
+  stopAfter?: Date;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -136,6 +139,12 @@ export function withRunOptions(command: Command): Command {
       new Option("--attempts <n>", "attempts per tenant when failures are transient")
         .default(4)
         .argParser(wholeNumber("--attempts", 1)),
+    )
+    .addOption(
+      new Option(
+        "--stop-after <time>",
+        "start no tenant after this time (HH:MM local, or a date and time with its zone); resume does the rest",
+      ).argParser((value) => parseStopAfter(value)),
     )
     .option("--json", "print the summary as JSON on stdout");
 }

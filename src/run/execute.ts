@@ -28,6 +28,10 @@ export interface RunOptions {
   attempts?: number;
   retryDelayMs?: number;
   warn?: (message: string) => void;
+  /** No tenant is started at or after this time (the maintenance window's end); `resume` does the rest. */
+  stopAfter?: Date;
+  /** The clock `stopAfter` is read against (tests stop the window between two tenants). */
+  now?: () => number;
 }
 
 /** What a run did; the report is derived from it. */
@@ -82,6 +86,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
     : undefined;
   let migrateError: string | undefined;
   let failures = plan.failed.length;
+  let leftForLater = 0;
   try {
     // Stop migrate-olap only when some tenant has work left (not when all failed preflight or finished before).
     const runnable = plan.tenants.some(
@@ -102,6 +107,15 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
       const entry = journal.tenant(tenantPlan.tenant.id);
       if (options.failFast && failures > 0) {
         await journal.update(() => (entry.skipped = "an earlier tenant failed (--fail-fast)"));
+        continue;
+      }
+      const now = options.now ?? Date.now;
+      if (options.stopAfter && now() >= options.stopAfter.getTime() && entry.state !== "verified") {
+        await journal.update(
+          () =>
+            (entry.skipped = `not started: --stop-after ${options.stopAfter!.toISOString()} had passed; rdw-backfill resume ${plan.runId} does it`),
+        );
+        leftForLater++;
         continue;
       }
       const failed = await runWithRetries(tenantPlan, context, options);
@@ -125,7 +139,8 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
     migrateError === undefined &&
     plan.failed.length === 0 &&
     plan.tenants.every((tenant) => journal.tenant(tenant.tenant.id).state === "verified");
-  await journal.update((data) => (data.status = ok ? "succeeded" : "failed"));
+  const stopped = !ok && failures === 0 && migrateError === undefined && leftForLater > 0;
+  await journal.update((data) => (data.status = ok ? "succeeded" : stopped ? "stopped" : "failed"));
   return {
     journal,
     startedAt,

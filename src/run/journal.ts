@@ -59,7 +59,8 @@ export interface RunCommand {
   loadAfterExtract?: boolean;
 }
 
-export type RunStatus = "running" | "succeeded" | "failed" | "interrupted";
+/** `stopped`: --stop-after passed with tenants not started; `resume` finishes them. */
+export type RunStatus = "running" | "succeeded" | "failed" | "interrupted" | "stopped";
 
 export interface JournalData {
   runId: string;

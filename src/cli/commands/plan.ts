@@ -1,12 +1,16 @@
 import { planToJson, renderPlan } from "../../plan/render.js";
-import { type ConfigOptions, controllerSpec, type MigrateOptions } from "../options.js";
+import { measuredRate } from "../../run/rates.js";
+import { type ConfigOptions, controllerSpec, type JournalOptions, type MigrateOptions } from "../options.js";
 import { planFor } from "./shared.js";
 
 export async function planCommand(
-  options: ConfigOptions & MigrateOptions & { json?: boolean; verify?: boolean },
+  options: ConfigOptions & MigrateOptions & JournalOptions & { json?: boolean; verify?: boolean },
 ): Promise<number> {
   const plan = await planFor(options, { migrate: controllerSpec(options), verify: options.verify ?? true });
   if (options.json) process.stdout.write(JSON.stringify(planToJson(plan), null, 2) + "\n");
-  else process.stdout.write(renderPlan(plan));
+  else {
+    const rate = await measuredRate(options.journalDir);
+    process.stdout.write(renderPlan(plan, { sql: true, ...(rate ? { rate } : {}) }));
+  }
   return plan.failed.length > 0 || plan.tenants.some((tenant) => tenant.problems.length > 0) ? 1 : 0;
 }

@@ -4,6 +4,7 @@ import { openController } from "../../io/deployment/open.js";
 import { mayBeAlive } from "../../io/process-alive.js";
 import type { Plan } from "../../plan/actions.js";
 import { renderPlan } from "../../plan/render.js";
+import { measuredRate } from "../../run/rates.js";
 import { renderSummaryTable, writeReportFiles } from "../../report/render.js";
 import { runResult } from "../../report/summary.js";
 import { renderVerification } from "../../report/verification.js";
@@ -96,7 +97,11 @@ async function execute(
   options: MigrateOptions & JournalOptions & RunOptions,
   openJournal: () => Promise<RunJournal>,
 ): Promise<number> {
-  process.stderr.write(renderPlan(plan, { sql: false }) + "(rdw-backfill plan shows every statement)\n\n");
+  const rate = await measuredRate(options.journalDir);
+  process.stderr.write(
+    renderPlan(plan, { sql: false, ...(rate ? { rate } : {}) }) +
+      "(rdw-backfill plan shows every statement)\n\n",
+  );
   const runnable = plan.tenants.filter((t) => t.problems.length === 0).map((t) => t.tenant.id);
   if (
     !options.yes &&
@@ -130,6 +135,7 @@ async function execute(
       podsTimeoutMs: options.podsTimeout * 1000,
       takeOverLock: Boolean(options.takeOverLock),
       attempts: options.attempts,
+      ...(options.stopAfter ? { stopAfter: options.stopAfter } : {}),
       warn: (message) => process.stderr.write(`rdw-backfill: warning: ${message}\n`),
     }).finally(() => ui?.stop());
     const { report, distributions } = runResult(plan, outcome);
@@ -147,11 +153,20 @@ async function execute(
     process.stderr.write(
       `Report written to ${dir}/report.html, summary.json and summary.md; journal in ${journal.dir}\n`,
     );
+    if (outcome.journal.data.status === "stopped") {
+      process.stderr.write(
+        `rdw-backfill: --stop-after passed; tenants not started are left for: rdw-backfill resume ${plan.runId}\n`,
+      );
+      return EXIT_STOPPED;
+    }
     return report.ok ? 0 : 1;
   } finally {
     stopOnSignal();
   }
 }
+
+/** The run ended at --stop-after with tenants not started (none failed). */
+const EXIT_STOPPED = 3;
 
 /**
  * On Ctrl-C or SIGTERM: every change to a database is a transaction that dies with the process,

@@ -1,0 +1,56 @@
+import type { Plan } from "./actions.js";
+
+/** Rows a run back-fills per second, and where the number comes from. */
+export interface RunRate {
+  rowsPerSecond: number;
+  source: string;
+}
+
+/**
+ * Without an earlier run to learn from: the rate `npm run bench` measured for a default run (with
+ * verify, streaming) on a 2-core machine: 2.84 million rows in 58 s. Server-side runs are faster.
+ */
+export const BENCHMARK_RATE: RunRate = {
+  rowsPerSecond: 49_000,
+  source: "the benchmark's rate on a 2-core machine; no earlier run in the journal folder",
+};
+
+const PROBLEM_LINES = 8;
+
+/** The plan's first screen: how many tenants, how many rows, how long, and what stands in the way. */
+export function planSummary(plan: Plan, rate: RunRate): string[] {
+  const ready = plan.tenants.filter((tenant) => tenant.problems.length === 0);
+  const rows = ready.reduce((sum, tenant) => sum + tenant.estimates.altScoreRowsApprox, 0);
+  const exams = ready.reduce((sum, tenant) => sum + tenant.estimates.examsInWindow, 0);
+  const problems = [
+    ...plan.tenants.flatMap((tenant) => tenant.problems.map((problem) => `${tenant.tenant.id}: ${problem}`)),
+    ...plan.failed.map((failed) => `${failed.tenant.id}: preflight failed: ${failed.error}`),
+  ];
+  const total = plan.tenants.length + plan.failed.length;
+  const withProblems = plan.tenants.length - ready.length;
+  return [
+    `Summary: ${count(total)} tenants: ${count(ready.length)} ready, ${count(withProblems)} with problems, ` +
+      `${count(plan.failed.length)} failed preflight`,
+    `  to extract:  ~${count(rows)} alt score rows from ~${count(exams)} exams in the window (ready tenants)`,
+    `  estimate:    ~${duration(rows / rate.rowsPerSecond)} at ${count(Math.round(rate.rowsPerSecond))} rows/s (${rate.source})`,
+    ...(problems.length === 0
+      ? ["  problems:    none"]
+      : [
+          ...problems
+            .slice(0, PROBLEM_LINES)
+            .map((problem, index) => `  ${index === 0 ? "problems:   " : "            "} ${problem}`),
+          ...(problems.length > PROBLEM_LINES
+            ? [`              … and ${problems.length - PROBLEM_LINES} more, below`]
+            : []),
+        ]),
+    "",
+  ];
+}
+
+const count = (value: number) => value.toLocaleString("en-US");
+
+function duration(seconds: number): string {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
