@@ -10,6 +10,7 @@ export function warehouseDdl(database: string): string[] {
   const db = quoteMysql(database);
   return [
     `CREATE DATABASE ${db}`,
+    `CREATE TABLE ${db}.subject (id TINYINT PRIMARY KEY, code VARCHAR(10) NOT NULL UNIQUE)`,
     `CREATE TABLE ${db}.asmt_type (id TINYINT PRIMARY KEY, code VARCHAR(10) NOT NULL)`,
     `CREATE TABLE ${db}.score_type (id TINYINT PRIMARY KEY, code VARCHAR(10) NOT NULL)`,
     `CREATE TABLE ${db}.subject_score (
@@ -27,6 +28,7 @@ export function warehouseDdl(database: string): string[] {
        id BIGINT PRIMARY KEY, exam_id BIGINT NOT NULL, subject_score_id SMALLINT NOT NULL,
        scale_score FLOAT NULL, scale_score_std_err FLOAT NULL, performance_level TINYINT NULL,
        INDEX idx__exam_score__exam (exam_id))`,
+    `INSERT INTO ${db}.subject VALUES (1, 'Math'), (2, 'ELA')`,
     `INSERT INTO ${db}.asmt_type VALUES (1, 'ica'), (2, 'iab'), (3, 'sum')`,
     `INSERT INTO ${db}.score_type VALUES (1, 'overall'), (2, 'alt'), (3, 'claim')`,
   ];

@@ -129,6 +129,20 @@ export class MysqlDialect {
     );
   }
 
+  /**
+   * What the report calls each alt score: its code, its subject's and its assessment type's
+   * (RDW's `subject_score`, `subject` and `asmt_type`). Read-only; the ids are never empty.
+   */
+  altScoreNames(database: string, ids: readonly number[]): MysqlStatement {
+    const q = builder();
+    const db = quoteMysql(database);
+    return q.build(
+      "SELECT ss.id, ss.code, s.code AS subject_code, t.code AS asmt_type_code " +
+        `FROM ${db}.subject_score ss LEFT JOIN ${db}.subject s ON s.id = ss.subject_id ` +
+        `LEFT JOIN ${db}.asmt_type t ON t.id = ss.asmt_type_id WHERE ss.id IN (${q.bindAll(ids)}) ORDER BY ss.id`,
+    );
+  }
+
   /** The lowest and highest id and the approximate size of `exam` or `exam_score`. */
   idSpan(database: string, table: "exam" | "exam_score"): MysqlStatement {
     const q = builder();

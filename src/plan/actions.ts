@@ -211,6 +211,16 @@ export interface RowEstimates {
   liveRows: number;
 }
 
+/** An alt score as RDW's warehouse names it (`subject_score.code`, its subject's and assessment type's codes). */
+export interface AltScoreName {
+  id: number;
+  code: string;
+  /** `subject.code`, e.g. `Math`, `ELA`; absent when the subject is not in `subject`. */
+  subjectCode?: string;
+  /** `asmt_type.code`, e.g. `ica`, `sum`. */
+  asmtTypeCode?: string;
+}
+
 /** What discovery found out about a tenant; everything its actions are built from. */
 export interface TenantFacts {
   tenant: TenantConfig;
@@ -221,6 +231,8 @@ export interface TenantFacts {
   olapSchemaSource: string;
   altScoreIds: number[];
   altScoreIdsSource: string;
+  /** The alt scores' names, for the plan and the report; empty when the warehouse could not say. */
+  altScoreNames: AltScoreName[];
   estimates: RowEstimates;
   /** The lowest and highest ids (null when empty) of `exam` and `exam_score`, to split the extract. */
   idSpans: { exam: IdSpan; examScore: IdSpan };

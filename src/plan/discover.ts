@@ -23,7 +23,7 @@ import type { IdSpan } from "../dialects/types.js";
 import { MysqlSession } from "../io/db/mysql-session.js";
 import { PgSession } from "../io/db/pg-session.js";
 import { openStaging } from "../io/staging/open.js";
-import type { RowEstimates, TenantFacts } from "./actions.js";
+import type { AltScoreName, RowEstimates, TenantFacts } from "./actions.js";
 
 export interface ModeRequests {
   extract: ModeRequest<ExtractMode>;
@@ -91,6 +91,7 @@ export async function discoverTenant(
     altScoreIdsSource: tenant.altScoreIdsOverride
       ? "configured (backfill.alt-subject-score-ids)"
       : "warehouse subject_score (score_type_id = 2, asmt types 1 and 3)",
+    altScoreNames: warehouse.altScoreNames,
     estimates: { ...warehouse.estimates, liveRows: olap.liveRows },
     idSpans: warehouse.idSpans,
     extract,
@@ -102,6 +103,7 @@ export async function discoverTenant(
 
 interface WarehouseFacts {
   altScoreIds: number[];
+  altScoreNames: AltScoreName[];
   estimates: Omit<RowEstimates, "liveRows">;
   idSpans: TenantFacts["idSpans"];
   version: string;
@@ -137,6 +139,7 @@ async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<Wa
     const altScoreGroups = new Set(altScores.map((row) => `${row.subject_id}/${row.asmt_type_id}`)).size;
     return {
       altScoreIds,
+      altScoreNames: await readAltScoreNames(warehouse, database, tenant.altScoreIdsOverride ?? altScoreIds),
       estimates: {
         examsInWindow,
         altScoreRowsApprox: altScoreGroups
@@ -152,6 +155,29 @@ async function inspectWarehouse(tenant: TenantConfig, since: string): Promise<Wa
   } finally {
     await warehouse.close();
   }
+}
+
+/**
+ * The names the report gives the alt scores, from the warehouse's `subject_score`, `subject` and
+ * `asmt_type`. Only the report needs them: when they cannot be read, it shows the ids.
+ */
+async function readAltScoreNames(
+  warehouse: MysqlSession,
+  database: string,
+  ids: readonly number[],
+): Promise<AltScoreName[]> {
+  if (ids.length === 0) return [];
+  const rows = await warehouse
+    .query<{ id: string; code: string; subject_code: string | null; asmt_type_code: string | null }>(
+      MYSQL.altScoreNames(database, ids),
+    )
+    .catch(() => []);
+  return rows.map((row) => ({
+    id: Number(row.id),
+    code: String(row.code),
+    ...(row.subject_code == null ? {} : { subjectCode: String(row.subject_code) }),
+    ...(row.asmt_type_code == null ? {} : { asmtTypeCode: String(row.asmt_type_code) }),
+  }));
 }
 
 /** Exact for a small warehouse; estimated from a 1% sample of the exam ids for a large one. */

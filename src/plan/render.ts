@@ -47,6 +47,11 @@ function renderTenant(plan: TenantPlan, withSql: boolean): string[] {
     `  OLAP:        ${login(tenant.olap)}, schema ${plan.olapSchema} (from ${plan.olapSchemaSource})`,
     `  path prefix: ${tenant.pathPrefix || "(none)"}`,
     `  alt subject score ids: ${plan.altScoreIds.join(", ")} (from ${plan.altScoreIdsSource})`,
+    `  alt score codes: ${
+      plan.altScoreNames
+        .map((name) => [name.id, name.subjectCode, name.code, name.asmtTypeCode].filter(Boolean).join(" "))
+        .join(", ") || "not readable from the warehouse (the report shows the ids)"
+    }`,
     `  estimates:   ~${estimates.examsInWindow} exams in window, up to ~${estimates.altScoreRowsApprox} alt score rows ` +
       `(of ~${estimates.examScoreRowsApprox} exam_score rows), ` +
       `${estimates.liveRows} rows in exam_alt_score now`,

@@ -3,7 +3,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { REJECTION_DESCRIPTIONS, totalRejected } from "../core/rejections.js";
 import type { TenantDistribution } from "../steps/results.js";
+import { formatCount, formatDuration } from "./format.js";
 import { renderHtmlReport } from "./html.js";
+import { runSummaryLine } from "./overview.js";
 import type { RunReport, TenantReport } from "./summary.js";
 
 const HEADERS = [
@@ -28,11 +30,11 @@ function cells(report: TenantReport): string[] {
     count(report.replaced),
     count(report.kept),
     count(report.finalCount),
-    `${(report.durationMs / 1000).toFixed(1)} s`,
+    formatDuration(report.durationMs),
   ];
 }
 
-const count = (n: number) => n.toLocaleString("en-US");
+const count = formatCount;
 
 /** Details below the table: rejections by reason with example ids, failed checks and errors. */
 function details(report: RunReport): string[] {
@@ -46,9 +48,10 @@ function details(report: RunReport): string[] {
     }
     for (const check of tenant.checks.filter((c) => !c.ok)) {
       lines.push(
-        `${tenant.tenant}: check failed: ${check.name}: expected ${check.expected}, got ${check.actual}`,
+        `${tenant.tenant}: check failed: ${check.name}: expected ${count(check.expected)}, got ${count(check.actual)}`,
       );
     }
+    for (const warning of tenant.warnings ?? []) lines.push(`${tenant.tenant}: warning: ${warning}`);
     for (const error of tenant.loadErrors ?? []) {
       lines.push(
         `${tenant.tenant}: COPY rejected line ${error.line}, column ${error.column}: ${error.reason} (value ${JSON.stringify(error.value)})`,
@@ -65,7 +68,12 @@ export function renderSummaryTable(report: RunReport): string {
   const table = new Table({ head: HEADERS, style: { head: [], border: [] } });
   for (const tenant of report.tenants) table.push(cells(tenant));
   const outcome = report.ok ? "succeeded" : "FAILED";
-  return [`Run ${report.runId} ${outcome}`, table.toString(), ...details(report)].join("\n");
+  return [
+    `Run ${report.runId} ${outcome}`,
+    table.toString(),
+    runSummaryLine(report),
+    ...details(report),
+  ].join("\n");
 }
 
 export function renderSummaryMarkdown(report: RunReport): string {
@@ -74,7 +82,7 @@ export function renderSummaryMarkdown(report: RunReport): string {
     `# rdw-backfill run ${report.runId}`,
     "",
     `Started ${report.startedAt}, finished ${report.finishedAt}; exams updated since ${report.since} UTC.`,
-    `Outcome: **${report.ok ? "succeeded" : "failed"}**.`,
+    `Outcome: **${report.ok ? "succeeded" : "failed"}**. ${runSummaryLine(report)}.`,
     "",
     row(HEADERS),
     row(HEADERS.map(() => "---")),

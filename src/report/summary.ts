@@ -1,6 +1,6 @@
 import type { Check } from "../core/checks.js";
 import type { Rejection } from "../core/rejections.js";
-import type { Plan } from "../plan/actions.js";
+import type { AltScoreName, Plan } from "../plan/actions.js";
 import type { RunOutcome } from "../run/execute.js";
 import type { MigrateJournal, TenantJournal } from "../run/journal.js";
 import type { StepName } from "../plan/actions.js";
@@ -21,6 +21,10 @@ export interface TenantReport {
   loadErrors?: LoadError[];
   stagingUri?: string;
   backupTable?: string;
+  /** The alt scores' names from the journal (absent in older journals: the report shows the ids). */
+  altScores?: AltScoreName[];
+  /** Rows in `exam_alt_score` before the merge; absent when the tenant did not get that far. */
+  rowsBefore?: number;
   /** Candidate rows read from the warehouse. */
   extracted: number;
   staged: number;
@@ -35,6 +39,8 @@ export interface TenantReport {
   verification?: TenantVerification;
   /** Transient failures that were retried. */
   retries?: { at: string; error: string }[];
+  /** What the steps warned about (the back-fill went on). */
+  warnings?: string[];
   checks: Check[];
 }
 
@@ -93,6 +99,8 @@ export function tenantReport(id: string, entry: TenantJournal): TenantReport {
     ...(failure.loadErrors ? { loadErrors: failure.loadErrors } : {}),
     stagingUri: entry.stagingUri,
     ...(entry.backupTable ? { backupTable: entry.backupTable } : {}),
+    ...(entry.altScores ? { altScores: entry.altScores } : {}),
+    ...(merge ? { rowsBefore: merge.liveBefore } : {}),
     extracted: extract?.rowsRead ?? 0,
     staged: extract?.rowsStaged ?? 0,
     rejected: [...(extract?.sourceRejections ?? []), ...(merge?.targetRejections ?? [])],
@@ -104,6 +112,7 @@ export function tenantReport(id: string, entry: TenantJournal): TenantReport {
     steps: entry.steps,
     ...(verification ? { verification } : {}),
     retries: entry.retries,
+    ...(entry.warnings?.length ? { warnings: entry.warnings } : {}),
     checks,
   };
 }

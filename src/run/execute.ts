@@ -64,6 +64,7 @@ export function createJournal(plan: Plan, journalDir: string, command: RunComman
           extractMode: t.extract.mode,
           loadMode: t.load.mode,
           olapDialect: t.load.dialect,
+          altScores: t.altScoreNames,
         },
       ]),
     ),
@@ -84,6 +85,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
   const controller = plan.migrate
     ? openController(plan.migrate.spec, options.podsTimeoutMs ?? DEFAULT_PODS_TIMEOUT_MS)
     : undefined;
+  await recordAltScoreNames(journal, plan);
   let migrateError: string | undefined;
   let failures = plan.failed.length;
   let leftForLater = 0;
@@ -147,6 +149,17 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
     finishedAt: new Date().toISOString(),
     ...(migrateError === undefined ? {} : { migrateError }),
   };
+}
+
+/** A journal from before names were kept (a resumed run) gets them from this plan, for the report. */
+async function recordAltScoreNames(journal: RunJournal, plan: Plan): Promise<void> {
+  const missing = plan.tenants.filter(
+    (tenant) => tenant.altScoreNames.length > 0 && !journal.tenant(tenant.tenant.id).altScores,
+  );
+  if (missing.length === 0) return;
+  await journal.update(() => {
+    for (const tenant of missing) journal.tenant(tenant.tenant.id).altScores = tenant.altScoreNames;
+  });
 }
 
 /** Returns whether the tenant failed in the end. */

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { ConfigError, describeError } from "../core/errors.js";
 import type { OlapDialectName } from "../dialects/choose.js";
 import { openStaging } from "../io/staging/open.js";
-import type { StepName } from "../plan/actions.js";
+import type { AltScoreName, StepName } from "../plan/actions.js";
 import { journalCopyUri } from "../plan/staging-location.js";
 import type { MigrateJournal, MigrateRecord } from "../steps/quiesce.js";
 import type { ExtractResult, FailureDetails, MergeResult, StepResults } from "../steps/results.js";
@@ -22,6 +22,8 @@ export interface TenantJournal {
   /** The plan's modes, for the report. */
   extractMode?: string;
   loadMode?: string;
+  /** The alt scores' names as the warehouse gave them at planning, for the report (absent in older journals: it shows the ids). */
+  altScores?: AltScoreName[];
   /** The OLAP dialect the run used; rollback and cleanup speak it (absent in older journals: PostgreSQL's). */
   olapDialect?: OlapDialectName;
   /** The backup table, once the backup is complete (rollback and cleanup read it). */
@@ -30,6 +32,8 @@ export interface TenantJournal {
   results: StepResults;
   attempts: number;
   retries: { at: string; error: string }[];
+  /** What the steps warned about (an ANALYZE that failed after the COMMIT, a lock taken over, no charts); absent in older journals. */
+  warnings?: string[];
   /** The steps of the last attempt, with how long each took. */
   steps: { step: StepName; durationMs: number }[];
   /** From the first attempt's start to the last attempt's end. */
@@ -105,7 +109,10 @@ export class RunJournal implements MigrateRecord {
     command: RunCommand,
     tenants: Record<
       string,
-      Pick<TenantJournal, "stagingUri" | "olapSchema" | "extractMode" | "loadMode" | "olapDialect">
+      Pick<
+        TenantJournal,
+        "stagingUri" | "olapSchema" | "extractMode" | "loadMode" | "olapDialect" | "altScores"
+      >
     >,
   ): Promise<RunJournal> {
     const now = new Date().toISOString();

@@ -54,7 +54,11 @@ export async function runTenant(plan: TenantPlan, run: TenantRunContext): Promis
     attempt: {},
     owner: run.owner,
     takeOverLock: run.takeOverLock,
-    warn: run.warn,
+    // Warnings go to the operator now and to the journal (saved with the next update), for the report.
+    warn: (message) => {
+      run.warn(message);
+      (entry.warnings ??= []).push(message);
+    },
     pause: pausePoint,
   };
   const runAction = async (action: Action) => {

@@ -111,6 +111,7 @@ export function warehouseStatements(dialect: MysqlDialect): Collector<MysqlState
   );
   add("requiredColumns", "1 table", dialect.requiredColumns("warehouse_pa", ["exam"]));
   add("altScoreIds", "", dialect.altScoreIds("warehouse_pa"));
+  add("altScoreNames", "3 ids", dialect.altScoreNames("warehouse_pa", ALT_IDS));
   for (const table of ["exam", "exam_score"] as const)
     add("idSpan", table, dialect.idSpan("warehouse_pa", table));
   add("examsInWindow", "", dialect.examsInWindow("warehouse_pa", SINCE));

@@ -33,6 +33,7 @@ export const facts = (
   olapSchemaSource: "test",
   altScoreIds,
   altScoreIdsSource: "test",
+  altScoreNames: altScoreIds.map((id) => ({ id, code: `ALT${id}`, subjectCode: "ELA", asmtTypeCode: "sum" })),
   estimates: {
     examsInWindow: 0,
     altScoreRowsApprox: 0,
