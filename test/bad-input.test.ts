@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parse, stringify } from "yaml";
 import { quoteMysql } from "../src/dialects/mysql.js";
 import { quotePg } from "../src/dialects/postgres.js";
+import { springTextEncrypt } from "./helpers/spring-encrypt.js";
 import { type CliResult, sampleDataset, World } from "./helpers/world.js";
 
 describe("bad input: one clear line, the right exit code, nothing modified", () => {
@@ -205,6 +207,68 @@ describe("bad input: one clear line, the right exit code, nothing modified", () 
     const result = await world.runCli(["run", "--config", world.configDir, "--yes", "--frobnicate"]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /unknown option '--frobnicate'/);
+  });
+
+  describe("a {cipher} password", () => {
+    const key = "config-server-key-4711";
+    let dir: string;
+    const where =
+      /encrypted\/rdw-reporting-admin-service\.yml: spring\.admin_warehouse_datasource\.password is encrypted \(\{cipher\}\) and cannot be decrypted/;
+
+    before(async () => {
+      // The admin warehouse login, its password encrypted as the config server would.
+      dir = join(world.tmp, "encrypted");
+      await writeConfigCopy(dir);
+      const admin = join(dir, "rdw-reporting-admin-service.yml");
+      const yaml = parse(await readFile(admin, "utf8")) as {
+        spring: { admin_warehouse_datasource: { username: string; password: string } };
+      };
+      yaml.spring.admin_warehouse_datasource.username = secretUser();
+      yaml.spring.admin_warehouse_datasource.password = `{cipher}${springTextEncrypt(key, "right-password-123")}`;
+      await writeFile(admin, stringify(yaml));
+    });
+
+    /** `run` on the encrypted copy of the configuration. */
+    const runEncrypted = (env: NodeJS.ProcessEnv) =>
+      world.runCli(
+        world.runArgs("run").map((arg) => (arg === world.configDir ? dir : arg)),
+        env,
+      );
+    const leaks = (result: CliResult) =>
+      [key, "right-password-123"].filter((secret) => (result.stdout + result.stderr).includes(secret));
+
+    it("with the wrong key", async () => {
+      const result = await runEncrypted({ ENCRYPT_KEY: "wrong-key" });
+      await expectRefused(
+        result,
+        2,
+        new RegExp(
+          `${where.source} with the key from environment variable ENCRYPT_KEY: wrong key or corrupt value$`,
+        ),
+      );
+      assert.deepEqual(leaks(result), []);
+    });
+
+    it("without a key", async () => {
+      const result = await runEncrypted({ ENCRYPT_KEY: "" });
+      await expectRefused(result, 2, new RegExp(`${where.source}: no key: set ENCRYPT_KEY`));
+    });
+
+    it("is decrypted with ENCRYPT_KEY or --encrypt-key-file, and shown nowhere", async () => {
+      const keyFile = join(world.tmp, "encrypt.key");
+      await writeFile(keyFile, `${key}\n`);
+      for (const [args, env] of [
+        [[], { ENCRYPT_KEY: key }],
+        [["--encrypt-key-file", keyFile], { ENCRYPT_KEY: "" }],
+      ] as const) {
+        const result = await world.runCli(["plan", "--config", dir, "--no-quiesce", ...args], env);
+        assert.equal(result.code, 0, result.stderr + result.stdout);
+        assert.match(result.stdout, new RegExp(`${secretUser()}:\\*{8}@`));
+        assert.deepEqual(leaks(result), []);
+      }
+      assert.deepEqual(await world.altScores("OT"), initialTable);
+      assert.deepEqual(await olapTables(), initialTables);
+    });
   });
 
   it("plan masks passwords and modifies nothing", async () => {

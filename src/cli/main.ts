@@ -7,7 +7,13 @@ import { historyCommand, restoreMigrateCommand, statusCommand } from "./commands
 import { planCommand } from "./commands/plan.js";
 import { verifyCommand } from "./commands/verify.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
-import { withConfigOptions, withJournalOptions, withMigrateOptions, withRunOptions } from "./options.js";
+import {
+  withConfigOptions,
+  withJournalOptions,
+  withKeyOptions,
+  withMigrateOptions,
+  withRunOptions,
+} from "./options.js";
 
 /** The version in the package's own package.json (this file runs as dist/src/cli/main.js). */
 function packageVersion(): string {
@@ -51,7 +57,9 @@ export async function main(argv: string[]): Promise<number> {
     .action((options) => exitWith(runCommand(options)));
   withRunOptions(
     withJournalOptions(
-      withMigrateOptions(program.command("resume <run>").description("finish an interrupted run")),
+      withMigrateOptions(
+        withKeyOptions(program.command("resume <run>").description("finish an interrupted run")),
+      ),
     ),
   )
     .option(
@@ -69,8 +77,10 @@ export async function main(argv: string[]): Promise<number> {
   withJournalOptions(program.command("history").description("list the runs in the journal folder"))
     .option("--json", "print the list as JSON")
     .action((options) => exitWith(historyCommand(options)));
-  withJournalOptions(
-    program.command("rollback <run>").description("restore exam_alt_score from the run's backup tables"),
+  withKeyOptions(
+    withJournalOptions(
+      program.command("rollback <run>").description("restore exam_alt_score from the run's backup tables"),
+    ),
   )
     .option("-t, --tenant <id>", "only this tenant (repeatable)", collect, [])
     .option(
@@ -82,8 +92,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("-y, --yes", "do not ask for confirmation")
     .option("--take-over-lock", "take over a tenant lock held by another run")
     .action((run: string, options) => exitWith(rollbackCommand(run, options)));
-  withJournalOptions(
-    program.command("cleanup <run>").description("drop the run's backup tables and staged files"),
+  withKeyOptions(
+    withJournalOptions(
+      program.command("cleanup <run>").description("drop the run's backup tables and staged files"),
+    ),
   )
     .option(
       "-s, --set <property=value>",

@@ -6,7 +6,13 @@ import { DEFAULT_PODS_TIMEOUT_MS, type ControllerSpec } from "../io/deployment/o
 import { DEFAULT_EXTRACT_STREAMS, DEFAULT_PART_BYTES } from "../plan/build.js";
 import { DEFAULT_JOURNAL_DIR } from "../run/execute.js";
 
-export interface ConfigOptions {
+/** Where the key of `{cipher}` values is, besides `ENCRYPT_KEY` and `encrypt.key`. */
+export interface KeyOptions {
+  encryptKeyFile?: string;
+  encryptKeyDir?: string;
+}
+
+export interface ConfigOptions extends KeyOptions {
   config: string;
   tenant: string[];
   set: string[];
@@ -55,8 +61,20 @@ const wholeNumber = (flag: string, minimum: number) => (value: string) => {
   return number;
 };
 
-export function withConfigOptions(command: Command): Command {
+export function withKeyOptions(command: Command): Command {
   return command
+    .option(
+      "--encrypt-key-file <file>",
+      "file holding the key of {cipher} values (default: ENCRYPT_KEY, or the property encrypt.key)",
+    )
+    .option(
+      "--encrypt-key-dir <dir>",
+      "the config server's key store as <alias>.pem files (RSA), for {cipher}{key:alias} values",
+    );
+}
+
+export function withConfigOptions(command: Command): Command {
+  const configured = command
     .requiredOption(
       "-c, --config <dir>",
       "RDW configuration folder (application.yml, tenant-*/application.yml, …)",
@@ -101,6 +119,7 @@ export function withConfigOptions(command: Command): Command {
         .choices(["auto", "redshift", "postgres"])
         .default("auto"),
     );
+  return withKeyOptions(configured);
 }
 
 export function withMigrateOptions(command: Command): Command {

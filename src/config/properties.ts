@@ -1,5 +1,8 @@
 import { ConfigError } from "../core/errors.js";
 
+/** How Spring marks an encrypted value. */
+export const CIPHER_PREFIX = "{cipher}";
+
 /** One configuration value as written, and where it was written (file path or `--set`). */
 export interface Property {
   key: string;
@@ -50,6 +53,10 @@ const MAX_PLACEHOLDER_DEPTH = 10;
  */
 export class PropertySet {
   private readonly layersHighFirst: PropertyLayer[];
+  private decrypt: ((property: Property) => string) | undefined;
+  private readonly decrypted = new WeakMap<Property, string>();
+  private decryptions = 0;
+  private readonly readFromCipher = new Set<string>();
 
   constructor(
     layersLowFirst: PropertyLayer[],
@@ -73,10 +80,29 @@ export class PropertySet {
     return undefined;
   }
 
+  /**
+   * Decrypts `{cipher}` values as they are read, before their placeholders are resolved (Spring
+   * Cloud Config's server decrypts the values it serves; the service resolves placeholders).
+   */
+  decryptWith(decrypt: (property: Property) => string): void {
+    this.decrypt = decrypt;
+  }
+
   /** The resolved value, or undefined when the property is not set. */
   get(key: string): string | undefined {
     const property = this.raw(key);
-    return property === undefined ? undefined : this.resolve(property.value, property, 0);
+    if (property === undefined) return undefined;
+    const before = this.decryptions;
+    const value = this.resolve(this.plain(property), property, 0);
+    if (this.decryptions > before) this.readFromCipher.add(canonicalKey(key));
+    return value;
+  }
+
+  /** Whether the property is a `{cipher}` value, or was read through a placeholder naming one. */
+  isEncrypted(key: string): boolean {
+    return (
+      this.readFromCipher.has(canonicalKey(key)) || (this.raw(key)?.value.startsWith(CIPHER_PREFIX) ?? false)
+    );
   }
 
   /** Where a property was set, for error messages. */
@@ -112,6 +138,14 @@ export class PropertySet {
     return undefined;
   }
 
+  private plain(property: Property): string {
+    if (!this.decrypt || !property.value.startsWith(CIPHER_PREFIX)) return property.value;
+    const value = this.decrypted.get(property) ?? this.decrypt(property);
+    this.decrypted.set(property, value);
+    this.decryptions++;
+    return value;
+  }
+
   private resolve(value: string, origin: Property, depth: number): string {
     if (!value.includes("${")) return value;
     if (depth >= MAX_PLACEHOLDER_DEPTH) {
@@ -119,7 +153,7 @@ export class PropertySet {
     }
     return value.replace(PLACEHOLDER, (_match, name: string, fallback: string | undefined) => {
       const referenced = this.raw(name.trim());
-      if (referenced) return this.resolve(referenced.value, origin, depth + 1);
+      if (referenced) return this.resolve(this.plain(referenced), origin, depth + 1);
       if (fallback !== undefined) return this.resolve(fallback, origin, depth + 1);
       throw new ConfigError(
         `${origin.source}: property ${origin.key} has unresolvable placeholder \${${name}} (no such property or environment variable)`,

@@ -1,5 +1,6 @@
 import { ConfigError } from "../core/errors.js";
-import { requirePlainIdentifier } from "../core/identifiers.js";
+import { PLAIN_IDENTIFIER, requirePlainIdentifier } from "../core/identifiers.js";
+import { CipherKeys } from "./cipher.js";
 import { ConfigRepository, loadConfigRepository } from "./repository.js";
 import { PropertySet } from "./properties.js";
 import { parseSince } from "./since.js";
@@ -54,6 +55,10 @@ export interface ConfigOptions {
   overrides?: readonly string[];
   since?: string;
   env?: NodeJS.ProcessEnv;
+  /** `--encrypt-key-file`: the key of `{cipher}` values, instead of `encrypt.key` / `ENCRYPT_KEY`. */
+  encryptKeyFile?: string | undefined;
+  /** `--encrypt-key-dir`: the config server's key store as `<alias>.pem` files (RSA private keys). */
+  encryptKeyDir?: string | undefined;
 }
 
 export const DEFAULT_SINCE = "2019-11-01 00:00:00";
@@ -62,12 +67,18 @@ export const DEFAULT_SINCE = "2019-11-01 00:00:00";
 // so only characters that need no quoting are accepted.
 const STAGING_ROOT = /^(s3:\/\/[a-z0-9][a-z0-9.-]*[a-z0-9]|file:\/\/)(\/[A-Za-z0-9._\-/]*)?$/;
 const PATH_PREFIX = /^[A-Za-z0-9._\-/]*$/;
+const IDENTIFIER = "a plain identifier (letters, digits, _)";
 const REDSHIFT_ROLE = /^(aws_iam_role=)?arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]+$/;
 
 export function resolveConfig(options: ConfigOptions): BackfillConfig {
   const since = parseSince(options.since ?? DEFAULT_SINCE);
   const repository = loadConfigRepository(options.configDir, options.overrides ?? [], options.env);
   const ids = selectTenants(repository, options.tenants ?? []);
+  const keys = new CipherKeys(repository.properties, {
+    keyFile: options.encryptKeyFile,
+    keyDir: options.encryptKeyDir,
+  });
+  repository.properties.decryptWith((property) => keys.decrypt(property));
   const settings = new Settings(repository.properties);
   return {
     configDir: repository.dir,
@@ -104,9 +115,10 @@ function resolveTenant(id: string, settings: Settings): TenantConfig {
   const tenant = `tenantProperties.tenants.${id}`;
   const warehouseTenant = `datasources.warehouse_rw.tenants.${id}`;
   const olapTenant = `datasources.olap_rw.tenants.${id}`;
-  const warehouseDatabase = requirePlainIdentifier(
-    settings.required(`${warehouseTenant}.url-parts.database`),
+  const warehouseDatabase = settings.matching(
     `${warehouseTenant}.url-parts.database`,
+    PLAIN_IDENTIFIER,
+    IDENTIFIER,
   );
   const olapTenantLogin = settings.optional(`${olapTenant}.username`)
     ? settings.login({
@@ -154,7 +166,11 @@ function resolveTenant(id: string, settings: Settings): TenantConfig {
       `tenant ${id}: no OLAP login: set ${olapTenant}.username or spring.admin_olap_datasource.username`,
     );
   }
-  const schema = settings.optional(`backfill.tenants.${id}.olap-schema`);
+  const schema = settings.optionalMatching(
+    `backfill.tenants.${id}.olap-schema`,
+    PLAIN_IDENTIFIER,
+    IDENTIFIER,
+  );
   return {
     id,
     name: settings.optional(`${tenant}.name`) ?? id,
@@ -170,29 +186,23 @@ function resolveTenant(id: string, settings: Settings): TenantConfig {
     warehouseReader,
     olap,
     olapTenantLogin,
-    olapSchemaOverride:
-      schema === undefined
-        ? undefined
-        : requirePlainIdentifier(schema, `backfill.tenants.${id}.olap-schema`).toLowerCase(),
+    olapSchemaOverride: schema?.toLowerCase(),
     altScoreIdsOverride: settings.idList(
       settings.firstSet(`backfill.tenants.${id}.alt-subject-score-ids`, "backfill.alt-subject-score-ids"),
     ),
   };
 }
 
-/** Typed reads of the merged properties, with errors that name the property and its file. */
+/**
+ * Typed reads of the merged properties, with errors that name the property and its file and
+ * never show a value that was encrypted.
+ */
 class Settings {
   constructor(private readonly properties: PropertySet) {}
 
   optional(key: string): string | undefined {
     const value = this.properties.get(key);
-    if (value === undefined || value === "") return undefined;
-    if (value.startsWith("{cipher}")) {
-      throw new ConfigError(
-        `${this.properties.sourceOf(key)}: ${key} is encrypted ({cipher}); give it with --set ${key}=… or a \${ENV_VAR} placeholder`,
-      );
-    }
-    return value;
+    return value === undefined || value === "" ? undefined : value;
   }
 
   required(key: string): string {
@@ -205,10 +215,15 @@ class Settings {
     const value = this.optional(key);
     if (value !== undefined && !pattern.test(value)) {
       throw new ConfigError(
-        `${this.properties.sourceOf(key)}: ${key} ${JSON.stringify(value)} is not ${expected}`,
+        `${this.properties.sourceOf(key)}: ${key} ${this.shown(key, value)} is not ${expected}`,
       );
     }
     return value;
+  }
+
+  /** The value for a message: quoted, or `(encrypted)` when it was a `{cipher}` value. */
+  private shown(key: string, value: string): string {
+    return this.properties.isEncrypted(key) ? "(encrypted)" : JSON.stringify(value);
   }
 
   matching(key: string, pattern: RegExp, expected: string): string {

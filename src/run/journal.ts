@@ -58,6 +58,9 @@ export interface RunCommand {
   extract: string;
   load: string;
   partBytes: number;
+  /** `--encrypt-key-file` and `--encrypt-key-dir`, absolute: where the keys are, never a key. */
+  encryptKeyFile?: string;
+  encryptKeyDir?: string;
   /** Absent in journals of runs before these options existed: the defaults apply. */
   extractStreams?: number;
   loadAfterExtract?: boolean;

@@ -230,7 +230,7 @@ describe("configuration", () => {
     );
   });
 
-  it("refuses encrypted {cipher} values it would have to use, naming the property", () => {
+  it("refuses encrypted {cipher} values it would have to use without a key, naming the property", () => {
     assert.throws(
       () =>
         resolveConfig({
@@ -238,7 +238,7 @@ describe("configuration", () => {
           overrides: ["datasources.warehouse_rw.tenants.OT.password={cipher}abc"],
           env: {},
         }),
-      /datasources\.warehouse_rw\.tenants\.OT\.password is encrypted/,
+      /--set: datasources\.warehouse_rw\.tenants\.OT\.password is encrypted \(\{cipher\}\) and cannot be decrypted: no key/,
     );
   });
 

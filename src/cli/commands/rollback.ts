@@ -9,10 +9,10 @@ import {
   rollbackStatements,
   rollbackTenant,
 } from "../../run/rollback.js";
-import type { JournalOptions } from "../options.js";
+import type { JournalOptions, KeyOptions } from "../options.js";
 import { configFor, confirm, optionsFromJournal, requireYesWithoutTerminal } from "./shared.js";
 
-interface RollbackOptions extends JournalOptions {
+interface RollbackOptions extends JournalOptions, KeyOptions {
   tenant: string[];
   set: string[];
   yes?: boolean;
@@ -21,11 +21,11 @@ interface RollbackOptions extends JournalOptions {
 
 async function tenantsOf(
   journal: RunJournal,
-  overrides: string[],
+  given: KeyOptions & { set: string[] },
   only: string[],
 ): Promise<(Omit<BackupOfTenant, "backupTable"> & { backupTable?: string })[]> {
   for (const id of only) journal.tenant(id); // refuses a tenant the run did not have
-  const config = configFor(optionsFromJournal(journal, overrides));
+  const config = configFor(optionsFromJournal(journal, given));
   return config.tenants
     .filter((tenant) => only.length === 0 || only.includes(tenant.id))
     .map((tenant) => {
@@ -44,7 +44,7 @@ async function tenantsOf(
 export async function rollbackCommand(runId: string, options: RollbackOptions): Promise<number> {
   requireYesWithoutTerminal(options.yes, "rollback replaces exam_alt_score");
   const journal = await RunJournal.load(options.journalDir, runId);
-  const targets = (await tenantsOf(journal, options.set, options.tenant)).filter(
+  const targets = (await tenantsOf(journal, options, options.tenant)).filter(
     (target): target is BackupOfTenant => target.backupTable !== undefined,
   );
   if (targets.length === 0)
@@ -86,11 +86,11 @@ export async function rollbackCommand(runId: string, options: RollbackOptions): 
 
 export async function cleanupCommand(
   runId: string,
-  options: JournalOptions & { set: string[]; yes?: boolean },
+  options: JournalOptions & KeyOptions & { set: string[]; yes?: boolean },
 ): Promise<number> {
   requireYesWithoutTerminal(options.yes, "cleanup drops the backup tables");
   const journal = await RunJournal.load(options.journalDir, runId);
-  const targets = await tenantsOf(journal, options.set, []);
+  const targets = await tenantsOf(journal, options, []);
   const lines = [`Cleanup of run ${runId}: after this, rollback ${runId} is no longer possible.`];
   for (const target of targets) {
     if (target.backupTable)

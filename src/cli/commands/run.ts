@@ -16,6 +16,7 @@ import {
   type ConfigOptions,
   controllerSpec,
   type JournalOptions,
+  type KeyOptions,
   type MigrateOptions,
   type RunOptions,
 } from "../options.js";
@@ -23,7 +24,7 @@ import { barProgress, lineProgress } from "../progress-ui.js";
 import { configFor, confirm, optionsFromJournal, planFor, requireYesWithoutTerminal } from "./shared.js";
 
 type RunCommandOptions = ConfigOptions & MigrateOptions & JournalOptions & RunOptions & { newRun?: boolean };
-type ResumeOptions = MigrateOptions & JournalOptions & RunOptions & { set: string[] };
+type ResumeOptions = MigrateOptions & JournalOptions & RunOptions & KeyOptions & { set: string[] };
 
 export async function runCommand(options: RunCommandOptions): Promise<number> {
   requireYesWithoutTerminal(options.yes, "run modifies exam_alt_score");
@@ -54,6 +55,8 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     partBytes: options.partSize * 1024 * 1024,
     extractStreams: options.extractStreams,
     loadAfterExtract: options.loadAfterExtract,
+    ...(options.encryptKeyFile ? { encryptKeyFile: resolve(options.encryptKeyFile) } : {}),
+    ...(options.encryptKeyDir ? { encryptKeyDir: resolve(options.encryptKeyDir) } : {}),
   });
   return execute(plan, options, () => createJournal(plan, options.journalDir, command));
 }
@@ -80,7 +83,7 @@ async function resumeJournal(journal: RunJournal, options: ResumeOptions): Promi
   }
   // migrate-olap is restored the way it was stopped, whatever this command line says.
   const migrate = journal.data.migrate?.controller ?? controllerSpec(options);
-  const plan = await planFor(optionsFromJournal(journal, options.set), {
+  const plan = await planFor(optionsFromJournal(journal, options), {
     runId,
     resuming: true,
     migrate,

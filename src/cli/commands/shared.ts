@@ -5,7 +5,7 @@ import type { ControllerSpec } from "../../io/deployment/open.js";
 import { buildPlan, DEFAULT_EXTRACT_STREAMS, type PlanOptions } from "../../plan/build.js";
 import type { Plan } from "../../plan/actions.js";
 import type { RunJournal } from "../../run/journal.js";
-import type { ConfigOptions } from "../options.js";
+import type { ConfigOptions, KeyOptions } from "../options.js";
 
 export function configFor(options: ConfigOptions) {
   return resolveConfig({
@@ -13,6 +13,8 @@ export function configFor(options: ConfigOptions) {
     tenants: options.tenant,
     overrides: options.set,
     ...(options.since === undefined ? {} : { since: options.since }),
+    encryptKeyFile: options.encryptKeyFile,
+    encryptKeyDir: options.encryptKeyDir,
   });
 }
 
@@ -35,15 +37,21 @@ export function planFor(
   });
 }
 
-/** The options a journaled run was started with, plus properties given now (e.g. passwords). */
-export function optionsFromJournal(journal: RunJournal, extraOverrides: readonly string[]): ConfigOptions {
+/**
+ * The options a journaled run was started with, plus properties given now (e.g. passwords); key
+ * options given now replace the run's.
+ */
+export function optionsFromJournal(
+  journal: RunJournal,
+  given: KeyOptions & { set: readonly string[] },
+): ConfigOptions {
   const command = journal.data.command;
   if (!command.configDir)
     throw new ConfigError(`run ${journal.data.runId}: its journal names no configuration folder`);
   return {
     config: command.configDir,
     tenant: command.tenants,
-    set: [...command.overrides, ...extraOverrides],
+    set: [...command.overrides, ...given.set],
     since: command.since,
     backup: command.backup,
     partSize: Math.max(1, Math.round(command.partBytes / 1024 / 1024)),
@@ -51,8 +59,13 @@ export function optionsFromJournal(journal: RunJournal, extraOverrides: readonly
     loadAfterExtract: command.loadAfterExtract ?? false,
     extract: command.extract as ConfigOptions["extract"],
     load: command.load as ConfigOptions["load"],
+    ...pick("encryptKeyFile", given.encryptKeyFile ?? command.encryptKeyFile),
+    ...pick("encryptKeyDir", given.encryptKeyDir ?? command.encryptKeyDir),
   };
 }
+
+const pick = <K extends string>(key: K, value: string | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, string>>;
 
 /** Asks on the terminal; without one, `--yes` is required (checked by the caller first). */
 export async function confirm(question: string): Promise<boolean> {
