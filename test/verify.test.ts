@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { altScoreRow, altScoreValues, type AltScoreRow } from "../demo/dataset.js";
+import { altScoreRow, altScoreValues, type AltScoreRow, type Dataset } from "../demo/dataset.js";
 import { insertAltRows } from "../demo/install.js";
 import { quoteMysql } from "../src/dialects/mysql.js";
 import { quotePg } from "../src/dialects/postgres.js";
-import type { TenantVerification } from "../src/steps/results.js";
+import type { OlderMissing, TenantVerification } from "../src/steps/results.js";
 import { expectedAltScores } from "./helpers/oracle.js";
 import { sampleDataset, World } from "./helpers/world.js";
 
@@ -208,4 +208,64 @@ describe("verify", () => {
     assert.ok(examples.every((example) => /^missing \d+$/.test(example)));
     assert.match(check(result, "completeness").detail, /rows missing/);
   });
+
+  it("reports, as information, the older exams whose alt scores the runbook's DELETE … WHERE true lost, and the --since that brings them back", async () => {
+    // The runbook's end state: every row deleted, then only the window's rows loaded.
+    await world.withPg((client) => client.query(`DELETE FROM ${live} WHERE true`));
+    const windowOnly = await world.runBackfill(["--no-verify", "--no-backup"]);
+    assert.equal(windowOnly.code, 0, windowOnly.stderr);
+    const expected = olderLost(world.tenant("VF").dataset, SINCE);
+    assert.ok(expected.bySchoolYear.length > 0, "the dataset has scored exams older than the window");
+
+    const { result } = await verify();
+    assert.deepEqual(result.older, expected);
+    const text = await world.runCli(["verify", "--config", world.configDir]);
+    assert.match(
+      text.stdout,
+      /info {2}older exams: [\d,]+ OLAP exams updated before the window have alt scores/,
+    );
+    assert.ok(text.stdout.includes(`run with --since ${expected.since} to bring them back`), text.stdout);
+
+    const back = await world.runBackfill(["--no-verify", "--no-backup", "--since", expected.since!]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.deepEqual((await verify()).result.older, { bySchoolYear: [] });
+  });
 });
+
+/**
+ * The oracle, from the generated data alone: OLAP exams updated before `since`, not deleted and
+ * scored in the warehouse, with loadable alt scores; per school year, and the earliest day.
+ */
+function olderLost(data: Dataset, since: string): OlderMissing {
+  const inOlap = new Set(data.olapExamIds);
+  const altIds = new Set(
+    data.subjectScores.filter((s) => s.scoreTypeId === 2 && s.asmtTypeId !== 2).map((s) => s.id),
+  );
+  const exams = new Map(data.exams.map((exam) => [exam.id, exam]));
+  const rowsByExam = new Map<number, number>();
+  for (const score of data.examScores) {
+    const exam = exams.get(score.examId)!;
+    const eligible =
+      altIds.has(score.subjectScoreId) &&
+      inOlap.has(exam.id) &&
+      !exam.deleted &&
+      exam.updated < since &&
+      exam.scaleScore !== null &&
+      exam.performanceLevel !== null &&
+      score.scaleScore !== null &&
+      score.performanceLevel !== null;
+    if (eligible) rowsByExam.set(exam.id, (rowsByExam.get(exam.id) ?? 0) + 1);
+  }
+  const years = new Map<number, { exams: number; rows: number }>();
+  let earliest: string | undefined;
+  for (const [id, rows] of rowsByExam) {
+    const exam = exams.get(id)!;
+    const year = years.get(exam.schoolYear) ?? { exams: 0, rows: 0 };
+    years.set(exam.schoolYear, { exams: year.exams + 1, rows: year.rows + rows });
+    if (earliest === undefined || exam.updated < earliest) earliest = exam.updated;
+  }
+  const bySchoolYear = [...years]
+    .sort(([a], [b]) => a - b)
+    .map(([schoolYear, counts]) => ({ schoolYear, ...counts }));
+  return earliest ? { bySchoolYear, since: earliest.slice(0, 10) } : { bySchoolYear };
+}

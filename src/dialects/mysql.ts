@@ -200,6 +200,7 @@ export class MysqlDialect {
     q: StatementBuilder<"mysql">,
     scope: ExtractScope,
     driver: ExtractDriver = "exam",
+    window: "since" | "before" = "since",
   ): string[] {
     const db = quoteMysql(scope.database);
     const tables =
@@ -212,7 +213,7 @@ export class MysqlDialect {
     return [
       ...tables,
       "WHERE we.deleted = 0",
-      `  AND we.updated >= ${q.bind(scope.since)}`,
+      `  AND we.updated ${window === "since" ? ">=" : "<"} ${q.bind(scope.since)}`,
       "  AND we.scale_score IS NOT NULL",
       "  AND we.performance_level IS NOT NULL",
       `  AND wes.subject_score_id IN (${q.bindAll(scope.altScoreIds)})`,
@@ -302,6 +303,22 @@ export class MysqlDialect {
       ...this.selection(q, scope),
       LOADABLE,
       `  AND we.id BETWEEN ${q.bind(low)} AND ${q.bind(high)}`,
+    ]);
+  }
+
+  /**
+   * Verify, for deployments that ran the runbook by hand: the exams updated before the window,
+   * with ids from `low` to `high`, that have loadable alt scores, with how many and their
+   * `updated` (the `--since` that would bring them back).
+   */
+  verifyOlderExams(scope: ExtractScope, low: BoundValue, high: BoundValue): MysqlStatement {
+    const q = builder();
+    return q.build([
+      "SELECT we.id AS exam_id, we.school_year, we.updated, COUNT(*) AS n",
+      ...this.selection(q, scope, "exam", "before"),
+      LOADABLE,
+      `  AND we.id BETWEEN ${q.bind(low)} AND ${q.bind(high)}`,
+      "GROUP BY we.id, we.school_year, we.updated",
     ]);
   }
 

@@ -386,6 +386,26 @@ export class PostgresTenantSql {
     ]);
   }
 
+  /**
+   * Verify, for deployments that ran the runbook by hand (its `DELETE … WHERE true` removed the
+   * rows of exams older than its window): one page of the OLAP exams updated before the window
+   * that have no alt score row at all.
+   */
+  olderExamsWithoutAltScores(
+    altScoreIds: readonly number[],
+    since: string,
+    afterId: string,
+    pageSize: number,
+  ): PgStatement {
+    const q = builder();
+    return q.build([
+      `SELECT e.id FROM ${this.exam} e`,
+      `WHERE e.updated < ${q.bind(since)} AND e.id > ${q.bind(afterId)}`,
+      `  AND NOT EXISTS (SELECT 1 FROM ${this.live} t WHERE t.exam_id = e.id AND t.subject_score_id IN (${q.bindAll(altScoreIds)}))`,
+      `ORDER BY e.id LIMIT ${q.limit(pageSize)}`,
+    ]);
+  }
+
   /** Verify's drill-down: the OLAP exams in scope of one school year and assessment. */
   verifyGroupScope(since: string, group: VerifyGroup): PgStatement {
     const q = builder();

@@ -164,6 +164,12 @@ export interface VerifyAction extends ActionBase<"verify"> {
     duplicateKeys: PgStatement;
     orphans: PgStatement;
   };
+  /**
+   * `verify` only: the OLAP exams older than the window without alt score rows (a page at a
+   * time), and the warehouse's loadable alt scores of each page's exam ids: what a runbook's
+   * `DELETE … WHERE true` lost, reported as information.
+   */
+  older?: { olapPage: PgStatement; warehouseRows: MysqlStatement };
   /** What the templates are filled from. */
   scope: { since: string; altScoreIds: number[]; database: string; schema: string };
   /** The dialects, to fill the templates. */

@@ -176,6 +176,18 @@ export function statementsOf(action: Action): Labeled[] {
         ["warehouse, for each group that differs (template)", action.warehouse.groupRows],
         ["OLAP, for each group that differs (template)", action.olap.groupRows],
         ["OLAP, the group's exams in scope (template)", action.olap.groupScope],
+        ...(action.older
+          ? ([
+              [
+                "OLAP, exams older than the window without alt scores, page by page (template)",
+                action.older.olapPage,
+              ],
+              [
+                "warehouse, their loadable alt scores, for each page's exam ids (template)",
+                action.older.warehouseRows,
+              ],
+            ] as Labeled[])
+          : []),
       ];
     case "report-reads":
       return [

@@ -198,7 +198,7 @@ function auroraProbe(facts: TenantFacts): Pick<CheckStagingAction, "auroraProbe"
 
 /** The actions of `verify`: the full comparison only. */
 export function verifyOnlyActions(facts: TenantFacts, settings: ActionSettings): Action[] {
-  return [verifyAction(facts, settings)];
+  return [verifyAction(facts, settings, { older: true })];
 }
 
 function scopeOf(facts: TenantFacts, since: string): ExtractScope {
@@ -251,7 +251,11 @@ function extractAction(facts: TenantFacts, settings: ActionSettings, load: LoadS
   };
 }
 
-function verifyAction(facts: TenantFacts, settings: ActionSettings): VerifyAction {
+function verifyAction(
+  facts: TenantFacts,
+  settings: ActionSettings,
+  options: { older: boolean } = { older: false },
+): VerifyAction {
   const scope = scopeOf(facts, settings.since);
   const warehouse = warehouseDialect(facts.extract.dialect);
   const olap = olapDialect(facts.load.dialect).tenant(facts.olapSchema, settings.runId);
@@ -276,6 +280,19 @@ function verifyAction(facts: TenantFacts, settings: ActionSettings): VerifyActio
       duplicateKeys: olap.duplicateKeys(VERIFY_EXAMPLES),
       orphans: olap.orphans(VERIFY_EXAMPLES),
     },
+    ...(options.older
+      ? {
+          older: {
+            olapPage: olap.olderExamsWithoutAltScores(
+              facts.altScoreIds,
+              settings.since,
+              "<last id>",
+              VERIFY_SCOPE_PAGE,
+            ),
+            warehouseRows: warehouse.verifyOlderExams(scope, "<first exam id>", "<last exam id>"),
+          },
+        }
+      : {}),
     scope: {
       since: settings.since,
       altScoreIds: facts.altScoreIds,

@@ -76,7 +76,18 @@ export interface TenantVerification {
   ok: boolean;
   checks: VerifyCheckResult[];
   levels: LevelCell[];
+  /**
+   * `verify` only, information: OLAP exams older than the window whose alt scores the warehouse
+   * has and `exam_alt_score` lacks, per school year, and the `--since` that brings them back.
+   */
+  older?: OlderMissing;
   error?: string;
+}
+
+export interface OlderMissing {
+  bySchoolYear: { schoolYear: number; exams: number; rows: number }[];
+  /** UTC, `YYYY-MM-DD`: the day of the earliest such exam's `updated`; absent when none. */
+  since?: string;
 }
 
 /** What the steps of a tenant produced; the durable ones are kept in the journal. */

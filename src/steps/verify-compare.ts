@@ -1,4 +1,5 @@
 import { VERIFY_EXAMPLES } from "../plan/tenant-actions.js";
+import type { OlderMissing } from "./results.js";
 
 /**
  * Verify's comparisons, without servers. Each side gives, per (school year, asmt, alt score)
@@ -231,4 +232,34 @@ export function aggregateReportCheck(levels: readonly LevelCell[]): VerifyCheckR
           `${c.schoolYear}/${c.asmtId}/${c.subjectScoreId}/level ${c.level}: warehouse ${c.warehouse}, OLAP ${c.olap}`,
       ),
   };
+}
+
+/**
+ * The older exams a runbook run lost, page by page: exams the OLAP side lists (older than the
+ * window, no alt score row) that the warehouse has loadable alt scores for.
+ */
+export class OlderTally {
+  private readonly years = new Map<number, { exams: number; rows: number }>();
+  private earliest: string | undefined;
+
+  addPage(rows: readonly Row[], olapIds: ReadonlySet<string>): void {
+    for (const row of rows) {
+      if (!olapIds.has(String(row.exam_id))) continue;
+      const year = Number(row.school_year);
+      const counts = this.years.get(year) ?? { exams: 0, rows: 0 };
+      counts.exams += 1;
+      counts.rows += Number(row.n);
+      this.years.set(year, counts);
+      const updated = String(row.updated);
+      if (this.earliest === undefined || updated < this.earliest) this.earliest = updated;
+    }
+  }
+
+  result(): OlderMissing {
+    const bySchoolYear = [...this.years]
+      .sort(([a], [b]) => a - b)
+      .map(([schoolYear, counts]) => ({ schoolYear, ...counts }));
+    // The warehouse session is UTC, so `updated` is UTC text: its day is the --since to give.
+    return { bySchoolYear, ...(this.earliest ? { since: this.earliest.slice(0, 10) } : {}) };
+  }
 }

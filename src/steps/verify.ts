@@ -5,7 +5,7 @@ import type { PgSession } from "../io/db/pg-session.js";
 import type { VerifyAction } from "../plan/actions.js";
 import { VERIFY_SCOPE_PAGE } from "../plan/tenant-actions.js";
 import type { StepContext, TenantSessions } from "./context.js";
-import type { FailureDetails } from "./results.js";
+import type { FailureDetails, OlderMissing } from "./results.js";
 import {
   aggregateReportCheck,
   compareGroups,
@@ -16,6 +16,7 @@ import {
   orphansCheck,
   uniquenessCheck,
   valuesCheck,
+  OlderTally,
   WarehouseTally,
 } from "./verify-compare.js";
 import type { TenantVerification } from "./results.js";
@@ -80,6 +81,7 @@ async function compare(
     ]);
     aggregates.catch(() => undefined); // awaited below
     const tally = await tallyWarehouse(action, olap, warehouse);
+    if (action.older) result.older = await olderMissing(action, olap, warehouse);
     const [olapGroups, olapLevels, duplicates, orphans] = await aggregates;
     const groups = compareGroups(tally.groups, olapGroups.rows);
     const rows = await drillDown(action, [...groups.identity, ...groups.values], olap, warehouse);
@@ -108,27 +110,66 @@ async function tallyWarehouse(
   olap: PgSession,
   warehouse: MysqlSession,
 ): Promise<WarehouseTally> {
-  const { scope } = action;
-  const warehouseSql = warehouseDialect(action.dialects.warehouse);
-  const olapSql = olapDialect(action.dialects.olap).tenant(scope.schema);
-  const page = async (after: string) =>
-    (await olap.query<{ id: string }>(olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE))).rows.map(
-      (row) => String(row.id),
-    );
+  const { olapSql, warehouseSql, warehouseScope, scope } = statementsOf(action);
   const tally = new WarehouseTally();
-  const warehouseScope = { database: scope.database, altScoreIds: scope.altScoreIds, since: scope.since };
+  await forEachPage(
+    async (after) => olap.query<{ id: string }>(olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE)),
+    async (ids, first, last) =>
+      tally.addPage(await warehouse.query<Row>(warehouseSql.verifyRows(warehouseScope, first, last)), ids),
+  );
+  return tally;
+}
+
+/** Walks the OLAP exams older than the window without alt scores, a page at a time, as `tallyWarehouse` does. */
+async function olderMissing(
+  action: VerifyAction,
+  olap: PgSession,
+  warehouse: MysqlSession,
+): Promise<OlderMissing> {
+  const { olapSql, warehouseSql, warehouseScope, scope } = statementsOf(action);
+  const tally = new OlderTally();
+  await forEachPage(
+    async (after) =>
+      olap.query<{ id: string }>(
+        olapSql.olderExamsWithoutAltScores(scope.altScoreIds, scope.since, after, VERIFY_SCOPE_PAGE),
+      ),
+    async (ids, first, last) =>
+      tally.addPage(
+        await warehouse.query<Row>(warehouseSql.verifyOlderExams(warehouseScope, first, last)),
+        ids,
+      ),
+  );
+  return tally.result();
+}
+
+/**
+ * Keyset pagination over OLAP exam ids: each page's ids go to `onPage` with the first and the
+ * last, and the next page is read from OLAP while the warehouse works on this one.
+ */
+async function forEachPage(
+  read: (after: string) => Promise<{ rows: { id: string }[] }>,
+  onPage: (ids: ReadonlySet<string>, first: string, last: string) => Promise<void>,
+): Promise<void> {
+  const page = async (after: string) => (await read(after)).rows.map((row) => String(row.id));
   let ids = await page("0");
   while (ids.length > 0) {
     const last = ids[ids.length - 1]!;
     const next = ids.length < VERIFY_SCOPE_PAGE ? Promise.resolve([]) : page(last);
     next.catch(() => undefined); // awaited below
-    tally.addPage(
-      await warehouse.query<Row>(warehouseSql.verifyRows(warehouseScope, ids[0]!, last)),
-      new Set(ids),
-    );
+    await onPage(new Set(ids), ids[0]!, last);
     ids = await next;
   }
-  return tally;
+}
+
+/** The dialects' statement makers for the action's tenant. */
+function statementsOf(action: VerifyAction) {
+  const { scope } = action;
+  return {
+    scope,
+    warehouseSql: warehouseDialect(action.dialects.warehouse),
+    olapSql: olapDialect(action.dialects.olap).tenant(scope.schema),
+    warehouseScope: { database: scope.database, altScoreIds: scope.altScoreIds, since: scope.since },
+  };
 }
 
 /** The rows of the first groups that differ, on both sides: which are missing, extra or changed. */
@@ -138,10 +179,7 @@ async function drillDown(
   olap: PgSession,
   warehouse: MysqlSession,
 ): Promise<{ missing: string[]; extra: string[]; changed: string[] }> {
-  const { scope } = action;
-  const warehouseSql = warehouseDialect(action.dialects.warehouse);
-  const olapSql = olapDialect(action.dialects.olap).tenant(scope.schema);
-  const warehouseScope = { database: scope.database, altScoreIds: scope.altScoreIds, since: scope.since };
+  const { olapSql, warehouseSql, warehouseScope, scope } = statementsOf(action);
   const rows = { missing: [] as string[], extra: [] as string[], changed: [] as string[] };
   for (const key of groupKeys.slice(0, DRILL_GROUPS)) {
     const [year, asmt, score] = key.split("/").map(Number);

@@ -133,6 +133,7 @@ export function warehouseStatements(dialect: MysqlDialect): Collector<MysqlState
   }
   add("verifyRows", "", dialect.verifyRows(SCOPE, 1000, 1999));
   add("verifyGroupRows", "", dialect.verifyGroupRows(SCOPE, GROUP));
+  add("verifyOlderExams", "", dialect.verifyOlderExams(SCOPE, 1000, 1999));
   add("streamExtract", "default range", dialect.streamExtract({ ...SCOPE, altScoreIds: [19] }, "exam"));
   add("nullCensus", "", dialect.nullCensus(SCOPE));
   add("stagedCount", "", dialect.stagedCount(SCOPE));
@@ -205,6 +206,7 @@ export function olapStatements(dialect: PostgresDialect): {
     add("verifyGroups", "1 id", t.verifyGroups([19], SINCE));
     add("verifyGroupRows", "", t.verifyGroupRows(ALT_IDS, SINCE, GROUP));
     add("verifyGroupScope", "", t.verifyGroupScope(SINCE, GROUP));
+    add("olderExamsWithoutAltScores", "", t.olderExamsWithoutAltScores(ALT_IDS, SINCE, "0", 1000));
     add("verifyLevels", "", t.verifyLevels(ALT_IDS, SINCE));
     add("duplicateKeys", "", t.duplicateKeys(10));
     add("orphans", "", t.orphans(10));

@@ -9,6 +9,7 @@ import {
   type LevelCell,
   type GroupSums,
   levelCells,
+  OlderTally,
   orphansCheck,
   uniquenessCheck,
   valuesCheck,
@@ -284,5 +285,42 @@ describe("the checks verify reports", () => {
     assert.match(differing.detail, /^8 cells .* differ in 7 cells/);
     assert.equal(differing.examples.length, EXAMPLES);
     assert.ok(differing.examples[0]!.includes("level 2") && /\b10\b.*\b20\b/.test(differing.examples[0]!));
+  });
+});
+
+describe("OlderTally: what a runbook run lost", () => {
+  const row = (exam: number, year: number, updated: string, n: number) => ({
+    exam_id: String(exam),
+    school_year: year,
+    updated,
+    n: String(n),
+  });
+
+  it("counts the listed exams per school year, their rows, and the earliest day as the --since", () => {
+    const tally = new OlderTally();
+    tally.addPage(
+      [
+        row(1, 2018, "2018-03-02 10:00:00.000000", 2),
+        row(2, 2018, "2018-01-15 23:59:59.999999", 1),
+        row(3, 2019, "2019-05-01 00:00:00.000000", 1),
+      ],
+      new Set(["1", "2", "3"]),
+    );
+    // Exam 4 has alt scores in the warehouse, but OLAP has rows for it (not listed): not lost.
+    tally.addPage(
+      [row(4, 2017, "2017-01-01 00:00:00.000000", 1), row(5, 2019, "2019-06-01 00:00:00.000000", 3)],
+      new Set(["5"]),
+    );
+    assert.deepEqual(tally.result(), {
+      bySchoolYear: [
+        { schoolYear: 2018, exams: 2, rows: 3 },
+        { schoolYear: 2019, exams: 2, rows: 4 },
+      ],
+      since: "2018-01-15",
+    });
+  });
+
+  it("nothing lost: no years and no --since", () => {
+    assert.deepEqual(new OlderTally().result(), { bySchoolYear: [] });
   });
 });
