@@ -1,7 +1,7 @@
 import type { Check } from "../core/checks.js";
 import type { Rejection } from "../core/rejections.js";
 import type { ResultStep } from "../plan/actions.js";
-import type { LevelCell, VerifyCheckResult } from "./verify-compare.js";
+import type { LevelCell, OlderMissing, VerifyCheckResult } from "./verify-compare.js";
 
 /**
  * What each step produces, in one module that imports no step, so that the steps, the journal
@@ -84,12 +84,6 @@ export interface TenantVerification {
   error?: string;
 }
 
-export interface OlderMissing {
-  bySchoolYear: { schoolYear: number; exams: number; rows: number }[];
-  /** UTC, `YYYY-MM-DD`: the day of the earliest such exam's `updated`; absent when none. */
-  since?: string;
-}
-
 /** What the steps of a tenant produced; the durable ones are kept in the journal. */
 export interface StepResults extends Partial<Record<ResultStep, object>> {
   backup?: BackupResult;
@@ -115,3 +109,5 @@ export interface FailureDetails {
   checks?: Check[];
   verification?: TenantVerification;
 }
+
+export type { OlderMissing };

@@ -1,5 +1,4 @@
 import { VERIFY_EXAMPLES } from "../plan/tenant-actions.js";
-import type { OlderMissing } from "./results.js";
 
 /**
  * Verify's comparisons, without servers. Each side gives, per (school year, asmt, alt score)
@@ -33,6 +32,12 @@ type Row = Record<string, unknown>;
 export const EXAMPLES = VERIFY_EXAMPLES;
 /** Groups read row by row when their counts or sums differ. */
 export const DRILL_GROUPS = 20;
+
+export interface OlderMissing {
+  bySchoolYear: { schoolYear: number; exams: number; rows: number }[];
+  /** UTC, `YYYY-MM-DD`: the day of the earliest such exam's `updated`; absent when none. */
+  since?: string;
+}
 
 export interface GroupSums {
   n: bigint;
