@@ -9,6 +9,8 @@ export interface LocalS3 {
   /** Environment that points the AWS SDK at this server. */
   env: Record<string, string>;
   stop(): Promise<void>;
+  /** Stops answering for `downMs`, then serves the same data on the same port again (fault tests). */
+  interrupt(downMs: number): Promise<void>;
 }
 
 /**
@@ -17,14 +19,16 @@ export interface LocalS3 {
  */
 export async function startLocalS3(buckets: string[], port = 0): Promise<LocalS3> {
   const directory = await mkdtemp(join(tmpdir(), "rdw-backfill-s3-"));
-  const server = new S3rver({
-    address: "127.0.0.1",
-    port,
-    silent: true,
-    directory,
-    allowMismatchedSignatures: true,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
+  const serve = (on: number) =>
+    new S3rver({
+      address: "127.0.0.1",
+      port: on,
+      silent: true,
+      directory,
+      allowMismatchedSignatures: true,
+      configureBuckets: buckets.map((name) => ({ name })),
+    });
+  let server = serve(port);
   const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
   return {
@@ -38,6 +42,12 @@ export async function startLocalS3(buckets: string[], port = 0): Promise<LocalS3
     async stop() {
       await server.close();
       await rm(directory, { recursive: true, force: true });
+    },
+    async interrupt(downMs) {
+      await server.close();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      server = serve(address.port);
+      await server.run();
     },
   };
 }

@@ -50,6 +50,8 @@ export interface RunOptions {
   json?: boolean;
   /** --stop-after, parsed. */
   stopAfter?: Date;
+  /** --stall-timeout, in seconds. */
+  stallTimeout: number;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -158,6 +160,14 @@ export function withRunOptions(command: Command): Command {
       new Option("--attempts <n>", "attempts per tenant when failures are transient")
         .default(4)
         .argParser(wholeNumber("--attempts", 1)),
+    )
+    .addOption(
+      new Option(
+        "--stall-timeout <s>",
+        "fail an attempt when a stream, a COPY or an upload makes no progress for this long (it is retried)",
+      )
+        .default(300)
+        .argParser(wholeNumber("--stall-timeout", 1)),
     )
     .addOption(
       new Option(

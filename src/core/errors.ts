@@ -26,6 +26,15 @@ export class StepFailedError<D extends object = object> extends RuntimeError {
   }
 }
 
+/**
+ * A wait made no progress for its bound: a stream that sent nothing, a COPY or an upload that took
+ * nothing. Another attempt may get through (a lock released, a server back), so it is transient.
+ */
+export class StalledError extends RuntimeError {
+  override name = "StalledError";
+  readonly code = "RDW_STALLED";
+}
+
 /** One line describing any thrown value, for logs and reports. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {

@@ -4,6 +4,7 @@
  * error, a count that does not add up) stops the tenant.
  */
 const TRANSIENT_CODES = new Set([
+  "RDW_STALLED", // a wait that made no progress for its bound (see StalledError)
   "ECONNRESET",
   "ECONNREFUSED",
   "ETIMEDOUT",
@@ -12,6 +13,12 @@ const TRANSIENT_CODES = new Set([
   "PROTOCOL_CONNECTION_LOST",
   "ER_LOCK_DEADLOCK",
   "ER_LOCK_WAIT_TIMEOUT",
+  "ER_CONNECTION_KILLED", // 1927: KILL CONNECTION, a proxy restart, an Aurora failover
+  "ER_SERVER_SHUTDOWN", // 1053
+  // Right after an Aurora failover the old writer answers as a reader for a moment:
+  "ER_OPTION_PREVENTS_STATEMENT", // 1290 (--read-only)
+  "ER_READ_ONLY_MODE", // 1836
+  "ER_CON_COUNT_ERROR", // 1040: too many connections, for a moment
   "57P01", // admin_shutdown
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now
@@ -27,6 +34,8 @@ const TRANSIENT_CODES = new Set([
  * Redshift Database Developer Guide): the message tells it from other internal errors.
  */
 const REDSHIFT_SERIALIZATION = /^\s*(ERROR:\s*)?1023\b|serializable isolation violation/i;
+/** MySQL client errors by number, where the driver gives only `errno`: server gone (2006), lost (2013). */
+const TRANSIENT_ERRNOS = new Set([1927, 1053, 1290, 1836, 1040, 2006, 2013]);
 const TRANSIENT_S3 = new Set([
   "SlowDown",
   "Throttling",
@@ -34,18 +43,27 @@ const TRANSIENT_S3 = new Set([
   "RequestTimeout",
   "InternalError",
   "ServiceUnavailable",
+  "TimeoutError", // the SDK's own request timeout
+  // Temporary credentials that expired mid-run: the next attempt opens a new client, whose
+  // credential chain fetches fresh ones where it can (instance or task role, SSO, a refreshed
+  // profile); static environment credentials cannot refresh, and the tenant fails after its attempts.
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "RequestExpired",
 ]);
 
 export function isTransient(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
     const e = current as {
       code?: unknown;
+      errno?: unknown;
       name?: unknown;
       message?: unknown;
       detail?: unknown;
       $metadata?: { httpStatusCode?: number };
     };
     if (typeof e.code === "string" && TRANSIENT_CODES.has(e.code)) return true;
+    if (typeof e.errno === "number" && TRANSIENT_ERRNOS.has(e.errno)) return true;
     if (typeof e.name === "string" && TRANSIENT_S3.has(e.name)) return true;
     if (e.code === "XX000" && REDSHIFT_SERIALIZATION.test(`${String(e.message)}\n${String(e.detail)}`))
       return true;

@@ -30,6 +30,8 @@ export interface RunOptions {
   warn?: (message: string) => void;
   /** No tenant is started at or after this time (the maintenance window's end); `resume` does the rest. */
   stopAfter?: Date;
+  /** How long a stream, a COPY or an upload may make no progress (default 5 minutes). */
+  stallTimeoutMs?: number;
   /** The clock `stopAfter` is read against (tests stop the window between two tenants). */
   now?: () => number;
 }
@@ -44,6 +46,7 @@ export interface RunOutcome {
 }
 
 const DEFAULT_ATTEMPTS = 4;
+export const DEFAULT_STALL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_RETRY_DELAY_MS = 2000;
 
 export const thisProcess = (runId: string): LockOwner => ({ runId, host: hostname(), pid: process.pid });
@@ -104,6 +107,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
       owner: thisProcess(plan.runId),
       takeOverLock: options.takeOverLock ?? false,
       warn,
+      stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     };
     for (const tenantPlan of plan.tenants) {
       const entry = journal.tenant(tenantPlan.tenant.id);

@@ -14,6 +14,8 @@ export interface TenantRunContext {
   owner: LockOwner;
   takeOverLock: boolean;
   warn: (message: string) => void;
+  /** How long a stream, a COPY or an upload may make no progress before the attempt fails. */
+  stallMs: number;
 }
 
 /** The journal's word for how far a tenant got, after each durable step. */
@@ -60,6 +62,7 @@ export async function runTenant(plan: TenantPlan, run: TenantRunContext): Promis
       (entry.warnings ??= []).push(message);
     },
     pause: pausePoint,
+    stallMs: run.stallMs,
   };
   const runAction = async (action: Action) => {
     if (action.skipWhenDone.some((step) => context.results[step] !== undefined)) return;

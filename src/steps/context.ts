@@ -32,7 +32,7 @@ export interface LockOwner {
 }
 
 /** Points where a crash test may stop the process (see run/pause-points). */
-export type PausePoint = "extract" | "load" | "merge";
+export type PausePoint = "extract-start" | "extract" | "load" | "merge";
 
 /** Everything a step may use; the runner builds one per tenant attempt. */
 export interface StepContext {
@@ -48,6 +48,8 @@ export interface StepContext {
   takeOverLock: boolean;
   warn(message: string): void;
   pause(point: PausePoint): Promise<void>;
+  /** How long a stream, a COPY or an upload may make no progress before the attempt fails. */
+  stallMs: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { PassThrough } from "node:stream";
-import { RuntimeError } from "../core/errors.js";
+import { RuntimeError, StalledError } from "../core/errors.js";
 import { type RejectionReason, RejectionTally } from "../core/rejections.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { StagingStore } from "../io/staging/store.js";
@@ -26,6 +26,7 @@ export async function streamExtract(
   staging: StagingStore,
   progress: StepProgress,
   pause: StepContext["pause"],
+  stallMs: number,
   sink?: ExtractSink,
 ): Promise<ExtractResult> {
   if (warehouses.length < action.queries.length) {
@@ -35,13 +36,14 @@ export async function streamExtract(
   const counts = { read: 0, staged: 0 };
   // One writer for all ranges: their chunks are whole lines, and one upload at a time keeps the
   // S3 upload's buffers to a single pair.
-  const writer = new PartWriter(staging, action.objectBase, action.partBytes, sink);
+  const writer = new PartWriter(staging, action.objectBase, action.partBytes, stallMs, sink);
   try {
     await Promise.all(
       action.queries.map(async (query, index) => {
         let pending = "";
         let pendingRows = 0;
-        for await (const rows of warehouses[index]!.stream(query)) {
+        const doing = `streaming the extract (range ${index + 1} of ${action.queries.length})`;
+        for await (const rows of warehouses[index]!.stream(query, { stallMs, doing })) {
           for (const [line, rejected, id] of rows as [string | null, RejectionReason | null, string][]) {
             if (rejected !== null) rejections.add(rejected, id);
             else if (line === null) {
@@ -108,6 +110,7 @@ class PartWriter {
     private readonly staging: StagingStore,
     private readonly base: string,
     private readonly partBytes: number,
+    private readonly stallMs: number,
     private readonly sink: ExtractSink | undefined,
   ) {}
 
@@ -141,12 +144,31 @@ class PartWriter {
     part.bytes += chunk.length;
     part.rows += rows;
     const waits: Promise<unknown>[] = [];
-    if (!part.stream.write(chunk)) waits.push(Promise.race([once(part.stream, "drain"), part.stored]));
+    if (!part.stream.write(chunk)) {
+      const drained = Promise.race([once(part.stream, "drain"), part.stored]);
+      waits.push(this.bounded(drained, `staging took no data for part ${part.name}`));
+    }
     if (this.sink && !this.sink.stream.write(chunk)) {
-      waits.push(Promise.race([once(this.sink.stream, "drain"), this.sink.settled]));
+      const drained = Promise.race([once(this.sink.stream, "drain"), this.sink.settled]);
+      waits.push(this.bounded(drained, "the OLAP COPY took no data"));
     }
     await Promise.all(waits);
     if (part.bytes >= this.partBytes) await this.close();
+  }
+
+  /** A wait for the receiver to take more, failing with a StalledError after `stallMs`. */
+  private bounded(wait: Promise<unknown>, what: string): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StalledError(`${what} for ${Math.round(this.stallMs / 1000)} s while streaming the extract`),
+          ),
+        this.stallMs,
+      );
+    });
+    return Promise.race([wait, stalled]).finally(() => clearTimeout(timer));
   }
 
   private open(): OpenPart {

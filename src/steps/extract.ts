@@ -16,6 +16,7 @@ export async function extract(action: ExtractAction, context: StepContext): Prom
     return serverExtract(action, await context.sessions.warehouse(), context.staging, progress);
   }
   const warehouses = await Promise.all(action.queries.map(() => context.sessions.warehouse()));
+  await context.pause("extract-start"); // a fault test may take a lock the extract needs here
   const overlapped = action.loadAlongside
     ? await startOverlappedLoad(action.loadAlongside, await context.sessions.olap(), context)
     : undefined;
@@ -26,6 +27,7 @@ export async function extract(action: ExtractAction, context: StepContext): Prom
       context.staging,
       progress,
       context.pause,
+      context.stallMs,
       overlapped?.sink,
     );
     if (overlapped) context.attempt.overlapped = overlapped;

@@ -243,6 +243,11 @@ export class World {
     }
   }
 
+  /** A root connection to the warehouse server that the caller ends (e.g. to hold a lock). */
+  openMysql(): Promise<mysql.Connection> {
+    return openMysql(this.servers.mysql);
+  }
+
   async withMysql<T>(work: (connection: mysql.Connection) => Promise<T>): Promise<T> {
     const connection = await openMysql(this.servers.mysql);
     try {

@@ -139,6 +139,7 @@ async function execute(
       takeOverLock: Boolean(options.takeOverLock),
       attempts: options.attempts,
       ...(options.stopAfter ? { stopAfter: options.stopAfter } : {}),
+      stallTimeoutMs: options.stallTimeout * 1000,
       warn: (message) => process.stderr.write(`rdw-backfill: warning: ${message}\n`),
     }).finally(() => ui?.stop());
     const { report, distributions } = runResult(plan, outcome);

@@ -1,7 +1,7 @@
 import mysql, { type Connection, type ResultSetHeader, type RowDataPacket } from "mysql2";
 import type { Readable } from "node:stream";
 import type { DatabaseLogin } from "../../config/settings.js";
-import type { RuntimeError } from "../../core/errors.js";
+import { type RuntimeError, StalledError } from "../../core/errors.js";
 import type { MysqlStatement } from "../../core/statement.js";
 import { sessionFailure } from "./failure.js";
 
@@ -76,41 +76,75 @@ export class MysqlSession {
 
   /**
    * Streams a result with backpressure, as many rows at a time as have arrived (the server waits
-   * while we do); each row is an array of text values in select order.
+   * while we do); each row is an array of text values in select order. `stallMs` bounds each wait
+   * for the server: when no row comes for that long (a lock held elsewhere, a server that stopped
+   * answering) the session is closed and the stream fails with a StalledError.
    */
-  stream(statement: MysqlStatement): AsyncIterable<TextRow[]> {
+  stream(
+    statement: MysqlStatement,
+    options: { stallMs?: number; doing?: string } = {},
+  ): AsyncIterable<TextRow[]> {
     const query = this.connection.query({
       sql: statement.sql,
       values: [...statement.params],
       rowsAsArray: true,
       typeCast: (field: { string(): string | null }) => field.string(),
     } as mysql.QueryOptions);
-    return this.inBatches(query.stream({ highWaterMark: 4096 }));
+    return this.inBatches(query.stream({ highWaterMark: 4096 }), options);
   }
 
   /** One await per batch rather than per row: at millions of rows the difference is seconds. */
-  private async *inBatches(rows: Readable): AsyncGenerator<TextRow[]> {
+  private async *inBatches(
+    rows: Readable,
+    options: { stallMs?: number; doing?: string },
+  ): AsyncGenerator<TextRow[]> {
     let failure: unknown;
     let ended = false;
     rows.once("error", (error) => (failure = error));
     rows.once("end", () => (ended = true));
-    for (;;) {
-      const batch: TextRow[] = [];
-      let row: TextRow | null;
-      while ((row = rows.read() as TextRow | null) !== null) batch.push(row);
-      if (batch.length > 0) yield batch;
-      else if (failure !== undefined) throw this.failure(failure);
-      else if (ended) return;
-      else {
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            rows.off("readable", wake).off("end", wake).off("error", wake);
-            resolve();
-          };
-          rows.on("readable", wake).on("end", wake).on("error", wake);
-        });
+    // A connection killed or dropped mid-result may close without an error on the query stream:
+    // the connection's own end or error fails the stream at once.
+    const lost = (error?: unknown) =>
+      (failure ??=
+        error ??
+        Object.assign(new Error("the server closed the connection"), { code: "PROTOCOL_CONNECTION_LOST" }));
+    this.connection.once("end", lost).once("error", lost);
+    try {
+      for (;;) {
+        const batch: TextRow[] = [];
+        let row: TextRow | null;
+        while ((row = rows.read() as TextRow | null) !== null) batch.push(row);
+        if (batch.length > 0) yield batch;
+        else if (failure !== undefined) throw this.failure(failure);
+        else if (ended) return;
+        else if (!(await this.nextRows(rows, () => failure !== undefined, options.stallMs))) {
+          this.connection.destroy();
+          throw new StalledError(
+            `${this.describe}: no row for ${Math.round(options.stallMs! / 1000)} s while ${options.doing ?? "streaming rows"} ` +
+              "(a lock held by another session, or a server that stopped answering)",
+          );
+        }
       }
+    } finally {
+      this.connection.off("end", lost).off("error", lost);
     }
+  }
+
+  /** Waits for rows, the end, or a failure; false when `stallMs` passed first. */
+  private nextRows(rows: Readable, failed: () => boolean, stallMs: number | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const done = (arrived: boolean) => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        rows.off("readable", wake).off("end", wake).off("error", wake);
+        resolve(arrived);
+      };
+      const wake = () => done(true);
+      const timer = stallMs === undefined ? undefined : setTimeout(() => done(false), stallMs);
+      // The connection's end or error sets the failure without waking the query stream.
+      const poll = setInterval(() => failed() && done(true), 250);
+      rows.on("readable", wake).on("end", wake).on("error", wake);
+    });
   }
 
   /** Ends the session; after an interrupted stream the server may not answer, so do not wait long. */

@@ -16,6 +16,13 @@ export interface CopyResult {
  * long as it does.
  */
 export class PgSession {
+  /**
+   * The statement under way: the next waits for it. One pg client serves one caller at a time
+   * (pg 9 refuses a query sent while another runs), so callers that share a session, such as
+   * verify's aggregates sent at once, are served one after another.
+   */
+  private busy: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private readonly client: pg.Client,
     private readonly describe: string,
@@ -46,15 +53,23 @@ export class PgSession {
     return session;
   }
 
-  async query<T extends object = Record<string, unknown>>(
+  query<T extends object = Record<string, unknown>>(
     statement: PgStatement,
   ): Promise<{ rows: T[]; rowCount: number }> {
-    try {
-      const result = await this.client.query(statement.sql, [...statement.params]);
-      return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
-    } catch (error) {
-      throw this.failure(error);
-    }
+    return this.inTurn(async () => {
+      try {
+        const result = await this.client.query(statement.sql, [...statement.params]);
+        return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
+      } catch (error) {
+        throw this.failure(error);
+      }
+    });
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.busy.then(work);
+    this.busy = turn.catch(() => undefined);
+    return turn;
   }
 
   /** Runs `work` in one transaction: committed if it returns, rolled back if it throws. */
@@ -84,6 +99,8 @@ export class PgSession {
       input.on("finish", () => resolve({ rows: Number(input.rowCount ?? 0) }));
       input.on("error", (error) => reject(this.failure(error)));
     });
+    // Statements sent while the COPY runs wait for it to end.
+    this.busy = Promise.all([this.busy, done]).catch(() => undefined);
     return { input, done };
   }
 

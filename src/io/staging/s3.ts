@@ -22,6 +22,9 @@ export function s3ClientConfig(env: NodeJS.ProcessEnv = process.env): S3ClientCo
   return {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
     maxAttempts: 5, // the SDK's own backoff for throttling and 5xx, before the tenant-level retry
+    // No request waits forever: a connection that does not open in 10 s, or a request whose
+    // socket is silent for 2 minutes, fails (and is retried as above).
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
     ...(endpoint
       ? {
           endpoint,

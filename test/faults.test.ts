@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { RunJournal } from "../src/run/journal.js";
+import type { RunReport } from "../src/report/summary.js";
+import { asLines, expectedAltScores } from "./helpers/oracle.js";
+import { CLI, sampleDataset, World } from "./helpers/world.js";
+
+const SINCE = "2019-11-01 00:00:00";
+/** Every test ends within this, or fails: none may hang. */
+const BOUND_MS = 120_000;
+
+interface Started {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Resolves when stderr has shown `text`. */
+  saw(text: string | RegExp): Promise<void>;
+}
+
+/**
+ * The faults of a bad night, on the real servers: sessions killed or terminated while a run
+ * works, the S3 server gone for a while, a lock that stalls the extract. Each run must end,
+ * within its bound, with exactly the uninterrupted result.
+ */
+describe("faults: every run ends, and a retried one gives the exact result", () => {
+  let world: World;
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    world = await World.create({
+      staging: "s3",
+      tenants: [{ id: "FA", pathPrefix: "fa", dataset: sampleDataset(400, 101) }],
+    });
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    await world?.destroy();
+  });
+
+  const expected = () => asLines(expectedAltScores(world.tenant("FA").dataset, SINCE));
+
+  function start(args: string[], env: NodeJS.ProcessEnv): Started {
+    const child = spawn(process.execPath, [CLI, ...world.runArgs("run", "--new-run", "--json", ...args)], {
+      env: world.cliEnv(env),
+    });
+    children.push(child);
+    let stdout = "";
+    let stderr = "";
+    const waiting: { text: string | RegExp; resolve: () => void }[] = [];
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      for (const wait of waiting.splice(0)) {
+        if (typeof wait.text === "string" ? stderr.includes(wait.text) : wait.text.test(stderr))
+          wait.resolve();
+        else waiting.push(wait);
+      }
+    });
+    const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+      child.on("exit", (code) => resolve({ code, stdout, stderr })),
+    );
+    return {
+      child,
+      exited,
+      saw: (text) =>
+        new Promise<void>((resolve, reject) => {
+          if (typeof text === "string" ? stderr.includes(text) : text.test(stderr)) return resolve();
+          waiting.push({ text, resolve });
+          void exited.then(() => reject(new Error(`exited before showing ${String(text)}:\n${stderr}`)));
+        }),
+    };
+  }
+
+  /** The run succeeded with the uninterrupted result, after at least one retry whose cause matches. */
+  async function expectRetriedSuccess(run: Started, cause: RegExp): Promise<void> {
+    const { code, stdout, stderr } = await run.exited;
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stdout) as RunReport;
+    assert.deepEqual(await world.altScores("FA"), expected());
+    const journal = await RunJournal.load(world.journalDir, report.runId);
+    const retries = journal.tenant("FA").retries;
+    assert.ok(retries.length >= 1, "the fault was retried");
+    assert.match(retries[0]!.error, cause);
+    assert.equal((await world.kubectl()).replicas, 3, "migrate-olap runs again");
+  }
+
+  const killWarehouseSessions = () =>
+    world.withMysql(async (connection) => {
+      const [rows] = await connection.query(
+        "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+        [world.tenant("FA").warehouseDatabase],
+      );
+      for (const { id } of rows as { id: number }[]) await connection.query(`KILL CONNECTION ${Number(id)}`);
+      return (rows as unknown[]).length;
+    });
+
+  const terminateOlapSessions = () =>
+    world.withPg(
+      async (client) =>
+        (
+          await client.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'rdw-backfill' AND pid <> pg_backend_pid()",
+            [world.pgDatabase],
+          )
+        ).rowCount,
+    );
+
+  it(
+    "warehouse sessions killed mid-extract (KILL CONNECTION): the attempt fails at once and the retry completes",
+    { timeout: BOUND_MS },
+    async () => {
+      const run = start(["--tenant", "FA"], { RDW_BACKFILL_TEST_PAUSE: "extract@3000" });
+      await run.saw("test pause at extract@3000");
+      assert.ok((await killWarehouseSessions()) > 0, "the extract's sessions were there to kill");
+      await expectRetriedSuccess(run, /warehouse/);
+    },
+  );
+
+  it(
+    "the OLAP session terminated mid-load (pg_terminate_backend): the retry completes",
+    { timeout: BOUND_MS },
+    async () => {
+      const run = start(["--tenant", "FA"], { RDW_BACKFILL_TEST_PAUSE: "load@3000" });
+      await run.saw("test pause at load@3000");
+      assert.ok((await terminateOlapSessions())! > 0);
+      await expectRetriedSuccess(run, /OLAP|terminat|connection/i);
+    },
+  );
+
+  it(
+    "the OLAP session terminated inside the replace transaction: nothing half-done, the retry completes",
+    { timeout: BOUND_MS },
+    async () => {
+      const run = start(["--tenant", "FA"], { RDW_BACKFILL_TEST_PAUSE: "merge@3000" });
+      await run.saw("test pause at merge@3000");
+      assert.ok((await terminateOlapSessions())! > 0);
+      await expectRetriedSuccess(run, /OLAP|terminat|connection/i);
+    },
+  );
+
+  it("the S3 server gone for a while mid-upload: the run completes", { timeout: BOUND_MS }, async () => {
+    const run = start(["--tenant", "FA", "--load-after-extract"], {
+      RDW_BACKFILL_TEST_PAUSE: "extract@1000",
+    });
+    await run.saw("test pause at extract@1000");
+    await world.s3!.interrupt(4000);
+    const { code, stderr } = await run.exited;
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(await world.altScores("FA"), expected());
+  });
+
+  it(
+    "a lock that stalls the extract: the attempt fails after --stall-timeout naming the server and what it did; the retry completes",
+    { timeout: BOUND_MS },
+    async () => {
+      const locker = await world.openMysql();
+      try {
+        const run = start(["--tenant", "FA", "--stall-timeout", "3"], {
+          RDW_BACKFILL_TEST_PAUSE: "extract-start@2000",
+        });
+        await run.saw("test pause at extract-start@2000");
+        await locker.query(`LOCK TABLES ${world.tenant("FA").warehouseDatabase}.exam WRITE`);
+        await run.saw(/no row for 3 s while streaming the extract.*attempt 2 of 4/);
+        await locker.query("UNLOCK TABLES");
+        await expectRetriedSuccess(
+          run,
+          /tenant FA warehouse .*: no row for 3 s while streaming the extract \(range 1 of 2\)/,
+        );
+      } finally {
+        await locker.end();
+      }
+    },
+  );
+});
