@@ -171,6 +171,35 @@ describe("server-side modes without AWS", () => {
     assert.deepEqual(await world.altScores("AU"), before);
   });
 
+  it("Aurora's extract is watched from a second session: beyond its bound it is stopped and the attempt fails, saying so", async () => {
+    const before = await world.altScores("AU");
+    const { plan } = await auroraPlanOnMariaDb("AU");
+    const extract = plan.tenants[0]!.actions.find(
+      (action) => action.step === "extract",
+    ) as ServerExtractAction;
+    // A statement that would run for a minute; the bound is made short, and looked at often.
+    extract.statement = { ...extract.statement, sql: "SELECT SLEEP(60)", params: [] };
+    extract.liveness = { ...extract.liveness, everyMs: 200, boundMs: 1500 };
+    const started = Date.now();
+    const report = await runPlan(plan, { progress: silentProgress, failFast: false, attempts: 1 });
+    const tenant = report.tenants[0]!;
+    assert.equal(tenant.status, "failed");
+    assert.match(
+      tenant.error!,
+      /the server-side extract ran \d+ s, beyond its bound of 2 s \(last seen: Query.*\); it was stopped/,
+    );
+    assert.ok(Date.now() - started < 20_000, "the sleeping statement was stopped, not waited for");
+    assert.deepEqual(await world.altScores("AU"), before);
+    // KILL QUERY ended it on the server too.
+    const sleeping = await world.withMysql(async (connection) => {
+      const [rows] = await connection.query(
+        "SELECT id FROM information_schema.processlist WHERE info = 'SELECT SLEEP(60)'",
+      );
+      return (rows as unknown[]).length;
+    });
+    assert.equal(sleeping, 0);
+  });
+
   it("a --since that selects nothing succeeds when streaming: zero rows, nothing changed", async () => {
     const before = await world.altScores("ST");
     const run = await world.runBackfill(["--tenant", "ST", "--since", "2099-01-01", "--json"]);

@@ -250,6 +250,25 @@ export class MysqlDialect {
     ]);
   }
 
+  /** This session's id on the server, for watching its statement from another session. */
+  connectionId(): MysqlStatement {
+    return sql("SELECT CONNECTION_ID() AS id");
+  }
+
+  /** Another session's statement as the server sees it: gone when the row is gone. */
+  processOf(connectionId: BoundValue): MysqlStatement {
+    const q = builder();
+    return q.build(
+      `SELECT command, state, time FROM information_schema.processlist WHERE id = ${q.bind(connectionId)}`,
+    );
+  }
+
+  /** Stops another session's statement (the session stays). */
+  killQuery(connectionId: number): MysqlStatement {
+    if (!Number.isSafeInteger(connectionId)) throw new Error(`internal: connection id ${connectionId}`);
+    return sql(`KILL QUERY ${connectionId}`);
+  }
+
   /** Aurora only: the server writes the loadable rows to S3 itself. */
   extractToS3(_scope: ExtractScope, _s3Target: string): MysqlStatement {
     throw new Error(`${this.label} cannot write to S3 (capability extractsToS3 is false)`);

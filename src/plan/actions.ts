@@ -106,6 +106,11 @@ export interface ServerExtractAction extends ExtractBase {
   statement: MysqlStatement;
   /** Counts the rows with a NULL alt value, which the statement leaves out, by reason. */
   nullCensus: MysqlStatement;
+  /**
+   * Aurora shows nothing in S3 until a part of up to 6 GB is complete, so a second session
+   * watches the statement in the process list; it may run `boundMs` (scaled from the estimate).
+   */
+  liveness: { connectionId: MysqlStatement; process: MysqlStatement; everyMs: number; boundMs: number };
 }
 
 export type ExtractAction = StreamExtractAction | ServerExtractAction;

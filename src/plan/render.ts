@@ -110,7 +110,15 @@ export function statementsOf(action: Action): Labeled[] {
         return [
           ["warehouse, one snapshot for the three statements", action.snapshot.begin],
           ["warehouse, the rows the extract writes (the rows staged)", action.stagedCount],
-          ["warehouse, which writes the parts to S3 itself", action.statement],
+          ["warehouse, its session's id on the server", action.liveness.connectionId],
+          [
+            `warehouse, which writes the parts to S3 itself (at most ${Math.round(action.liveness.boundMs / 60_000)} min, then KILL QUERY)`,
+            action.statement,
+          ],
+          [
+            `warehouse, a second session, every ${action.liveness.everyMs / 1000} s meanwhile (template)`,
+            action.liveness.process,
+          ],
           ["warehouse, rows left out because an alt value is NULL", action.nullCensus],
           ["warehouse", action.snapshot.end],
         ];

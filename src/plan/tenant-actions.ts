@@ -15,6 +15,17 @@ import type {
 import { auroraProbeFolderUri } from "./staging-location.js";
 
 export const OBJECT_BASE = "exam_alt_score";
+/** How often the server-side extract's session is looked up in the process list. */
+export const LIVENESS_EVERY_MS = 10_000;
+
+/**
+ * How long Aurora's `INTO OUTFILE S3` may run: ten minutes, plus the estimated rows at a
+ * quarter of the rate a streamed run reaches here (Aurora writes faster; a loaded cluster slower).
+ */
+export function serverExtractBoundMs(rowsApprox: number): number {
+  return 10 * 60_000 + Math.ceil((rowsApprox / 12_000) * 1000);
+}
+
 /** Replaced rows, as a share of the table, from which their space is reclaimed at once. */
 export const RECLAIM_SHARE = 0.05;
 /** OLAP exam ids read per page in verify. */
@@ -226,6 +237,12 @@ function extractAction(facts: TenantFacts, settings: ActionSettings, load: LoadS
       stagedCount: warehouse.stagedCount(scope),
       statement: warehouse.extractToS3(scope, facts.stagingUri + OBJECT_BASE),
       nullCensus: warehouse.nullCensus(scope),
+      liveness: {
+        connectionId: warehouse.connectionId(),
+        process: warehouse.processOf("<the extract's connection id>"),
+        everyMs: LIVENESS_EVERY_MS,
+        boundMs: serverExtractBoundMs(facts.estimates.altScoreRowsApprox),
+      },
     };
   }
   const { examsInWindow, examRowsApprox } = facts.estimates;

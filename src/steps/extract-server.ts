@@ -3,7 +3,9 @@ import type { Rejection, RejectionReason } from "../core/rejections.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { StagingStore } from "../io/staging/store.js";
 import type { ServerExtractAction } from "../plan/actions.js";
+import type { WarehouseDialectName } from "../dialects/choose.js";
 import { writeManifest } from "./manifest.js";
+import { watchedStatement } from "./statement-watch.js";
 import type { ExtractResult, StagedPart } from "./results.js";
 import type { StepProgress } from "./progress.js";
 
@@ -20,6 +22,8 @@ const APPROX_BYTES_PER_ROW = 95;
 export async function serverExtract(
   action: ServerExtractAction,
   warehouse: MysqlSession,
+  openWatcher: () => Promise<MysqlSession>,
+  dialect: WarehouseDialectName,
   staging: StagingStore,
   progress: StepProgress,
 ): Promise<ExtractResult> {
@@ -44,7 +48,13 @@ export async function serverExtract(
   try {
     await warehouse.execute(action.snapshot.begin);
     rowsStaged = Number((await warehouse.query<{ n: unknown }>(action.stagedCount))[0]?.n ?? 0);
-    await warehouse.execute(action.statement);
+    await watchedStatement(
+      () => warehouse.execute(action.statement),
+      warehouse,
+      openWatcher,
+      action.liveness,
+      dialect,
+    );
     census = await warehouse.query(action.nullCensus);
     await warehouse.execute(action.snapshot.end);
   } finally {

@@ -13,7 +13,14 @@ import type { ExtractResult } from "./results.js";
 export async function extract(action: ExtractAction, context: StepContext): Promise<ExtractResult> {
   const progress = context.progress("extract", context.tenant.estimates.altScoreRowsApprox);
   if (action.via === "server") {
-    return serverExtract(action, await context.sessions.warehouse(), context.staging, progress);
+    return serverExtract(
+      action,
+      await context.sessions.warehouse(),
+      () => context.sessions.warehouse(),
+      context.tenant.extract.dialect,
+      context.staging,
+      progress,
+    );
   }
   const warehouses = await Promise.all(action.queries.map(() => context.sessions.warehouse()));
   await context.pause("extract-start"); // a fault test may take a lock the extract needs here

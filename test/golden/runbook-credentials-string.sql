@@ -53,7 +53,10 @@ WHERE we.deleted = 0
   AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL;
 -- bound values: ["2019-11-01 00:00:00.000000",19,20,21]
 
--- extract: warehouse, which writes the parts to S3 itself
+-- extract: warehouse, its session's id on the server
+SELECT CONNECTION_ID() AS id;
+
+-- extract: warehouse, which writes the parts to S3 itself (at most 10 min, then KILL QUERY)
 SELECT wes.id, wes.exam_id, wes.subject_score_id, we.student_id, we.asmt_id, we.school_year,
        wes.scale_score, wes.performance_level, we.completed_at, -1 AS migrate_id, we.updated, we.update_import_id
 FROM `warehouse_ot`.exam we
@@ -68,6 +71,10 @@ INTO OUTFILE S3 's3://rdw-prod-archive/ot/MigrateAdHoc/exam_alt_score/20261124_0
 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\n'
 OVERWRITE ON;
 -- bound values: ["2019-11-01 00:00:00.000000",19,20,21]
+
+-- extract: warehouse, a second session, every 10 s meanwhile (template)
+SELECT command, state, time FROM information_schema.processlist WHERE id = ?;
+-- bound values: ["<the extract's connection id>"]
 
 -- extract: warehouse, rows left out because an alt value is NULL
 SELECT IF(wes.scale_score IS NULL, 'null_scale_score', 'null_performance_level') AS reason,

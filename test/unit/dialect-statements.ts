@@ -134,6 +134,9 @@ export function warehouseStatements(dialect: MysqlDialect): Collector<MysqlState
   add("verifyRows", "", dialect.verifyRows(SCOPE, 1000, 1999));
   add("verifyGroupRows", "", dialect.verifyGroupRows(SCOPE, GROUP));
   add("verifyOlderExams", "", dialect.verifyOlderExams(SCOPE, 1000, 1999));
+  add("connectionId", "", dialect.connectionId());
+  add("processOf", "", dialect.processOf(4711));
+  add("killQuery", "", dialect.killQuery(4711));
   add("streamExtract", "default range", dialect.streamExtract({ ...SCOPE, altScoreIds: [19] }, "exam"));
   add("nullCensus", "", dialect.nullCensus(SCOPE));
   add("stagedCount", "", dialect.stagedCount(SCOPE));
