@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
+import { localServers } from "../demo/local-servers.js";
+import type { PgStatement } from "../src/core/statement.js";
+import { PgSession } from "../src/io/db/pg-session.js";
 import { RunJournal } from "../src/run/journal.js";
 import type { RunReport } from "../src/report/summary.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
@@ -171,4 +174,32 @@ describe("faults: every run ends, and a retried one gives the exact result", () 
       }
     },
   );
+});
+
+describe("one pg client, one caller at a time", () => {
+  it("statements sent at once on one session run one after another: right answers, no pg warning", async () => {
+    const { pg: server } = localServers();
+    const login = { ...server, database: "postgres", origin: "test" };
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    const session = await PgSession.open(login, "test", []);
+    try {
+      const statements = [1, 2, 3, 4].map((n): PgStatement => ({
+        protocol: "postgres",
+        sql: `SELECT ${n} AS n, pg_sleep(0.05)`,
+        params: [],
+      }));
+      const answers = await Promise.all(statements.map((statement) => session.count(statement)));
+      assert.deepEqual(answers, [1, 2, 3, 4]);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      assert.deepEqual(
+        warnings.filter((warning) => /already executing a query/.test(warning)),
+        [],
+      );
+    } finally {
+      process.off("warning", onWarning);
+      await session.close();
+    }
+  });
 });
