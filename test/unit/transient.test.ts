@@ -125,3 +125,13 @@ describe("isTransient: stops the tenant", () => {
     assert.equal(isTransient(a), false);
   });
 });
+
+describe("expired AWS credentials", () => {
+  it("ExpiredToken is retried: the next attempt's client may fetch fresh credentials", () => {
+    for (const name of ["ExpiredToken", "ExpiredTokenException", "RequestExpired"])
+      assert.equal(
+        isTransient(wrapped(Object.assign(new Error("The provided token has expired."), { name }))),
+        true,
+      );
+  });
+});

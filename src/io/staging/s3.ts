@@ -6,6 +6,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
+import { RuntimeError } from "../../core/errors.js";
 import { uploadStream } from "./s3-upload.js";
 import type { StagedObject, StagingStore } from "./store.js";
 
@@ -50,6 +51,10 @@ export class S3StagingStore implements StagingStore {
   }
 
   async list(): Promise<StagedObject[]> {
+    return this.explained(() => this.listAll());
+  }
+
+  private async listAll(): Promise<StagedObject[]> {
     const objects: StagedObject[] = [];
     let token: string | undefined;
     do {
@@ -65,17 +70,39 @@ export class S3StagingStore implements StagingStore {
   }
 
   async write(name: string, body: Readable): Promise<void> {
-    await uploadStream(this.client, this.bucket, this.prefix + name, body);
+    await this.explained(() => uploadStream(this.client, this.bucket, this.prefix + name, body));
   }
 
   async read(name: string): Promise<Readable> {
-    const object = await this.client.send(
-      new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }),
+    const object = await this.explained(() =>
+      this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + name })),
     );
     return object.Body as Readable;
   }
 
   async remove(name: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
+    await this.explained(() =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + name })),
+    );
+  }
+
+  /**
+   * Temporary credentials that expired say what to do; the SDK's error stays the cause, so the
+   * tenant is retried with a new client, whose credential chain may fetch fresh ones.
+   */
+  private async explained<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      const name = (error as { name?: unknown }).name;
+      if (typeof name === "string" && /^(ExpiredToken|ExpiredTokenException|RequestExpired)$/.test(name)) {
+        throw new RuntimeError(
+          `${this.uri}: the AWS credentials expired (${name}); the tool retries with fresh ones where the ` +
+            "credential chain can fetch them, otherwise renew them (aws sso login, a new AWS_SESSION_TOKEN) and resume",
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   }
 }
