@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { resolveConfig } from "../src/config/settings.js";
 import { buildPlan, runPlan, silentProgress, type ProgressSink } from "../src/index.js";
-import type { JournalData } from "../src/run/journal.js";
+import { type JournalData, RunJournal } from "../src/run/journal.js";
 import { quotePg } from "../src/dialects/postgres.js";
 import type { RunReport } from "../src/report/summary.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
-import { CLI, sampleDataset, World } from "./helpers/world.js";
+import { CLI, type KubectlState, sampleDataset, World } from "./helpers/world.js";
 
 const SINCE = "2019-11-01 00:00:00";
 const REPLICAS = 3;
@@ -21,10 +23,16 @@ interface Paused {
 /** Processes started by the tests; any left running is killed at the end. */
 const children: ChildProcess[] = [];
 
-/** Starts the command line and waits until it stops at the given point (see run/fault-injection.ts). */
-function startPaused(world: World, args: string[], point: string): Promise<Paused> {
+/**
+ * Starts the command line and waits until it stops at the given point (see run/pause-points.ts);
+ * with `continueFile`, it goes on once the test writes that file.
+ */
+function startPaused(world: World, args: string[], point: string, continueFile?: string): Promise<Paused> {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: world.cliEnv({ RDW_BACKFILL_TEST_PAUSE: point }),
+    env: world.cliEnv({
+      RDW_BACKFILL_TEST_PAUSE: point,
+      ...(continueFile ? { RDW_BACKFILL_TEST_CONTINUE: continueFile } : {}),
+    }),
   });
   children.push(child);
   let stderr = "";
@@ -44,6 +52,23 @@ function startPaused(world: World, args: string[], point: string): Promise<Pause
   });
 }
 
+/** The replica counts the kubectl patches set, in order (patches that only change the lease left out). */
+function replicaPatches(calls: string[]): number[] {
+  return calls
+    .filter((call) => call.startsWith("patch deployment"))
+    .map(
+      (call) =>
+        (JSON.parse(call.slice(call.indexOf("{"))) as { spec?: { replicas?: number } }).spec?.replicas,
+    )
+    .filter((replicas): replicas is number => replicas !== undefined);
+}
+
+/** The run ids in migrate-olap's lease (the Deployment's annotation). */
+function leaseHolders(annotations: Record<string, string> | undefined): string[] {
+  const holders = annotations?.["rdw-backfill/holders"];
+  return holders ? (JSON.parse(holders) as { run: string }[]).map((holder) => holder.run).sort() : [];
+}
+
 describe("operating safely: quiesce, journal, resume, rollback, locks, retries", () => {
   let world: World;
   let initial: string[];
@@ -51,7 +76,15 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
   let live: string;
 
   const replicas = async () => (await world.kubectl()).replicas;
-  const latestRun = async () => (await readdir(world.journalDir)).sort().at(-1)!;
+  /**
+   * The runs in the journal folder, the latest last: by creation time, since two runs started
+   * in the same second have ids that sort by their random suffix.
+   */
+  const runsByCreation = async () =>
+    (await RunJournal.list(world.journalDir))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .map((run) => run.runId);
+  const latestRun = async () => (await runsByCreation()).at(-1)!;
   const liveCount = () =>
     world.withPg(async (client) =>
       Number((await client.query(`SELECT count(*) AS n FROM ${live}`)).rows[0].n),
@@ -80,13 +113,14 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
     assert.deepEqual(await world.altScores("OP"), expected);
     const kubectl = await world.kubectl();
     assert.equal(kubectl.replicas, REPLICAS);
-    const scaleCalls = kubectl.calls.filter((call) => call.startsWith("scale"));
-    assert.deepEqual(scaleCalls, [
-      "scale deployment migrate-olap-deployment --replicas=0",
-      `scale deployment migrate-olap-deployment --replicas=${REPLICAS}`,
-    ]);
+    assert.deepEqual(replicaPatches(kubectl.calls), [0, REPLICAS]);
+    assert.deepEqual(kubectl.annotations, {}, "the lease is removed with the restore");
     const podChecks = kubectl.calls.filter((call) => call.startsWith("get pods -l app=migrate-olap"));
-    assert.equal(podChecks.length, 2, "polled the pods until none were left");
+    assert.equal(
+      podChecks.length,
+      2 + 2,
+      "polled the pods until none were left, and once before each of the two tenants' replace",
+    );
     const report = JSON.parse(result.stdout) as RunReport;
     assert.equal(report.migrate?.replicas, REPLICAS);
   });
@@ -305,6 +339,323 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
     assert.equal(result.code, 0, result.stderr);
     assert.equal((await readFile(restored, "utf8")).trim(), "5");
     assert.equal((await readFile(`${world.tmp}/stopped`, "utf8")).trim(), "stopped");
+  });
+
+  it("a second run on the same tenant is refused at once, touching nothing; migrate-olap stays stopped for the first", async () => {
+    const go = join(world.tmp, "continue-same-tenant");
+    const first = await startPaused(
+      world,
+      [...world.runArgs("run", "--new-run"), "--tenant", "OP"],
+      "load",
+      go,
+    );
+    const holder = await latestRun();
+    const before = await world.kubectl();
+    assert.equal(before.replicas, 0);
+    assert.deepEqual(leaseHolders(before.annotations), [holder]);
+    const lockRows = () =>
+      world.withPg(
+        async (client) =>
+          (
+            await client.query<{ run_id: string }>(
+              `SELECT run_id FROM ${quotePg(world.tenant("OP").schema)}.rdw_backfill_lock`,
+            )
+          ).rows,
+      );
+    assert.deepEqual(await lockRows(), [{ run_id: holder }]);
+
+    const started = Date.now();
+    const second = await world.runBackfill(["--tenant", "OP"]);
+    assert.equal(second.code, 1, second.stderr);
+    assert.ok(Date.now() - started < 20_000, "refused at once, without waiting for the first run");
+    assert.match(
+      second.stdout,
+      new RegExp(
+        `OP: failed: tenant OP is locked by run ${holder} \\(host ${hostname()}, pid ${first.child.pid}, since .*--take-over-lock`,
+      ),
+    );
+    const refusedRun = await latestRun();
+    const journal = JSON.parse(
+      (await world.runCli(["status", refusedRun, "--json", "--journal-dir", world.journalDir])).stdout,
+    ) as JournalData;
+    assert.equal(journal.tenants.OP!.attempts, 0, "no attempt: nothing of the tenant was touched");
+    assert.equal(journal.migrate, undefined, "migrate-olap was not touched");
+    const after = await world.kubectl();
+    assert.deepEqual(after.calls.slice(before.calls.length), [], "the second run made no kubectl call");
+    assert.equal(after.replicas, 0, "still stopped for the first run");
+    assert.deepEqual(leaseHolders(after.annotations), [holder]);
+    assert.deepEqual(await lockRows(), [{ run_id: holder }]);
+
+    // The same command without --new-run (it resumes the latest unfinished run of these tenants): refused as well.
+    const again = await world.runCli([...world.runArgs("run"), "--tenant", "OP"]);
+    assert.equal(again.code, 1, again.stderr);
+    assert.match(again.stdout + again.stderr, new RegExp(`run ${holder} .*pid ${first.child.pid}`));
+    assert.deepEqual((await world.kubectl()).calls.slice(before.calls.length), []);
+
+    await writeFile(go, "");
+    const exit = await first.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(await world.altScores("OP"), expected);
+    const done = await world.kubectl();
+    assert.equal(done.replicas, REPLICAS);
+    assert.deepEqual(done.annotations, {});
+  });
+
+  it("two runs on different tenants share migrate-olap's stop: stopped until the last ends, then restored once", async () => {
+    const goOP = join(world.tmp, "continue-op");
+    const goOQ = join(world.tmp, "continue-oq");
+    const calls = (await world.kubectl()).calls.length;
+    const [op, oq] = await Promise.all([
+      startPaused(world, [...world.runArgs("run", "--new-run"), "--tenant", "OP"], "load", goOP),
+      startPaused(world, [...world.runArgs("run", "--new-run"), "--tenant", "OQ"], "load", goOQ),
+    ]);
+    const runs = (await runsByCreation()).slice(-2).sort();
+    const both = await world.kubectl();
+    assert.equal(both.replicas, 0);
+    assert.deepEqual(leaseHolders(both.annotations), runs, "both runs hold the lease");
+    assert.equal(
+      both.annotations?.["rdw-backfill/original-replicas"],
+      String(REPLICAS),
+      "the first run's count",
+    );
+
+    // The run that joined first ends first: migrate-olap stays stopped for the other.
+    await writeFile(goOP, "");
+    const opExit = await op.exited;
+    assert.equal(opExit.code, 0, opExit.stderr);
+    assert.match(
+      opExit.stderr,
+      /migrate-olap stays stopped: run \d{8}_\d{6}_[0-9a-f]{4} .* still holds its lease/,
+    );
+    const between = await world.kubectl();
+    assert.equal(between.replicas, 0, "still stopped: the OQ run works");
+    assert.equal(leaseHolders(between.annotations).length, 1);
+
+    await writeFile(goOQ, "");
+    const oqExit = await oq.exited;
+    assert.equal(oqExit.code, 0, oqExit.stderr);
+    assert.match(oqExit.stderr, new RegExp(`migrate-olap restored to ${REPLICAS} replicas`));
+    const done = await world.kubectl();
+    assert.equal(done.replicas, REPLICAS);
+    assert.deepEqual(done.annotations, {}, "the lease is gone");
+    const patches = replicaPatches(done.calls.slice(calls));
+    assert.deepEqual(
+      patches.filter((replicas) => replicas > 0),
+      [REPLICAS],
+      "restored to the original count exactly once",
+    );
+    assert.deepEqual(await world.altScores("OP"), expected);
+    assert.deepEqual(
+      await world.altScores("OQ"),
+      asLines(expectedAltScores(world.tenant("OQ").dataset, SINCE)),
+    );
+  });
+
+  /** Runs OP in this process with the stand-in kubectl; `onStep` sees each step start and every warning. */
+  async function runInProcess(options: {
+    migrateWaitMs: number;
+    onStep: (step: string) => void;
+    onWarning: (message: string) => void;
+  }): Promise<RunReport> {
+    const saved = { ...process.env };
+    Object.assign(process.env, world.cliEnv());
+    try {
+      const config = resolveConfig({ configDir: world.configDir, tenants: ["OP"], env: process.env });
+      const plan = await buildPlan(config, {
+        backup: false,
+        partBytes: 1 << 20,
+        migrate: { kind: "kubectl", deployment: "migrate-olap-deployment" },
+        migrateWaitMs: options.migrateWaitMs,
+      });
+      const actions = plan.tenants[0]!.actions.map((action) => action.step);
+      assert.equal(
+        actions[actions.indexOf("merge") - 1],
+        "check-migrate",
+        "the plan checks before the replace",
+      );
+      return await runPlan(plan, {
+        progress: {
+          ...silentProgress,
+          step(tenant, step, expectedRows) {
+            options.onStep(step);
+            return silentProgress.step(tenant, step, expectedRows);
+          },
+        },
+        failFast: false,
+        journalDir: world.journalDir,
+        attempts: 1,
+        warn: options.onWarning,
+      });
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  }
+
+  const startedBySomeoneElse = (state: KubectlState) => {
+    state.replicas = REPLICAS;
+    state.pods = REPLICAS;
+    state.terminating = false;
+  };
+
+  it("migrate-olap started by someone else mid-run: the tenant fails before the replace, which never began", async () => {
+    await world.runCli([
+      "rollback",
+      (await readdir(world.journalDir)).sort()[0]!,
+      "--yes",
+      "--tenant",
+      "OP",
+      "--journal-dir",
+      world.journalDir,
+    ]);
+    assert.deepEqual(await world.altScores("OP"), initial);
+    const warnings: string[] = [];
+    let flipped: Promise<void> | undefined;
+    const report = await runInProcess({
+      migrateWaitMs: 3000,
+      onStep: (step) => void (step === "extract" && (flipped ??= world.changeKubectl(startedBySomeoneElse))),
+      onWarning: (message) => void warnings.push(message),
+    });
+    await flipped;
+    const tenant = report.tenants[0]!;
+    assert.equal(tenant.status, "failed");
+    assert.match(
+      tenant.error ?? "",
+      /migrate-olap \(kubectl deployment migrate-olap-deployment\) is running again: 3 replicas, 3 pods .*waited 3 s: the replace of exam_alt_score was not begun and the table is unchanged/,
+    );
+    assert.ok(
+      warnings.some((warning) =>
+        /waiting up to 3 s for it to be stopped again before the replace/.test(warning),
+      ),
+      warnings.join("\n"),
+    );
+    assert.deepEqual(await world.altScores("OP"), initial, "nothing replaced");
+    const journal = await RunJournal.load(world.journalDir, report.runId);
+    assert.equal(
+      journal.tenant("OP").state,
+      "extracted",
+      "the last durable step is the extract: a resume loads and replaces",
+    );
+    assert.equal(journal.tenant("OP").results.merge, undefined);
+    assert.equal((await world.kubectl()).replicas, REPLICAS);
+  });
+
+  it("migrate-olap started by someone else and stopped again: the replace waits for it, then goes on", async () => {
+    const warnings: string[] = [];
+    let flipped: Promise<void> | undefined;
+    let stoppedAgain: Promise<void> | undefined;
+    const report = await runInProcess({
+      migrateWaitMs: 60_000,
+      onStep: (step) => void (step === "extract" && (flipped ??= world.changeKubectl(startedBySomeoneElse))),
+      onWarning: (message) => {
+        warnings.push(message);
+        if (/waiting up to 60 s/.test(message)) {
+          stoppedAgain ??= new Promise((resolve) => setTimeout(resolve, 1500)).then(() =>
+            world.changeKubectl((state) => {
+              state.replicas = 0;
+              state.pods = 0;
+            }),
+          );
+        }
+      },
+    });
+    await flipped;
+    await stoppedAgain;
+    assert.equal(report.tenants[0]!.status, "succeeded", report.tenants[0]!.error);
+    assert.ok(stoppedAgain, "the run waited");
+    assert.ok(
+      warnings.some((warning) => /migrate-olap is stopped again; the replace goes on/.test(warning)),
+      warnings.join("\n"),
+    );
+    assert.deepEqual(await world.altScores("OP"), expected);
+    assert.equal((await world.kubectl()).replicas, REPLICAS);
+  });
+
+  it("a reader polling exam_alt_score during a whole run only ever sees the old table or the new one", async () => {
+    await world.runCli([
+      "rollback",
+      (await readdir(world.journalDir)).sort()[0]!,
+      "--yes",
+      "--tenant",
+      "OP",
+      "--journal-dir",
+      world.journalDir,
+    ]);
+    assert.deepEqual(await world.altScores("OP"), initial);
+    const snapshot = `SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM ${live} t`;
+    const read = (client: { query: (sql: string) => Promise<{ rows: { n: string; sum: string }[] }> }) =>
+      client.query(snapshot).then(({ rows }) => `${rows[0]!.n}:${rows[0]!.sum}`);
+    const states = await world.withPg(async (client) => {
+      const seen: string[] = [await read(client)];
+      let done = false;
+      const run = world.runBackfill(["--tenant", "OP"]).finally(() => (done = true));
+      while (!done) seen.push(await read(client));
+      const result = await run;
+      assert.equal(result.code, 0, result.stderr);
+      seen.push(await read(client));
+      return seen;
+    });
+    const first = states[0]!;
+    const last = states.at(-1)!;
+    assert.notEqual(first, last, "the run changed the table");
+    assert.ok(states.length >= 20, `polled ${states.length} times`);
+    const others = states.filter((state) => state !== first && state !== last);
+    assert.deepEqual(others, [], "never an empty, partial or intermediate table");
+    assert.ok(
+      states.filter((state) => state === first).length >= 2,
+      "the old table was seen while the run worked",
+    );
+    assert.deepEqual(await world.altScores("OP"), expected);
+  });
+
+  it("restore-migrate drops a dead holder of this host at once, and one on another host only with --take-over-lock", async () => {
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    await world.changeKubectl((state) => {
+      state.replicas = 0;
+      state.pods = 0;
+      state.annotations = {
+        "rdw-backfill/original-replicas": String(REPLICAS),
+        "rdw-backfill/holders": JSON.stringify([
+          { run: "20200101_000000_dead", host: hostname(), pid: dead, since: "2020-01-01T00:00:00.000Z" },
+          { run: "20200101_000000_afar", host: "other-host", pid: 4242, since: "2020-01-01T00:00:00.000Z" },
+        ]),
+      };
+    });
+    const swept = await world.runCli(["restore-migrate", "--journal-dir", world.journalDir]);
+    assert.equal(swept.code, 0, swept.stderr);
+    assert.match(
+      swept.stdout,
+      /run 20200101_000000_dead \(host .*\): dropped from migrate-olap's lease \(that process is gone\)/,
+    );
+    assert.match(
+      swept.stdout,
+      /migrate-olap stays stopped: run 20200101_000000_afar \(host other-host, pid 4242.*\) still holds its lease/,
+    );
+    assert.match(
+      swept.stdout,
+      /a run on another host that is dead: rdw-backfill restore-migrate --take-over-lock/,
+    );
+    const kept = await world.kubectl();
+    assert.equal(kept.replicas, 0);
+    assert.deepEqual(leaseHolders(kept.annotations), ["20200101_000000_afar"]);
+
+    const taken = await world.runCli([
+      "restore-migrate",
+      "--take-over-lock",
+      "--journal-dir",
+      world.journalDir,
+    ]);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(
+      taken.stdout,
+      /run 20200101_000000_afar .*: dropped from migrate-olap's lease \(--take-over-lock\)/,
+    );
+    assert.match(taken.stdout, new RegExp(`migrate-olap restored to ${REPLICAS} replicas`));
+    const done = await world.kubectl();
+    assert.equal(done.replicas, REPLICAS);
+    assert.deepEqual(done.annotations, {});
+    const nothing = await world.runCli(["restore-migrate", "--journal-dir", world.journalDir]);
+    assert.match(nothing.stdout, /^Nothing to restore/);
   });
 
   it("lists runs, and cleanup removes a run's backup table and staged files", async () => {

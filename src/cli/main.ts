@@ -12,6 +12,7 @@ import {
   withJournalOptions,
   withKeyOptions,
   withMigrateOptions,
+  withMigrateTargetOptions,
   withRunOptions,
 } from "./options.js";
 
@@ -105,11 +106,20 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option("-y, --yes", "do not ask for confirmation")
     .action((run: string, options) => exitWith(cleanupCommand(run, options)));
-  withJournalOptions(
-    program
-      .command("restore-migrate [run]")
-      .description("start migrate-olap again where a run left it stopped"),
-  ).action((run: string | undefined, options) => exitWith(restoreMigrateCommand(run, options)));
+  withMigrateTargetOptions(
+    withJournalOptions(
+      program
+        .command("restore-migrate [run]")
+        .description(
+          "leave migrate-olap's lease for runs that died holding it; the last holder's leaving starts it again",
+        ),
+    ),
+  )
+    .option(
+      "--take-over-lock",
+      "also for a run that may still be running, and drop holders on other hosts (nothing here can prove them dead)",
+    )
+    .action((run: string | undefined, options) => exitWith(restoreMigrateCommand(run, options)));
 
   try {
     await program.parseAsync(argv);

@@ -2,8 +2,8 @@ import { Command, Option } from "commander";
 import { parseStopAfter } from "../config/stop-after.js";
 import { ConfigError } from "../core/errors.js";
 import type { ExtractMode, LoadMode, ModeRequest } from "../dialects/choose.js";
-import { DEFAULT_PODS_TIMEOUT_MS, type ControllerSpec } from "../io/deployment/open.js";
-import { DEFAULT_EXTRACT_STREAMS, DEFAULT_PART_BYTES } from "../plan/build.js";
+import { DEFAULT_PODS_TIMEOUT_MS, type ControllerSpec, leaseFileIn } from "../io/deployment/open.js";
+import { DEFAULT_EXTRACT_STREAMS, DEFAULT_MIGRATE_WAIT_MS, DEFAULT_PART_BYTES } from "../plan/build.js";
 import { DEFAULT_JOURNAL_DIR } from "../run/execute.js";
 
 /** Where the key of `{cipher}` values is, besides `ENCRYPT_KEY` and `encrypt.key`. */
@@ -25,14 +25,20 @@ export interface ConfigOptions extends KeyOptions {
   load: ModeRequest<LoadMode>;
 }
 
-export interface MigrateOptions {
-  quiesce: boolean;
+/** Which migrate-olap, and how it is stopped and started. */
+export interface MigrateTargetOptions {
   deployment: string;
   namespace?: string;
   kubeContext?: string;
   quiesceCmd?: string;
   restoreCmd?: string;
+}
+
+export interface MigrateOptions extends MigrateTargetOptions {
+  quiesce: boolean;
   podsTimeout: number;
+  /** Seconds a replace waits for a migrate-olap someone started to be stopped again. */
+  migrateWait: number;
 }
 
 export interface JournalOptions {
@@ -124,9 +130,8 @@ export function withConfigOptions(command: Command): Command {
   return withKeyOptions(configured);
 }
 
-export function withMigrateOptions(command: Command): Command {
+export function withMigrateTargetOptions(command: Command): Command {
   return command
-    .option("--no-quiesce", "leave migrate-olap alone (it must not run during the back-fill)")
     .option("--deployment <name>", "the migrate-olap Kubernetes deployment", "migrate-olap-deployment")
     .option("--namespace <namespace>", "its Kubernetes namespace (default: kubectl's)")
     .option("--kube-context <context>", "kubectl context (default: kubectl's)")
@@ -134,11 +139,25 @@ export function withMigrateOptions(command: Command): Command {
       "--quiesce-cmd <command>",
       "shell command that stops migrate-olap instead of kubectl (may print its replica count)",
     )
-    .option("--restore-cmd <command>", "shell command that starts it again; gets RDW_BACKFILL_REPLICAS")
+    .option("--restore-cmd <command>", "shell command that starts it again; gets RDW_BACKFILL_REPLICAS");
+}
+
+export function withMigrateOptions(command: Command): Command {
+  return withMigrateTargetOptions(
+    command.option("--no-quiesce", "leave migrate-olap alone (it must not run during the back-fill)"),
+  )
     .addOption(
       new Option("--pods-timeout <seconds>", "how long to wait for migrate-olap's pods to be gone")
         .default(DEFAULT_PODS_TIMEOUT_MS / 1000)
         .argParser(wholeNumber("--pods-timeout", 1)),
+    )
+    .addOption(
+      new Option(
+        "--migrate-wait <seconds>",
+        "before each replace, how long to wait for a migrate-olap someone started to be stopped again",
+      )
+        .default(DEFAULT_MIGRATE_WAIT_MS / 1000)
+        .argParser(wholeNumber("--migrate-wait", 0)),
     );
 }
 
@@ -155,7 +174,10 @@ export function withRunOptions(command: Command): Command {
     )
     .option("--fail-fast", "stop at the first tenant that fails")
     .option("--no-verify", "do not run the verify checks on the back-filled tenants at the end")
-    .option("--take-over-lock", "take over a tenant lock held by another run")
+    .option(
+      "--take-over-lock",
+      "take over a tenant lock held by another run that is not provably dead (not migrate-olap's lease: see restore-migrate)",
+    )
     .addOption(
       new Option("--attempts <n>", "attempts per tenant when failures are transient")
         .default(4)
@@ -178,12 +200,22 @@ export function withRunOptions(command: Command): Command {
     .option("--json", "print the summary as JSON on stdout");
 }
 
-export function controllerSpec(options: MigrateOptions): ControllerSpec | undefined {
+export function controllerSpec(options: MigrateOptions & JournalOptions): ControllerSpec | undefined {
   if (!options.quiesce) return undefined;
+  return targetSpec(options);
+}
+
+/** The migrate-olap the options name; with custom commands its lease is a file in the journal folder. */
+export function targetSpec(options: MigrateTargetOptions & JournalOptions): ControllerSpec {
   if (options.quiesceCmd || options.restoreCmd) {
     if (!options.quiesceCmd || !options.restoreCmd)
       throw new ConfigError("--quiesce-cmd and --restore-cmd go together");
-    return { kind: "custom", quiesce: options.quiesceCmd, restore: options.restoreCmd };
+    return {
+      kind: "custom",
+      quiesce: options.quiesceCmd,
+      restore: options.restoreCmd,
+      leaseFile: leaseFileIn(options.journalDir),
+    };
   }
   return {
     kind: "kubectl",

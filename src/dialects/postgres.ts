@@ -46,6 +46,8 @@ export type LoadSql =
 
 /** The statements of the tenant lock: one row per tenant schema names the run working on it. */
 export interface LockSql {
+  /** Read-only, before migrate-olap is stopped: does the lock table exist (then `read` tells who holds it). */
+  exists: PgStatement;
   create: PgStatement;
   lockTable: PgStatement;
   read: PgStatement;
@@ -299,6 +301,7 @@ export class PostgresTenantSql {
     const take = builder();
     const release = builder();
     return {
+      exists: this.tableExists("rdw_backfill_lock"),
       create: sql(
         `CREATE TABLE IF NOT EXISTS ${table} (run_id VARCHAR(64) NOT NULL, host VARCHAR(255) NOT NULL, ` +
           "pid INTEGER NOT NULL, acquired_at TIMESTAMPTZ NOT NULL)",

@@ -18,6 +18,7 @@ export type StepName =
   | "backup"
   | "extract"
   | "load"
+  | "check-migrate"
   | "merge"
   | "drop-work-tables"
   | "analyze"
@@ -120,6 +121,18 @@ export interface LoadAction extends ActionBase<"load"> {
   statements: LoadSql;
 }
 
+/**
+ * Before the replace: migrate-olap must still be stopped (an autoscaler, a GitOps sync or a
+ * person may have started it since). Waits a bounded time for it to be stopped again, else the
+ * tenant fails with the replace not begun.
+ */
+export interface CheckMigrateAction extends ActionBase<"check-migrate"> {
+  /** How long to wait for migrate-olap to be stopped again. */
+  waitMs: number;
+  /** What reads its state, as the plan shows it (empty: the controller cannot tell). */
+  commands: string[];
+}
+
 export interface MergeAction extends ActionBase<"merge"> {
   /** Keep the staged rows whose exam is the tenant's OLAP exam, one per unique key. */
   selectRows: PgStatement[];
@@ -195,6 +208,7 @@ export type Action =
   | BackupAction
   | ExtractAction
   | LoadAction
+  | CheckMigrateAction
   | MergeAction
   | DropWorkTablesAction
   | AnalyzeAction
@@ -282,8 +296,14 @@ export interface FailedTenantPlan {
 export interface MigratePlan {
   spec: ControllerSpec;
   description: string;
+  /** Where the deployment-wide lease lives (runs on other tenants share the stop). */
+  leaseLocation: string;
   quiesce: string[];
   restore: string[];
+  /** Before each replace: what reads whether migrate-olap runs (empty: the controller cannot tell). */
+  check: string[];
+  /** How long a tenant waits before its replace for a migrate-olap someone started to be stopped again. */
+  waitMs: number;
 }
 
 export interface Plan {

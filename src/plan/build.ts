@@ -24,7 +24,11 @@ export interface PlanOptions extends Partial<ModeRequests> {
   verifyOnly?: boolean;
   /** How migrate-olap is stopped and started again; absent: it is left alone. */
   migrate?: ControllerSpec;
+  /** Before each replace, how long to wait for a migrate-olap someone started to be stopped again (default DEFAULT_MIGRATE_WAIT_MS). */
+  migrateWaitMs?: number;
 }
+
+export const DEFAULT_MIGRATE_WAIT_MS = 120 * 1000;
 
 /** Two ranges keep two warehouse cores busy; more help only where the server has them idle. */
 export const DEFAULT_EXTRACT_STREAMS = 2;
@@ -50,7 +54,9 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
     since: config.since,
     uriRoot: config.uriRoot,
     backup: options.backup,
-    ...(options.migrate && !options.verifyOnly ? { migrate: migratePlan(options.migrate) } : {}),
+    ...(options.migrate && !options.verifyOnly
+      ? { migrate: migratePlan(options.migrate, options.migrateWaitMs ?? DEFAULT_MIGRATE_WAIT_MS) }
+      : {}),
     tenants: [],
     failed: [],
   };
@@ -64,6 +70,15 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
     redshiftRole: config.redshiftRole,
     redshiftAuthorization: config.redshiftAuthorization,
     verify: options.verify ?? true,
+    ...(plan.migrate
+      ? {
+          migrateCheck: {
+            description: plan.migrate.description,
+            commands: plan.migrate.check,
+            waitMs: plan.migrate.waitMs,
+          },
+        }
+      : {}),
   };
   for (const tenant of config.tenants) {
     try {
@@ -79,12 +94,15 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
   return plan;
 }
 
-function migratePlan(spec: ControllerSpec): MigratePlan {
+function migratePlan(spec: ControllerSpec, waitMs: number): MigratePlan {
   const controller = openController(spec);
   return {
     spec,
     description: controller.description,
+    leaseLocation: controller.leaseLocation,
     quiesce: controller.commands.quiesce,
     restore: controller.commands.restore,
+    check: controller.commands.check,
+    waitMs,
   };
 }

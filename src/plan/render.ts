@@ -30,7 +30,13 @@ function renderMigrate(plan: Plan): string[] {
   if (!migrate) return ["migrate-olap: left alone (--no-quiesce)", ""];
   return [
     `migrate-olap: ${migrate.description}`,
+    `  lease: ${migrate.leaseLocation}: every run that needs migrate-olap stopped holds it; the first records the ` +
+      "replica count and stops it, the last to end starts it again with that count",
+    "  before migrate-olap is stopped: each tenant's lock is read; a tenant another run holds is refused, touching nothing",
     ...migrate.quiesce.map((command) => `  before the first tenant: ${command}`),
+    ...(migrate.check.length > 0
+      ? migrate.check.map((command) => `  before each replace: ${command}`)
+      : ["  before each replace: not checked (custom commands cannot tell whether migrate-olap runs)"]),
     ...migrate.restore.map((command) => `  after the last tenant, on failure, Ctrl-C or SIGTERM: ${command}`),
     "",
   ];
@@ -92,6 +98,11 @@ export function statementsOf(action: Action): Labeled[] {
       return [];
     case "lock":
       return [
+        ["OLAP reader, before migrate-olap is stopped: is there a lock table", action.statements.exists],
+        [
+          "OLAP reader, before migrate-olap is stopped: who holds the lock (another run's refuses the tenant)",
+          action.statements.read,
+        ],
         ["OLAP", action.statements.create],
         ["OLAP, BEGIN", action.statements.lockTable],
         ["holders (taken over only if gone, or with --take-over-lock)", action.statements.read],
@@ -149,6 +160,8 @@ export function statementsOf(action: Action): Labeled[] {
         ["OLAP, once per staged part, when the COPY did not run alongside the extract", load.copy],
       ];
     }
+    case "check-migrate":
+      return [];
     case "merge":
       return [
         ...each("OLAP", action.selectRows),

@@ -46,6 +46,8 @@ export interface ActionSettings {
   redshiftAuthorization: "iam-role" | "credentials";
   /** The full verify at the end of the tenant (`run` without `--no-verify`). */
   verify: boolean;
+  /** migrate-olap is stopped for the run: each replace first checks that it still is. */
+  migrateCheck?: { description: string; commands: string[]; waitMs: number };
 }
 
 /** How the tenant's sessions start. */
@@ -127,6 +129,22 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     durable: false,
   });
   const rejectionsOnSecondSession = olapDialect(facts.load.dialect).capabilities.rejectionsOnSecondSession;
+  const check = settings.migrateCheck;
+  if (check) {
+    actions.push({
+      step: "check-migrate",
+      summary: `check that migrate-olap (${check.description}) is still stopped: no replicas, no pods`,
+      condition:
+        check.commands.length > 0
+          ? `if someone started it (an autoscaler, a GitOps sync), wait up to ${check.waitMs / 1000} s for it to be ` +
+            "stopped again, else fail the tenant with the replace not begun"
+          : "not checked: custom commands cannot tell whether migrate-olap runs",
+      waitMs: check.waitMs,
+      commands: check.commands,
+      skipWhenDone: ["merge"],
+      durable: false,
+    });
+  }
   actions.push({
     step: "merge",
     summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,

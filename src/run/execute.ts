@@ -1,12 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describeError } from "../core/errors.js";
 import { isTransient } from "../core/transient.js";
+import { PgSession } from "../io/db/pg-session.js";
 import { DEFAULT_PODS_TIMEOUT_MS, openController } from "../io/deployment/open.js";
 import { mayBeAlive } from "../io/process-alive.js";
-import type { Plan, TenantPlan } from "../plan/actions.js";
+import type { LockAction, Plan, TenantPlan } from "../plan/actions.js";
 import type { LockOwner } from "../steps/context.js";
+import { peekTenantLock } from "../steps/lock.js";
 import type { ProgressSink } from "../steps/progress.js";
-import { quiesce, restoreMigrate } from "../steps/quiesce.js";
+import { describeLeave, holdsMigrate, quiesce, restoreMigrate } from "../steps/quiesce.js";
 import { type RunCommand, RunJournal } from "./journal.js";
 import { runTenant, type TenantRunContext } from "./tenant.js";
 import { hostname } from "node:os";
@@ -86,33 +88,49 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
   const journal =
     options.journal ?? (await createJournal(plan, journalDir, options.command ?? commandOf(plan)));
   const controller = plan.migrate
-    ? openController(plan.migrate.spec, options.podsTimeoutMs ?? DEFAULT_PODS_TIMEOUT_MS)
+    ? openController(plan.migrate.spec, options.podsTimeoutMs ?? DEFAULT_PODS_TIMEOUT_MS, journalDir)
     : undefined;
+  const owner = thisProcess(plan.runId);
+  const takeOverLock = options.takeOverLock ?? false;
   await recordAltScoreNames(journal, plan);
   let migrateError: string | undefined;
   let failures = plan.failed.length;
   let leftForLater = 0;
+  // Before anything is stopped or written: a tenant another run works on is refused at once.
+  const refused = await refuseLockedTenants(plan, journal, owner, takeOverLock);
   try {
-    // Stop migrate-olap only when some tenant has work left (not when all failed preflight or finished before).
+    // Stop migrate-olap only when some tenant has work left (not when all failed preflight, are
+    // held by other runs, or finished before; nor when --fail-fast will skip them all).
+    const doomed = options.failFast && (plan.failed.length > 0 || refused.size > 0);
     const runnable = plan.tenants.some(
-      (tenant) => tenant.problems.length === 0 && journal.tenant(tenant.tenant.id).state !== "verified",
+      (tenant) =>
+        tenant.problems.length === 0 &&
+        !refused.has(tenant.tenant.id) &&
+        journal.tenant(tenant.tenant.id).state !== "verified",
     );
-    if (plan.migrate && controller && runnable) {
+    if (plan.migrate && controller && runnable && !doomed) {
       const earlier = await strandedRuns(journalDir, plan.runId);
-      await quiesce(controller, plan.migrate.spec, journal, earlier, warn);
+      await quiesce(controller, plan.migrate.spec, journal, owner, earlier, warn);
     }
     const context: TenantRunContext = {
       journal,
       progress: options.progress,
-      owner: thisProcess(plan.runId),
-      takeOverLock: options.takeOverLock ?? false,
+      owner,
+      takeOverLock,
+      ...(controller && holdsMigrate(journal.migrate) ? { migrate: controller } : {}),
       warn,
       stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     };
     for (const tenantPlan of plan.tenants) {
       const entry = journal.tenant(tenantPlan.tenant.id);
-      if (options.failFast && failures > 0) {
+      // With --fail-fast, a tenant refused up front fails the run as a failed preflight does: nothing runs.
+      if ((doomed || (options.failFast && failures > 0)) && !refused.has(tenantPlan.tenant.id)) {
         await journal.update(() => (entry.skipped = "an earlier tenant failed (--fail-fast)"));
+        continue;
+      }
+      if (refused.has(tenantPlan.tenant.id)) {
+        options.progress.info(tenantPlan.tenant.id, `FAILED: ${entry.error}`);
+        failures++;
         continue;
       }
       const now = options.now ?? Date.now;
@@ -132,13 +150,17 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
     // Quiescing failed: no tenant was touched.
     migrateError = `migrate-olap could not be stopped: ${describeError(error)}`;
     await journal.update(() => {
-      for (const tenant of plan.tenants) journal.tenant(tenant.tenant.id).error = migrateError;
+      for (const tenant of plan.tenants)
+        if (!refused.has(tenant.tenant.id)) journal.tenant(tenant.tenant.id).error = migrateError;
     });
   } finally {
     if (controller) {
-      await restoreMigrate(controller, journal).catch((error: unknown) => {
-        migrateError = `migrate-olap could not be started again: ${describeError(error)}; run restore-migrate ${plan.runId}`;
-      });
+      // This run leaves the lease: the last run to leave starts migrate-olap again.
+      await restoreMigrate(controller, journal, { warn })
+        .then((outcome) => outcome && options.progress.info("run", describeLeave(outcome)))
+        .catch((error: unknown) => {
+          migrateError = `migrate-olap could not be started again: ${describeError(error)}; run restore-migrate ${plan.runId}`;
+        });
     }
   }
   const ok =
@@ -153,6 +175,47 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
     finishedAt: new Date().toISOString(),
     ...(migrateError === undefined ? {} : { migrateError }),
   };
+}
+
+/**
+ * Reads, read-only and before migrate-olap is stopped, the lock of every tenant that has work
+ * left: a tenant another run holds (alive, or not provably dead without --take-over-lock) is
+ * refused with the holder's run id, host and pid, recorded in the journal, and not run at all.
+ * A lock that cannot be read is left to the lock step.
+ */
+async function refuseLockedTenants(
+  plan: Plan,
+  journal: RunJournal,
+  owner: LockOwner,
+  takeOver: boolean,
+): Promise<Map<string, string>> {
+  const refused = new Map<string, string>();
+  for (const tenantPlan of plan.tenants) {
+    const id = tenantPlan.tenant.id;
+    if (tenantPlan.problems.length > 0 || journal.tenant(id).state === "verified") continue;
+    const lock = tenantPlan.actions.find((action): action is LockAction => action.step === "lock");
+    if (!lock) continue;
+    let session: PgSession | undefined;
+    try {
+      session = await PgSession.open(
+        tenantPlan.tenant.olap,
+        `tenant ${id} OLAP`,
+        tenantPlan.sessions.olapReader,
+      );
+      const refusal = await peekTenantLock(session, lock.statements, id, owner, takeOver);
+      if (refusal) refused.set(id, refusal);
+    } catch {
+      // The tenant's own lock step reads it again, and fails with the reason if it must.
+    } finally {
+      await session?.close();
+    }
+  }
+  if (refused.size > 0) {
+    await journal.update(() => {
+      for (const [id, message] of refused) journal.tenant(id).error = message;
+    });
+  }
+  return refused;
 }
 
 /** A journal from before names were kept (a resumed run) gets them from this plan, for the report. */
@@ -196,8 +259,8 @@ async function strandedRuns(journalDir: string, runId: string): Promise<RunJourn
   const stranded = runs.filter(
     (run) =>
       run.runId !== runId &&
-      run.migrate?.replicas != null &&
-      !run.migrate.restoredAt &&
+      holdsMigrate(run.migrate) &&
+      run.migrate.replicas != null &&
       !(run.status === "running" && mayBeAlive(run.host, run.pid)),
   );
   return Promise.all(stranded.map((run) => RunJournal.load(journalDir, run.runId)));

@@ -13,6 +13,8 @@ export interface TenantRunContext {
   progress: ProgressSink;
   owner: LockOwner;
   takeOverLock: boolean;
+  /** migrate-olap, when the run holds it stopped. */
+  migrate?: StepContext["migrate"];
   warn: (message: string) => void;
   /** How long a stream, a COPY or an upload may make no progress before the attempt fails. */
   stallMs: number;
@@ -56,6 +58,7 @@ export async function runTenant(plan: TenantPlan, run: TenantRunContext): Promis
     attempt: {},
     owner: run.owner,
     takeOverLock: run.takeOverLock,
+    ...(run.migrate ? { migrate: run.migrate } : {}),
     // Warnings go to the operator now and to the journal (saved with the next update), for the report.
     warn: (message) => {
       run.warn(message);

@@ -1,6 +1,7 @@
 import type { DatabaseLogin } from "../config/settings.js";
 import type { MysqlStatement } from "../core/statement.js";
 import { MysqlSession } from "../io/db/mysql-session.js";
+import type { MigrateController } from "../io/deployment/controller.js";
 import { PgSession } from "../io/db/pg-session.js";
 import type { StagingStore } from "../io/staging/store.js";
 import type { Writable } from "node:stream";
@@ -46,6 +47,8 @@ export interface StepContext {
   attempt: { overlapped?: OverlappedLoad; locked?: boolean };
   owner: LockOwner;
   takeOverLock: boolean;
+  /** migrate-olap, when the run holds it stopped: the replace checks that it still is. */
+  migrate?: Pick<MigrateController, "description" | "running">;
   warn(message: string): void;
   pause(point: PausePoint): Promise<void>;
   /** How long a stream, a COPY or an upload may make no progress before the attempt fails. */

@@ -7,6 +7,7 @@ import { extract } from "./extract.js";
 import { load } from "./load.js";
 import { lock, unlock } from "./lock.js";
 import { merge } from "./merge.js";
+import { checkMigrate } from "./migrate-check.js";
 import { reportReads } from "./report-reads.js";
 import { checkStaging, clearStaging } from "./staging.js";
 import type { StepResults } from "./results.js";
@@ -33,6 +34,9 @@ export async function runStep(action: Action, context: StepContext): Promise<Ste
       return { extract: await extract(action, context) };
     case "load":
       return { load: await load(action, context) };
+    case "check-migrate":
+      await checkMigrate(action, context);
+      return {};
     case "merge":
       return { merge: await merge(action, context) };
     case "drop-work-tables": {

@@ -22,6 +22,13 @@ SET work_mem = '128MB';
 -- session: olapReader
 SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;
 
+-- lock: OLAP reader, before migrate-olap is stopped: is there a lock table
+SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2;
+-- bound values: ["reporting_pa","rdw_backfill_lock"]
+
+-- lock: OLAP reader, before migrate-olap is stopped: who holds the lock (another run's refuses the tenant)
+SELECT run_id, host, pid, acquired_at FROM "reporting_pa".rdw_backfill_lock;
+
 -- lock: OLAP
 CREATE TABLE IF NOT EXISTS "reporting_pa".rdw_backfill_lock (run_id VARCHAR(64) NOT NULL, host VARCHAR(255) NOT NULL, pid INTEGER NOT NULL, acquired_at TIMESTAMPTZ NOT NULL);
 

@@ -22,6 +22,13 @@ INTO OUTFILE S3 's3://rdw-qa-archive/pa/MigrateAdHoc/exam_alt_score/20261124_031
 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\n'
 OVERWRITE ON;
 
+-- lock: OLAP reader, before migrate-olap is stopped: is there a lock table
+SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2;
+-- bound values: ["reporting_pa","rdw_backfill_lock"]
+
+-- lock: OLAP reader, before migrate-olap is stopped: who holds the lock (another run's refuses the tenant)
+SELECT run_id, host, pid, acquired_at FROM "reporting_pa".rdw_backfill_lock;
+
 -- lock: OLAP
 CREATE TABLE IF NOT EXISTS "reporting_pa".rdw_backfill_lock (run_id VARCHAR(64) NOT NULL, host VARCHAR(255) NOT NULL, pid INTEGER NOT NULL, acquired_at TIMESTAMPTZ NOT NULL);
 

@@ -46,6 +46,9 @@ export interface KubectlState {
   pods: number;
   terminating: boolean;
   calls: string[];
+  /** The Deployment's annotations (the lease) and resourceVersion; the stand-in adds them. */
+  annotations?: Record<string, string>;
+  resourceVersion?: number;
 }
 
 export interface TenantSpec {
@@ -173,6 +176,30 @@ export class World {
 
   async kubectl(): Promise<KubectlState> {
     return JSON.parse(await readFile(this.kubectlState, "utf8")) as KubectlState;
+  }
+
+  /**
+   * Changes the stand-in's deployment as someone else would (an autoscaler, a GitOps sync),
+   * under the lock the stand-in takes, so that no concurrent kubectl call loses the change.
+   */
+  async changeKubectl(change: (state: KubectlState) => void): Promise<void> {
+    const lock = `${this.kubectlState}.lock`;
+    for (;;) {
+      try {
+        await mkdir(lock);
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    try {
+      const state = await this.kubectl();
+      change(state);
+      state.resourceVersion = (state.resourceVersion ?? 1) + 1;
+      await this.setKubectl(state);
+    } finally {
+      await rm(lock, { recursive: true, force: true });
+    }
   }
 
   /**

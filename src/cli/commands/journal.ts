@@ -1,9 +1,16 @@
 import Table from "cli-table3";
 import { ConfigError } from "../../core/errors.js";
 import { openController } from "../../io/deployment/open.js";
+import { mayBeAlive } from "../../io/process-alive.js";
 import { type JournalData, RunJournal } from "../../run/journal.js";
-import { restoreMigrate } from "../../steps/quiesce.js";
-import type { JournalOptions } from "../options.js";
+import {
+  describeHolder,
+  describeLeave,
+  holdsMigrate,
+  leaveLease,
+  restoreMigrate,
+} from "../../steps/quiesce.js";
+import { type JournalOptions, type MigrateTargetOptions, targetSpec } from "../options.js";
 
 export async function statusCommand(
   runId: string | undefined,
@@ -66,24 +73,53 @@ export async function historyCommand(options: JournalOptions & { json?: boolean 
   return 0;
 }
 
-/** Starts migrate-olap again for every run (or the given one) that left it stopped. */
+/**
+ * Leaves migrate-olap's lease for every run (or the given one) that died holding it; the last
+ * holder to go starts migrate-olap again with the lease's count. A run that may still be running
+ * is left alone unless --take-over-lock, which also drops holders on other hosts (nothing here
+ * can prove them dead). When no run in the journal folder holds it, the lease of the deployment
+ * the options name is cleaned the same way (runs from other folders or machines).
+ */
 export async function restoreMigrateCommand(
   runId: string | undefined,
-  options: JournalOptions,
+  options: JournalOptions & MigrateTargetOptions & { takeOverLock?: boolean },
 ): Promise<number> {
+  const takeOver = Boolean(options.takeOverLock);
+  const warn = (message: string) => process.stderr.write(`rdw-backfill: warning: ${message}\n`);
   const runs = runId
     ? [(await RunJournal.load(options.journalDir, runId)).data]
     : await RunJournal.list(options.journalDir);
-  const stranded = runs.filter((run) => run.migrate?.replicas != null && !run.migrate.restoredAt);
-  if (stranded.length === 0) {
-    process.stdout.write(`Nothing to restore: no run in ${options.journalDir} left migrate-olap stopped.\n`);
+  const holding = runs.filter((run) => holdsMigrate(run.migrate));
+  let code = 0;
+  for (const run of holding) {
+    const alive = run.status === "running" && mayBeAlive(run.host, run.pid);
+    if (alive && !takeOver) {
+      process.stdout.write(
+        `Run ${run.runId}: may still be running (host ${run.host}, pid ${run.pid}); left alone (--take-over-lock if it is dead).\n`,
+      );
+      code = 1;
+      continue;
+    }
+    const journal = await RunJournal.load(options.journalDir, run.runId);
+    const controller = openController(run.migrate!.controller, undefined, options.journalDir);
+    const outcome = await restoreMigrate(controller, journal, { takeOver, warn });
+    if (outcome) process.stdout.write(`Run ${run.runId}: ${describeLeave(outcome)}.\n`);
+  }
+  if (runId !== undefined || holding.length > 0) return code;
+  const controller = openController(targetSpec(options), undefined, options.journalDir);
+  const outcome = await leaveLease(controller, { takeOver });
+  for (const { holder, why } of outcome.dropped) {
+    process.stdout.write(
+      `${describeHolder(holder)}: dropped from migrate-olap's lease (${why === "gone" ? "that process is gone" : "--take-over-lock"}).\n`,
+    );
+  }
+  if (outcome.restored === undefined && outcome.heldBy.length === 0) {
+    process.stdout.write(
+      `Nothing to restore: no run in ${options.journalDir} left migrate-olap stopped, and ${controller.leaseLocation} hold no lease.\n`,
+    );
     return 0;
   }
-  for (const run of stranded) {
-    const journal = await RunJournal.load(options.journalDir, run.runId);
-    const replicas = await restoreMigrate(openController(run.migrate!.controller), journal);
-    process.stdout.write(`Run ${run.runId}: migrate-olap restored to ${replicas} replicas.\n`);
-  }
+  process.stdout.write(`${describeLeave(outcome)}.\n`);
   return 0;
 }
 
@@ -104,5 +140,13 @@ function describeMigrate(run: JournalData): string {
   if (!migrate) return "not touched";
   if (migrate.handedOverTo) return `restoring handed over to run ${migrate.handedOverTo}`;
   if (migrate.restoredAt) return `restored to ${migrate.replicas} replicas at ${migrate.restoredAt}`;
+  if (migrate.releasedAt) {
+    return migrate.keptStoppedFor?.length
+      ? `left stopped at ${migrate.releasedAt} for run ${migrate.keptStoppedFor.join(", ")} (the last run holding the lease restores it)`
+      : `lease left at ${migrate.releasedAt}`;
+  }
+  if (migrate.replicas == null) {
+    return `stopping since ${migrate.quiescedAt}, count not recorded yet (rdw-backfill restore-migrate ${run.runId} if the run is gone)`;
+  }
   return `STOPPED since ${migrate.quiescedAt}; ${migrate.replicas} replicas to restore (rdw-backfill restore-migrate ${run.runId})`;
 }

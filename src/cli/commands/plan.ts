@@ -6,7 +6,11 @@ import { planFor } from "./shared.js";
 export async function planCommand(
   options: ConfigOptions & MigrateOptions & JournalOptions & { json?: boolean; verify?: boolean },
 ): Promise<number> {
-  const plan = await planFor(options, { migrate: controllerSpec(options), verify: options.verify ?? true });
+  const plan = await planFor(options, {
+    migrate: controllerSpec(options),
+    verify: options.verify ?? true,
+    migrateWaitMs: options.migrateWait * 1000,
+  });
   if (options.json) process.stdout.write(JSON.stringify(planToJson(plan), null, 2) + "\n");
   else {
     const rate = await measuredRate(options.journalDir);

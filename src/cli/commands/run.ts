@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { ConfigError } from "../../core/errors.js";
+import { describeError, RuntimeError } from "../../core/errors.js";
 import { openController } from "../../io/deployment/open.js";
 import { mayBeAlive } from "../../io/process-alive.js";
 import type { Plan } from "../../plan/actions.js";
@@ -10,7 +10,7 @@ import { runResult } from "../../report/summary.js";
 import { renderVerification } from "../../report/verification.js";
 import { createJournal, executePlan } from "../../run/execute.js";
 import { journalCommand, RunJournal } from "../../run/journal.js";
-import { restoreMigrate } from "../../steps/quiesce.js";
+import { describeLeave, restoreMigrate } from "../../steps/quiesce.js";
 import type { TenantVerification } from "../../steps/results.js";
 import {
   type ConfigOptions,
@@ -43,7 +43,11 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
       return resumeJournal(unfinished, options);
     }
   }
-  const plan = await planFor(options, { migrate: controllerSpec(options), verify: options.verify }, config);
+  const plan = await planFor(
+    options,
+    { migrate: controllerSpec(options), verify: options.verify, migrateWaitMs: options.migrateWait * 1000 },
+    config,
+  );
   const command = journalCommand({
     configDir: resolve(options.config),
     tenants: config.tenants.map((t) => t.id),
@@ -77,8 +81,10 @@ async function resumeJournal(journal: RunJournal, options: ResumeOptions): Promi
   const alive =
     holder.status === "running" && holder.pid !== process.pid && mayBeAlive(holder.host, holder.pid);
   if (alive && !options.takeOverLock) {
-    throw new ConfigError(
-      `run ${runId} may still be running (host ${holder.host}, pid ${holder.pid}); wait for it, or --take-over-lock if it is dead`,
+    // Another run at work on these tenants: refused before anything is touched (exit code 1, as a locked tenant).
+    throw new RuntimeError(
+      `run ${runId} may still be running on ${Object.keys(holder.tenants).join(", ")} (host ${holder.host}, pid ${holder.pid}); ` +
+        "wait for it, or --take-over-lock if it is dead",
     );
   }
   // migrate-olap is restored the way it was stopped, whatever this command line says.
@@ -88,6 +94,7 @@ async function resumeJournal(journal: RunJournal, options: ResumeOptions): Promi
     resuming: true,
     migrate,
     verify: options.verify,
+    migrateWaitMs: options.migrateWait * 1000,
   });
   return execute(plan, options, async () => {
     await journal.adopt();
@@ -121,10 +128,15 @@ async function execute(
     ui?.stop();
     process.stderr.write(`\nrdw-backfill: ${signal}: stopping run ${plan.runId}\n`);
     if (plan.migrate) {
-      const controller = openController(plan.migrate.spec, options.podsTimeout * 1000);
-      const replicas = await restoreMigrate(controller, journal).catch(() => undefined);
-      if (replicas !== undefined)
-        process.stderr.write(`rdw-backfill: migrate-olap restored to ${replicas} replicas\n`);
+      // This run leaves migrate-olap's lease; the last run holding it starts it again.
+      const controller = openController(plan.migrate.spec, options.podsTimeout * 1000, options.journalDir);
+      const outcome = await restoreMigrate(controller, journal).catch((error: unknown) => {
+        process.stderr.write(
+          `rdw-backfill: migrate-olap could not be started again: ${describeError(error)}; run restore-migrate ${plan.runId}\n`,
+        );
+        return undefined;
+      });
+      if (outcome) process.stderr.write(`rdw-backfill: ${describeLeave(outcome)}\n`);
     }
     await journal.update((data) => (data.status = "interrupted"));
     process.stderr.write(`rdw-backfill: resume with: rdw-backfill resume ${plan.runId}\n`);
