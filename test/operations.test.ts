@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { resolveConfig } from "../src/config/settings.js";
@@ -8,41 +8,11 @@ import type { JournalData } from "../src/run/journal.js";
 import { quotePg } from "../src/dialects/postgres.js";
 import type { RunReport } from "../src/report/summary.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
-import { CLI, sampleDataset, World } from "./helpers/world.js";
+import { killChildren, startPaused } from "./helpers/paused.js";
+import { sampleDataset, World } from "./helpers/world.js";
 
 const SINCE = "2019-11-01 00:00:00";
 const REPLICAS = 3;
-
-interface Paused {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-}
-
-/** Processes started by the tests; any left running is killed at the end. */
-const children: ChildProcess[] = [];
-
-/** Starts the command line and waits until it stops at the given point (see run/fault-injection.ts). */
-function startPaused(world: World, args: string[], point: string): Promise<Paused> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: world.cliEnv({ RDW_BACKFILL_TEST_PAUSE: point }),
-  });
-  children.push(child);
-  let stderr = "";
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-    (resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stderr })),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no pause at ${point}; stderr:\n${stderr}`)), 30_000);
-    child.stderr!.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes(`test pause at ${point}`)) {
-        clearTimeout(timer);
-        resolve({ child, exited });
-      }
-    });
-    void exited.then(() => reject(new Error(`exited before pausing at ${point}:\n${stderr}`)));
-  });
-}
 
 describe("operating safely: quiesce, journal, resume, rollback, locks, retries", () => {
   let world: World;
@@ -70,7 +40,7 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
     expected = asLines(expectedAltScores(world.tenant("OP").dataset, SINCE));
   });
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    killChildren();
     await world?.destroy();
   });
 

@@ -43,11 +43,11 @@ describe("journals and the report derived from them", () => {
       host: "h",
       pid: 1,
       command: { configDir: "/c", tenants: ["OT"], overrides: [], since: "2019-11-01", backup: true },
-      stagingCopy: "file:///tmp/none/",
+      stagingCopy: `file:///tmp/none/MigrateAdHoc/rdw-backfill/${runId}/`,
       tenants: {
         OT: {
           state: "merged",
-          stagingUri: "file:///tmp/none/ot/",
+          stagingUri: `file:///tmp/none/ot/MigrateAdHoc/exam_alt_score/${runId}/`,
           olapSchema: "reporting_ot",
           backupTable: "exam_alt_score_backup_x",
           extract: EXTRACT,
