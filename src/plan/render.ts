@@ -141,7 +141,9 @@ export function statementsOf(action: Action): Labeled[] {
         ["OLAP, once per staged part, when the COPY did not run alongside the extract", load.copy],
       ];
     }
-    case "merge":
+    case "merge": {
+      const keys = action.transaction.recordKeys ?? [];
+      const commit = (index: number) => (index === keys.length - 1 ? ", then COMMIT" : "");
       return [
         ...each("OLAP", action.selectRows),
         [
@@ -154,8 +156,16 @@ export function statementsOf(action: Action): Labeled[] {
         ["replace", action.transaction.deleteReplaced],
         ["insert", action.transaction.insertRows],
         ["count after", action.transaction.countLive],
-        ["check, then COMMIT (ROLLBACK if any count is off)", action.transaction.checkLiveRows],
+        [
+          `check${keys.length > 0 ? "" : ", then COMMIT"} (ROLLBACK if any count is off)`,
+          action.transaction.checkLiveRows,
+        ],
+        ...keys.map((statement, index): Labeled => [
+          `record the inserted rows' keys for rollback${commit(index)}`,
+          statement,
+        ]),
       ];
+    }
     case "drop-work-tables":
       return each("OLAP, after COMMIT", action.statements);
     case "analyze":

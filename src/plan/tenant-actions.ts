@@ -118,7 +118,11 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
   const rejectionsOnSecondSession = olapDialect(facts.load.dialect).capabilities.rejectionsOnSecondSession;
   actions.push({
     step: "merge",
-    summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,
+    summary:
+      `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction` +
+      (settings.backup
+        ? `, recording their keys in ${schema}.${olap.rollback().keysTable} for rollback`
+        : ""),
     selectRows: olap.selectRows(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),
     rejectionsOnSecondSession,
@@ -127,6 +131,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       deleteReplaced: olap.deleteReplaced(),
       insertRows: olap.insertRows(),
       checkLiveRows: olap.checkLiveRows(),
+      ...(settings.backup ? { recordKeys: olap.rollback().recordKeys(olap.rows) } : {}),
     },
     skipWhenDone: ["merge"],
     durable: true,
