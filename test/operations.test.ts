@@ -140,6 +140,30 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
     });
   }
 
+  it("on SIGHUP (the SSH session dropped, its terminal gone) restores migrate-olap like SIGTERM, exit 129", async () => {
+    const before = await world.altScores("OP");
+    const paused = await startPaused(world, world.runArgs("run", "--new-run"), "merge");
+    const run = await latestRun();
+    assert.equal(await replicas(), 0);
+    // A hung-up terminal: whatever the process writes now fails (EPIPE here, EIO on a tty).
+    paused.child.stdout!.destroy();
+    paused.child.stderr!.destroy();
+    paused.child.kill("SIGHUP");
+    const exit = await paused.exited;
+    assert.equal(exit.code, 129, `signal ${exit.signal}`);
+    assert.equal(await replicas(), REPLICAS);
+    assert.deepEqual(await world.altScores("OP"), before);
+    const journal = JSON.parse(
+      (await world.runCli(["status", run, "--json", "--journal-dir", world.journalDir])).stdout,
+    ) as JournalData;
+    assert.equal(journal.status, "interrupted");
+    assert.ok(journal.migrate?.restoredAt, "the journal records migrate-olap restored");
+    const resumed = await world.runCli(world.runArgs("resume", run));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(await world.altScores("OP"), expected);
+    assert.equal(await replicas(), REPLICAS);
+  });
+
   it("restores migrate-olap after a tenant fails", async () => {
     const schema = quotePg(world.tenant("OP").schema);
     await world.withPg(async (client) => {

@@ -31,7 +31,9 @@ function renderMigrate(plan: Plan): string[] {
   return [
     `migrate-olap: ${migrate.description}`,
     ...migrate.quiesce.map((command) => `  before the first tenant: ${command}`),
-    ...migrate.restore.map((command) => `  after the last tenant, on failure, Ctrl-C or SIGTERM: ${command}`),
+    ...migrate.restore.map(
+      (command) => `  after the last tenant, on failure, Ctrl-C, SIGTERM or SIGHUP: ${command}`,
+    ),
     "",
   ];
 }
