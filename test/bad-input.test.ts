@@ -379,7 +379,7 @@ describe("bad input: one clear line, the right exit code, nothing modified", () 
         [
           "wrong-folder",
           JSON.stringify(wrongFolder),
-          /invalid journal: tenants\.OT\.stagingUri must be a staging folder of this run$/,
+          /invalid journal: tenants\.OT\.stagingUri must be a staging folder of this run \(/,
         ],
         [
           "wrong-type",

@@ -51,8 +51,7 @@ export function parseJournal(text: string, file: string, runId: string): unknown
   for (const key of ["createdAt", "updatedAt", "host"])
     shape.field(journal[key], key, isString, "text", true);
   shape.field(journal.pid, "pid", isCount, "a process id", true);
-  const stagingCopy = `a staging folder (s3://… or file://…) of this run, without "..", "." or "//"`;
-  shape.field(journal.stagingCopy, "stagingCopy", stagingFolderOf(runId), stagingCopy);
+  shape.field(journal.stagingCopy, "stagingCopy", stagingFolderOf(runId), STAGING_FOLDER, true);
   shape.field(journal.command, "command", isObject, "an object");
   const command = journal.command as Record<string, unknown>;
   shape.field(command.configDir, "command.configDir", isString, "text");
@@ -74,7 +73,7 @@ function checkTenant(shape: Shape, at: string, tenant: unknown, runId: string): 
   shape.field(tenant, at, isObject, "an object");
   const entry = tenant as Record<string, unknown>;
   shape.field(entry.state, `${at}.state`, oneOf(STATES), STATES.join(", "));
-  shape.field(entry.stagingUri, `${at}.stagingUri`, stagingFolderOf(runId), "a staging folder of this run");
+  shape.field(entry.stagingUri, `${at}.stagingUri`, stagingFolderOf(runId), STAGING_FOLDER);
   shape.field(entry.olapSchema, `${at}.olapSchema`, identifier, "a plain identifier");
   shape.field(entry.backupTable, `${at}.backupTable`, identifier, "a plain identifier", true);
   shape.field(
@@ -111,6 +110,9 @@ function checkMigrate(shape: Shape, migrate: unknown): void {
       shape.field(controller[key], `migrate.controller.${key}`, isString, "text", true);
   }
 }
+
+const STAGING_FOLDER =
+  'a staging folder of this run (s3://… or file://…, a segment named after the run, ending with /, no "..", "." or "//")';
 
 /** A staging folder URI (ending with `/`) with a `<run id>` segment, whose path is plain. */
 const stagingFolderOf =
