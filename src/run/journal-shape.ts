@@ -2,9 +2,6 @@ import { ConfigError, describeError } from "../core/errors.js";
 import { PLAIN_IDENTIFIER } from "../core/identifiers.js";
 import { stagingUriProblem } from "../core/paths.js";
 
-/** `YYYYMMDD_HHMMSS_xxxx`, as `newRunId` makes them: also a part of table names. */
-export const RUN_ID = /^\d{8}_\d{6}_[0-9a-f]{4}$/;
-
 const STATUSES = ["running", "succeeded", "failed", "interrupted", "stopped"];
 const STATES = ["pending", "backed-up", "extracted", "merged", "verified"];
 

@@ -8,7 +8,8 @@ import { openStaging } from "../io/staging/open.js";
 import type { AltScoreName, StepName } from "../plan/actions.js";
 import { journalCopyUri } from "../plan/staging-location.js";
 import type { MigrateJournal, MigrateRecord } from "../steps/quiesce.js";
-import { parseJournal, RUN_ID } from "./journal-shape.js";
+import { RUN_ID } from "../plan/run-id.js";
+import { parseJournal } from "./journal-shape.js";
 import type { ExtractResult, FailureDetails, MergeResult, StepResults } from "../steps/results.js";
 
 export type { MigrateJournal } from "../steps/quiesce.js";

@@ -60,7 +60,8 @@ export async function rollbackCommand(runId: string, options: RollbackOptions): 
     lines.push(
       `Tenant ${target.tenant}: ${quotePg(target.schema)}.exam_alt_score from ${quotePg(target.schema)}.${quotePg(target.backupTable)}`,
     );
-    for (const statement of rollbackStatements(target, runId, scope)) lines.push(`   ${statement.sql};`);
+    for (const statement of rollbackStatements(target, runId, scope))
+      lines.push(`   ${statement.sql.replace(/\n/g, "\n   ")};`);
   }
   lines.push(...(await laterRuns(options.journalDir, runId, targets)));
   process.stderr.write(lines.join("\n") + "\n");
