@@ -1,12 +1,22 @@
 import assert from "node:assert/strict";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
 import { quoteMysql } from "../src/dialects/mysql.js";
 import { quotePg } from "../src/dialects/postgres.js";
+import type { JournalData } from "../src/run/journal.js";
+import { killChildren, startPaused } from "./helpers/paused.js";
 import { springTextEncrypt } from "./helpers/spring-encrypt.js";
 import { type CliResult, sampleDataset, World } from "./helpers/world.js";
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 describe("bad input: one clear line, the right exit code, nothing modified", () => {
   let world: World;
@@ -67,6 +77,7 @@ describe("bad input: one clear line, the right exit code, nothing modified", () 
   });
 
   after(async () => {
+    killChildren();
     await world.withMysql(async (connection) => {
       await connection.query(`DROP DATABASE IF EXISTS ${quoteMysql(emptyDatabase())}`);
       await connection.query(`DROP USER IF EXISTS ?@'%'`, [secretUser()]);
@@ -271,6 +282,170 @@ describe("bad input: one clear line, the right exit code, nothing modified", () 
     });
   });
 
+  describe("archive paths that leave the archive or can be read two ways", () => {
+    const archive = () => fileURLToPath(world.uriRoot);
+    const outside = () => `outside_${world.tag}`;
+    const cases = () =>
+      [
+        [
+          "a path prefix with .. (with file staging it would write outside the archive)",
+          { pathPrefix: `../../${outside()}` },
+          /tenant-OT\/application\.yml: archive\.tenants\.OT\.path-prefix "\.\.\/\.\.\/outside_\w+" has a "\.\." segment/,
+        ],
+        [
+          "a path prefix with a leading /",
+          { pathPrefix: "/ot" },
+          /tenant-OT\/application\.yml: archive\.tenants\.OT\.path-prefix "\/ot" starts with \//,
+        ],
+        [
+          "a path prefix with an empty segment",
+          { pathPrefix: "ot//2026" },
+          /tenant-OT\/application\.yml: archive\.tenants\.OT\.path-prefix "ot\/\/2026" has an empty segment \(\/\/\)/,
+        ],
+        [
+          "an archive.uri-root with ..",
+          { uriRoot: `${world.uriRoot}/../${outside()}` },
+          /\/application\.yml: archive\.uri-root "file:.*\/archive\/\.\.\/outside_\w+" has a "\.\." segment/,
+        ],
+      ] as const;
+
+    it("are refused by plan and run with one line naming the file and property, exit 2", async () => {
+      const kubectlCalls = (await world.kubectl()).calls.length;
+      for (const [name, change, message] of cases()) {
+        const dir = join(world.tmp, `paths-${cases().findIndex(([other]) => other === name)}`);
+        await writeConfigCopy(dir, change);
+        await expectRefused(await world.runCli(["plan", "--config", dir]), 2, message);
+        const runDir = join(world.tmp, "runs-paths");
+        await expectRefused(
+          await world.runCli(["run", "--config", dir, "--yes", "--new-run", "--journal-dir", runDir]),
+          2,
+          message,
+        );
+        assert.equal(await exists(runDir), false, `${name}: no journal`);
+      }
+      for (const path of [join(archive(), "..", outside()), join(dirname(archive()), "..", outside())])
+        assert.equal(await exists(path), false, `nothing written to ${path}`);
+      assert.equal((await world.kubectl()).calls.length, kubectlCalls, "migrate-olap untouched");
+    });
+  });
+
+  describe("a journal that does not parse or has the wrong shape", () => {
+    const runId = "20261124_031500_ab12";
+    /** A journal as a run writes it; the cases below break one thing in it. */
+    const journal = () => ({
+      runId,
+      createdAt: "2026-11-24T03:15:00.000Z",
+      updatedAt: "2026-11-24T03:20:00.000Z",
+      status: "failed",
+      host: "bastion",
+      pid: 4711,
+      command: {
+        configDir: world.configDir,
+        tenants: ["OT"],
+        overrides: [],
+        since: "2019-11-01 00:00:00",
+        backup: true,
+        extract: "auto",
+        load: "auto",
+        partBytes: 268435456,
+      },
+      stagingCopy: `${world.uriRoot}/MigrateAdHoc/rdw-backfill/${runId}/`,
+      migrate: {
+        controller: { kind: "kubectl", deployment: "migrate-olap-deployment" },
+        replicas: 3,
+        quiescedAt: "2026-11-24T03:15:01.000Z",
+      },
+      tenants: {
+        OT: {
+          state: "backed-up",
+          stagingUri: `${world.uriRoot}/ot/MigrateAdHoc/exam_alt_score/${runId}/`,
+          olapSchema: "reporting_ot",
+          backupTable: `exam_alt_score_backup_${runId}`,
+          results: {},
+          attempts: 1,
+          retries: [],
+          steps: [],
+        },
+      },
+    });
+    const broken = (): [string, string, RegExp][] => {
+      const wrongFolder = journal() as unknown as JournalData;
+      // The archive root itself: cleanup would empty it.
+      wrongFolder.tenants.OT!.stagingUri = `${world.uriRoot}/`;
+      const wrongType = journal() as unknown as { migrate: { replicas: unknown } };
+      wrongType.migrate.replicas = "three";
+      return [
+        ["truncated", JSON.stringify(journal()).slice(0, 120), /invalid journal \(not JSON: /],
+        [
+          "wrong-folder",
+          JSON.stringify(wrongFolder),
+          /invalid journal: tenants\.OT\.stagingUri must be a staging folder of this run \(/,
+        ],
+        [
+          "wrong-type",
+          JSON.stringify(wrongType),
+          /invalid journal: migrate\.replicas must be a count or null$/,
+        ],
+      ];
+    };
+    const commands = (dir: string): string[][] =>
+      [
+        ["status", runId],
+        ["status"],
+        ["history"],
+        ["resume", runId, "--yes"],
+        ["rollback", runId, "--yes"],
+        ["cleanup", runId, "--yes"],
+        ["restore-migrate", runId],
+        ["restore-migrate"],
+        ["run", "--config", world.configDir, "--yes", "--report-dir", join(dir, "reports")],
+      ].map((args) => [...args, "--journal-dir", dir]);
+
+    it("a journal as a run writes it is read", async () => {
+      const dir = join(world.tmp, "journals-valid");
+      await mkdir(join(dir, runId), { recursive: true });
+      await writeFile(join(dir, runId, "journal.json"), JSON.stringify(journal()));
+      const result = await world.runCli(["status", runId, "--journal-dir", dir]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /OT +│ backed-up/);
+    });
+
+    it("is refused by every command that reads it: one line naming the file, exit 2, nothing touched", async () => {
+      const kubectlCalls = (await world.kubectl()).calls.length;
+      const sentinel = join(fileURLToPath(world.uriRoot), "sentinel.txt");
+      await mkdir(dirname(sentinel), { recursive: true });
+      await writeFile(sentinel, "an archive file cleanup must not delete");
+      for (const [name, text, message] of broken()) {
+        const dir = join(world.tmp, `journals-${name}`);
+        const file = join(dir, runId, "journal.json");
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, text);
+        for (const args of commands(dir)) {
+          const result = await world.runCli(args);
+          await expectRefused(
+            result,
+            2,
+            new RegExp(`^rdw-backfill: error: ${escape(file)}: ${message.source}`),
+          );
+          assert.equal(await readFile(file, "utf8"), text, `${name}: ${args[0]} left the journal as it was`);
+        }
+      }
+      assert.equal(await exists(sentinel), true, "nothing deleted in the archive");
+      assert.equal((await world.kubectl()).calls.length, kubectlCalls, "migrate-olap untouched");
+    });
+
+    it("a run id that is not one is refused before any file is read", async () => {
+      const result = await world.runCli([
+        "rollback",
+        "../../etc",
+        "--yes",
+        "--journal-dir",
+        world.journalDir,
+      ]);
+      await expectRefused(result, 2, /run "\.\.\/\.\.\/etc": not a run id/);
+    });
+  });
+
   it("plan masks passwords and modifies nothing", async () => {
     const result = await world.runCli([
       "plan",
@@ -290,8 +465,56 @@ describe("bad input: one clear line, the right exit code, nothing modified", () 
     assert.deepEqual(await olapTables(), initialTables);
   });
 
-  async function writeConfigCopy(dir: string): Promise<void> {
+  // Last: the killed run leaves its lock table behind, which the checks above compare.
+  it("a staged manifest that lists an object outside the run's folder fails the tenant before COPY (resume)", async () => {
+    const paused = await startPaused(world, world.runArgs("run", "--new-run"), "merge");
+    paused.child.kill("SIGKILL");
+    await paused.exited;
+    const status = await world.runCli(["status", "--json", "--journal-dir", world.journalDir]);
+    const journal = JSON.parse(status.stdout) as JournalData;
+    const entry = journal.tenants.OT!;
+    assert.equal(entry.state, "extracted", "the extract is recorded; load and merge are redone");
+    assert.deepEqual(await world.altScores("OT"), initialTable, "the killed merge changed nothing");
+    const folder = fileURLToPath(entry.stagingUri);
+    // A copy of the first part outside the folder, and a manifest that lists it: loadable rows,
+    // so only the check stops them.
+    const intruder = join(folder, "..", "..", "intruder.csv");
+    await writeFile(intruder, await readFile(join(folder, "exam_alt_score.part_00000")));
+    const manifestFile = join(folder, "exam_alt_score.manifest");
+    const manifest = JSON.parse(await readFile(manifestFile, "utf8")) as { entries: { url: string }[] };
+    const url = `${entry.stagingUri}../../intruder.csv`;
+    manifest.entries.push({ url });
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    const tables = await olapTables();
+
+    const resumed = await world.runCli(world.runArgs("resume", journal.runId));
+    assert.equal(resumed.code, 1, resumed.stderr);
+    const failed = resumed.stdout.split("\n").filter((line) => / failed: /.test(line));
+    assert.equal(failed.length, 1, resumed.stdout);
+    assert.match(failed[0]!, new RegExp(`OT: failed: .*entry ${escape(url)} is outside this run's folder`));
+    assert.deepEqual(await world.altScores("OT"), initialTable);
+    assert.deepEqual(await olapTables(), tables, "no COPY, no merge");
+    assert.equal((await world.kubectl()).replicas, 3, "migrate-olap started again");
+    const after = JSON.parse(
+      (await world.runCli(["status", journal.runId, "--json", "--journal-dir", world.journalDir])).stdout,
+    ) as JournalData;
+    assert.equal(after.tenants.OT!.state, "extracted");
+    assert.match(after.tenants.OT!.error ?? "", /is outside this run's folder/);
+  });
+
+  async function writeConfigCopy(
+    dir: string,
+    change: { pathPrefix?: string; uriRoot?: string } = {},
+  ): Promise<void> {
     const { writeConfigRepository } = await import("../demo/config-writer.js");
-    await writeConfigRepository(dir, world.configSpec(true));
+    const spec = world.configSpec(true);
+    await writeConfigRepository(dir, {
+      ...spec,
+      ...(change.uriRoot ? { uriRoot: change.uriRoot } : {}),
+      tenants: spec.tenants.map((tenant) => ({
+        ...tenant,
+        ...(change.pathPrefix ? { pathPrefix: change.pathPrefix } : {}),
+      })),
+    });
   }
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -10,47 +10,11 @@ import { type JournalData, RunJournal } from "../src/run/journal.js";
 import { quotePg } from "../src/dialects/postgres.js";
 import type { RunReport } from "../src/report/summary.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
-import { CLI, type KubectlState, sampleDataset, World } from "./helpers/world.js";
+import { killChildren, startPaused } from "./helpers/paused.js";
+import { type KubectlState, sampleDataset, World } from "./helpers/world.js";
 
 const SINCE = "2019-11-01 00:00:00";
 const REPLICAS = 3;
-
-interface Paused {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-}
-
-/** Processes started by the tests; any left running is killed at the end. */
-const children: ChildProcess[] = [];
-
-/**
- * Starts the command line and waits until it stops at the given point (see run/pause-points.ts);
- * with `continueFile`, it goes on once the test writes that file.
- */
-function startPaused(world: World, args: string[], point: string, continueFile?: string): Promise<Paused> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: world.cliEnv({
-      RDW_BACKFILL_TEST_PAUSE: point,
-      ...(continueFile ? { RDW_BACKFILL_TEST_CONTINUE: continueFile } : {}),
-    }),
-  });
-  children.push(child);
-  let stderr = "";
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-    (resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stderr })),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no pause at ${point}; stderr:\n${stderr}`)), 30_000);
-    child.stderr!.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes(`test pause at ${point}`)) {
-        clearTimeout(timer);
-        resolve({ child, exited });
-      }
-    });
-    void exited.then(() => reject(new Error(`exited before pausing at ${point}:\n${stderr}`)));
-  });
-}
 
 /** The replica counts the kubectl patches set, in order (patches that only change the lease left out). */
 function replicaPatches(calls: string[]): number[] {
@@ -103,7 +67,7 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
     expected = asLines(expectedAltScores(world.tenant("OP").dataset, SINCE));
   });
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    killChildren();
     await world?.destroy();
   });
 
@@ -125,11 +89,11 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
     assert.equal(report.migrate?.replicas, REPLICAS);
   });
 
-  it("rollback restores the exact previous contents from the run's backup", async () => {
+  it("rollback restores the exact previous contents from the run's backup (nothing written since)", async () => {
     const run = await latestRun();
     const result = await world.runCli(["rollback", run, "--yes", "--journal-dir", world.journalDir], {});
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /DELETE FROM "reporting_op"\.exam_alt_score;/);
+    assert.match(result.stderr, /DELETE FROM "reporting_op"\.exam_alt_score USING rdw_backfill_restore r/);
     assert.deepEqual(await world.altScores("OP"), initial);
   });
 
@@ -203,6 +167,30 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
       assert.match(status.stdout, /: interrupted/);
     });
   }
+
+  it("on SIGHUP (the SSH session dropped, its terminal gone) restores migrate-olap like SIGTERM, exit 129", async () => {
+    const before = await world.altScores("OP");
+    const paused = await startPaused(world, world.runArgs("run", "--new-run"), "merge");
+    const run = await latestRun();
+    assert.equal(await replicas(), 0);
+    // A hung-up terminal: whatever the process writes now fails (EPIPE here, EIO on a tty).
+    paused.child.stdout!.destroy();
+    paused.child.stderr!.destroy();
+    paused.child.kill("SIGHUP");
+    const exit = await paused.exited;
+    assert.equal(exit.code, 129, `signal ${exit.signal}`);
+    assert.equal(await replicas(), REPLICAS);
+    assert.deepEqual(await world.altScores("OP"), before);
+    const journal = JSON.parse(
+      (await world.runCli(["status", run, "--json", "--journal-dir", world.journalDir])).stdout,
+    ) as JournalData;
+    assert.equal(journal.status, "interrupted");
+    assert.ok(journal.migrate?.restoredAt, "the journal records migrate-olap restored");
+    const resumed = await world.runCli(world.runArgs("resume", run));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(await world.altScores("OP"), expected);
+    assert.equal(await replicas(), REPLICAS);
+  });
 
   it("restores migrate-olap after a tenant fails", async () => {
     const schema = quotePg(world.tenant("OP").schema);

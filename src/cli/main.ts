@@ -80,7 +80,9 @@ export async function main(argv: string[]): Promise<number> {
     .action((options) => exitWith(historyCommand(options)));
   withKeyOptions(
     withJournalOptions(
-      program.command("rollback <run>").description("restore exam_alt_score from the run's backup tables"),
+      program
+        .command("rollback <run>")
+        .description("restore the keys the run back-filled from its backup (--whole-table: the whole table)"),
     ),
   )
     .option("-t, --tenant <id>", "only this tenant (repeatable)", collect, [])
@@ -92,6 +94,10 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option("-y, --yes", "do not ask for confirmation")
     .option("--take-over-lock", "take over a tenant lock held by another run")
+    .option(
+      "--whole-table",
+      "make exam_alt_score the backup again (rows written since are lost); default: only the keys the run back-filled",
+    )
     .action((run: string, options) => exitWith(rollbackCommand(run, options)));
   withKeyOptions(
     withJournalOptions(

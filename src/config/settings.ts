@@ -1,5 +1,6 @@
 import { ConfigError } from "../core/errors.js";
 import { PLAIN_IDENTIFIER, requirePlainIdentifier } from "../core/identifiers.js";
+import { relativePathProblem, stagingUriProblem } from "../core/paths.js";
 import { CipherKeys } from "./cipher.js";
 import { ConfigRepository, loadConfigRepository } from "./repository.js";
 import { PropertySet } from "./properties.js";
@@ -19,7 +20,7 @@ export interface TenantConfig {
   id: string;
   name: string;
   sandbox: boolean;
-  /** `archive.tenants.<ID>.path-prefix`, empty when the tenant has none. */
+  /** `archive.tenants.<ID>.path-prefix`, empty when the tenant has none; relative, without `..`, `.` or empty segments. */
   pathPrefix: string;
   warehouse: DatabaseLogin;
   /**
@@ -38,7 +39,7 @@ export interface TenantConfig {
 
 export interface BackfillConfig {
   configDir: string;
-  /** `archive.uri-root`, without a trailing slash. */
+  /** `archive.uri-root`, without a trailing slash; its path has no `..`, `.` or empty segment. */
   uriRoot: string;
   /** `migrate.aws.redshift.role`, when configured. */
   redshiftRole: string | undefined;
@@ -82,9 +83,11 @@ export function resolveConfig(options: ConfigOptions): BackfillConfig {
   const settings = new Settings(repository.properties);
   return {
     configDir: repository.dir,
-    uriRoot: settings
-      .matching("archive.uri-root", STAGING_ROOT, "s3://bucket[/path] or file:///path")
-      .replace(/\/+$/, ""),
+    uriRoot: settings.plainPath(
+      "archive.uri-root",
+      settings.matching("archive.uri-root", STAGING_ROOT, "s3://bucket[/path] or file:///path"),
+      stagingUriProblem,
+    ),
     redshiftRole: settings.optionalMatching("migrate.aws.redshift.role", REDSHIFT_ROLE, "an IAM role ARN"),
     redshiftAuthorization:
       (settings.optionalMatching(
@@ -175,13 +178,15 @@ function resolveTenant(id: string, settings: Settings): TenantConfig {
     id,
     name: settings.optional(`${tenant}.name`) ?? id,
     sandbox: settings.optional(`${tenant}.sandbox`) === "true",
-    pathPrefix: (
+    pathPrefix: settings.plainPath(
+      `archive.tenants.${id}.path-prefix`,
       settings.optionalMatching(
         `archive.tenants.${id}.path-prefix`,
         PATH_PREFIX,
         "letters, digits, . _ - /",
-      ) ?? ""
-    ).replace(/^\/+|\/+$/g, ""),
+      ) ?? "",
+      relativePathProblem,
+    ),
     warehouse,
     warehouseReader,
     olap,
@@ -219,6 +224,19 @@ class Settings {
       );
     }
     return value;
+  }
+
+  /**
+   * A path inside the archive, without the one trailing `/` it may have been written with: refused
+   * when it could leave its root or be read two ways (`..`, `.`, `//`, a leading `/` in a prefix).
+   */
+  plainPath(key: string, value: string, problemOf: (path: string) => string | undefined): string {
+    const path = value.replace(/\/$/, "");
+    const problem = problemOf(path) ?? (path.endsWith("/") ? "has an empty segment (//)" : undefined);
+    if (problem === undefined) return path;
+    throw new ConfigError(
+      `${this.properties.sourceOf(key)}: ${key} ${this.shown(key, value)} ${problem}; paths in the archive must be plain (no "..", "." or "//", and a path prefix is relative: no leading "/")`,
+    );
   }
 
   /** The value for a message: quoted, or `(encrypted)` when it was a `{cipher}` value. */

@@ -1,17 +1,10 @@
 import { EXAM_ALT_SCORE_COLUMNS, UNIQUE_KEY } from "../core/columns.js";
-import { requirePlainIdentifier } from "../core/identifiers.js";
-import { fixed, type PgStatement, StatementBuilder, type Wire } from "../core/statement.js";
+import type { PgStatement, StatementBuilder } from "../core/statement.js";
+import { builder, quotePg, sql } from "./postgres-quote.js";
+import { RollbackSql } from "./rollback.js";
 import type { OlapCapabilities, VerifyGroup } from "./types.js";
 
-export const POSTGRES_WIRE: Wire<"postgres"> = { protocol: "postgres", placeholder: (n) => `$${n}` };
-
-export const sql = (text: string | readonly string[]) => fixed(POSTGRES_WIRE, text);
-export const builder = () => new StatementBuilder(POSTGRES_WIRE);
-
-/** PostgreSQL/Redshift quoting. Redshift folds identifiers to lower case, so schemas are lower case. */
-export function quotePg(identifier: string): string {
-  return '"' + requirePlainIdentifier(identifier, "identifier") + '"';
-}
+export { builder, POSTGRES_WIRE, quotePg, sql } from "./postgres-quote.js";
 
 export const COLUMN_LIST = EXAM_ALT_SCORE_COLUMNS.join(", ");
 
@@ -317,13 +310,10 @@ export class PostgresTenantSql {
     };
   }
 
-  /** The rollback: the live table becomes the backup again, in one transaction. */
-  restoreFromBackup(backupTable: string): PgStatement[] {
-    const backup = this.table(backupTable);
-    return [
-      sql(`DELETE FROM ${this.live}`),
-      sql(`INSERT INTO ${this.live} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${backup}`),
-    ];
+  /** The run's way back: its keys, recorded by the merge, and the restores from its backup. */
+  rollback(): RollbackSql {
+    if (this.runId === undefined) throw new Error("internal: a rollback belongs to a run");
+    return new RollbackSql(this.schema, this.runId);
   }
 
   /** Students per performance level for each school year and alt score, over a whole table. */

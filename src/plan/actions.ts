@@ -147,6 +147,8 @@ export interface MergeAction extends ActionBase<"merge"> {
     insertRows: PgStatement;
     /** Live rows sharing a key with a back-filled row, and those equal to it in every column. */
     checkLiveRows: PgStatement;
+    /** With a backup: the keys of the inserted rows, kept for `rollback` (absent with --no-backup). */
+    recordKeys?: PgStatement[];
   };
 }
 

@@ -37,7 +37,9 @@ function renderMigrate(plan: Plan): string[] {
     ...(migrate.check.length > 0
       ? migrate.check.map((command) => `  before each replace: ${command}`)
       : ["  before each replace: not checked (custom commands cannot tell whether migrate-olap runs)"]),
-    ...migrate.restore.map((command) => `  after the last tenant, on failure, Ctrl-C or SIGTERM: ${command}`),
+    ...migrate.restore.map(
+      (command) => `  after the last tenant, on failure, Ctrl-C, SIGTERM or SIGHUP: ${command}`,
+    ),
     "",
   ];
 }
@@ -162,7 +164,9 @@ export function statementsOf(action: Action): Labeled[] {
     }
     case "check-migrate":
       return [];
-    case "merge":
+    case "merge": {
+      const keys = action.transaction.recordKeys ?? [];
+      const commit = (index: number) => (index === keys.length - 1 ? ", then COMMIT" : "");
       return [
         ...each("OLAP", action.selectRows),
         [
@@ -175,8 +179,16 @@ export function statementsOf(action: Action): Labeled[] {
         ["replace", action.transaction.deleteReplaced],
         ["insert", action.transaction.insertRows],
         ["count after", action.transaction.countLive],
-        ["check, then COMMIT (ROLLBACK if any count is off)", action.transaction.checkLiveRows],
+        [
+          `check${keys.length > 0 ? "" : ", then COMMIT"} (ROLLBACK if any count is off)`,
+          action.transaction.checkLiveRows,
+        ],
+        ...keys.map((statement, index): Labeled => [
+          `record the inserted rows' keys for rollback${commit(index)}`,
+          statement,
+        ]),
       ];
+    }
     case "drop-work-tables":
       return each("OLAP, after COMMIT", action.statements);
     case "analyze":

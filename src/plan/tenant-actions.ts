@@ -147,7 +147,11 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
   }
   actions.push({
     step: "merge",
-    summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,
+    summary:
+      `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction` +
+      (settings.backup
+        ? `, recording their keys in ${schema}.${olap.rollback().keysTable} for rollback`
+        : ""),
     selectRows: olap.selectRows(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),
     rejectionsOnSecondSession,
@@ -156,6 +160,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       deleteReplaced: olap.deleteReplaced(),
       insertRows: olap.insertRows(),
       checkLiveRows: olap.checkLiveRows(),
+      ...(settings.backup ? { recordKeys: olap.rollback().recordKeys(olap.rows) } : {}),
     },
     skipWhenDone: ["merge"],
     durable: true,

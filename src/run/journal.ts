@@ -8,6 +8,8 @@ import { openStaging } from "../io/staging/open.js";
 import type { AltScoreName, StepName } from "../plan/actions.js";
 import { journalCopyUri } from "../plan/staging-location.js";
 import type { MigrateJournal, MigrateRecord } from "../steps/quiesce.js";
+import { RUN_ID } from "../plan/run-id.js";
+import { parseJournal } from "./journal-shape.js";
 import type { ExtractResult, FailureDetails, MergeResult, StepResults } from "../steps/results.js";
 
 export type { MigrateJournal } from "../steps/quiesce.js";
@@ -139,20 +141,38 @@ export class RunJournal implements MigrateRecord {
     return journal;
   }
 
+  /**
+   * The run's journal, checked (`journal-shape.ts`): a file that does not parse or has the wrong
+   * shape is refused with one line naming it, before anything is touched.
+   */
   static async load(journalDir: string, runId: string): Promise<RunJournal> {
+    const journal = await RunJournal.read(journalDir, runId);
+    if (!journal) throw new ConfigError(`run ${runId}: no journal in ${join(journalDir, runId)}`);
+    return journal;
+  }
+
+  /** As `load`, but undefined when the run's folder holds no journal. */
+  private static async read(journalDir: string, runId: string): Promise<RunJournal | undefined> {
+    if (!RUN_ID.test(runId))
+      throw new ConfigError(`run ${JSON.stringify(runId)}: not a run id (YYYYMMDD_HHMMSS_xxxx)`);
     const dir = join(journalDir, runId);
+    const file = join(dir, "journal.json");
     let text: string;
     try {
-      text = await readFile(join(dir, "journal.json"), "utf8");
-    } catch {
-      throw new ConfigError(`run ${runId}: no journal in ${dir}`);
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return undefined;
+      throw new ConfigError(`${file}: cannot read the journal (${describeError(error)})`);
     }
-    const data = JSON.parse(text) as JournalData;
+    const data = parseJournal(text, file, runId) as JournalData;
     for (const tenant of Object.values(data.tenants)) upgradeTenantJournal(tenant);
     return new RunJournal(dir, data);
   }
 
-  /** All runs in the journal folder, oldest first. */
+  /**
+   * All runs in the journal folder, oldest first. A run's folder whose journal is invalid is
+   * refused, not skipped: it could be the run that left migrate-olap stopped.
+   */
   static async list(journalDir: string): Promise<JournalData[]> {
     let names: string[];
     try {
@@ -161,16 +181,11 @@ export class RunJournal implements MigrateRecord {
       return [];
     }
     const runs = await Promise.all(
-      names.map(async (name) => {
-        try {
-          return JSON.parse(await readFile(join(journalDir, name, "journal.json"), "utf8")) as JournalData;
-        } catch {
-          return undefined;
-        }
-      }),
+      names.filter((name) => RUN_ID.test(name)).map((name) => RunJournal.read(journalDir, name)),
     );
     return runs
-      .filter((run): run is JournalData => run !== undefined)
+      .filter((run): run is RunJournal => run !== undefined)
+      .map((run) => run.data)
       .sort((a, b) => a.runId.localeCompare(b.runId));
   }
 

@@ -1,68 +1,55 @@
-import type { DatabaseLogin } from "../config/settings.js";
+import { expectEqual } from "../core/checks.js";
 import { RuntimeError } from "../core/errors.js";
 import type { PgStatement } from "../core/statement.js";
-import { olapDialect, type OlapDialectName } from "../dialects/choose.js";
 import type { PostgresTenantSql } from "../dialects/postgres.js";
-import { openDetectedOlap } from "../plan/discover.js";
-import { PgSession } from "../io/db/pg-session.js";
-import { openStaging } from "../io/staging/open.js";
-import { removeAll } from "../io/staging/store.js";
+import type { PgSession } from "../io/db/pg-session.js";
 import type { LockOwner } from "../steps/context.js";
 import { acquireTenantLock, releaseTenantLock } from "../steps/lock.js";
+import { openOlapOfRun, type TenantOfRun, tenantSqlOf } from "./olap-of-run.js";
 
-export interface BackupOfTenant {
-  tenant: string;
-  olap: DatabaseLogin;
-  schema: string;
+export interface BackupOfTenant extends TenantOfRun {
   backupTable: string;
-  stagingUri: string;
-  /** The OLAP dialect the run used; absent in journals that did not record it (the server is asked). */
-  dialect?: OlapDialectName;
+  /** The journal recorded the merge: the run replaced rows (a merge it did not record may have too). */
+  merged: boolean;
 }
 
-/** A session in the run's dialect, and the dialect's statements on the tenant schema. */
-async function openOlap(
-  target: Pick<BackupOfTenant, "tenant" | "olap" | "dialect" | "schema">,
-  runId?: string,
-): Promise<{ olap: PgSession; sql: PostgresTenantSql }> {
-  const what = `tenant ${target.tenant} OLAP`;
-  if (!target.dialect) {
-    const { session, dialect } = await openDetectedOlap(target.olap, what, { readOnly: false });
-    return { olap: session, sql: dialect.tenant(target.schema, runId) };
-  }
-  const dialect = olapDialect(target.dialect);
-  const olap = await PgSession.open(target.olap, what, dialect.session({ readOnly: false }));
-  return { olap, sql: dialect.tenant(target.schema, runId) };
-}
+/**
+ * `keys` (the default): only the keys the run back-filled are restored, so rows migrate-olap wrote
+ * since stay. `whole-table`: the table becomes the backup again.
+ */
+export type RollbackScope = "keys" | "whole-table";
 
 /** What rollback will run, for the operator to read first (the statements are the same on both engines). */
-export const rollbackStatements = (target: BackupOfTenant): PgStatement[] =>
-  olapDialect(target.dialect ?? "postgres")
-    .tenant(target.schema)
-    .restoreFromBackup(target.backupTable);
-
-/** What cleanup drops besides the work tables, for the operator to read first. */
-export const dropBackupStatement = (target: BackupOfTenant): PgStatement =>
-  olapDialect(target.dialect ?? "postgres")
-    .tenant(target.schema)
-    .dropTable(target.backupTable);
+export function rollbackStatements(
+  target: BackupOfTenant,
+  runId: string,
+  scope: RollbackScope,
+): PgStatement[] {
+  const rollback = tenantSqlOf(target, runId).rollback();
+  if (scope === "whole-table") return rollback.restoreWholeTable(target.backupTable);
+  const restore = rollback.restoreKeys(target.backupTable);
+  return [restore.prepare, restore.deleteRunRows, restore.insertBackupRows, restore.finish];
+}
 
 export interface RollbackResult {
   tenant: string;
   rowsBefore: number;
   rowsAfter: number;
+  /** Key-scoped: the run's keys, those restored, and the back-filled rows removed and backup rows put back. */
+  keys?: { run: number; restored: number; removed: number; putBack: number };
 }
 
 /**
- * Makes `exam_alt_score` equal to the run's backup again, in one transaction, under the tenant
- * lock. The row count is checked against the backup before COMMIT.
+ * Restores the tenant from the run's backup in one transaction, under the tenant lock, with the
+ * counts checked before COMMIT.
  */
 export async function rollbackTenant(
   target: BackupOfTenant,
+  runId: string,
   owner: LockOwner,
-  options: { takeOver: boolean; warn: (message: string) => void },
+  options: { takeOver: boolean; warn: (message: string) => void; scope: RollbackScope },
 ): Promise<RollbackResult> {
-  const { olap, sql } = await openOlap(target);
+  const { olap, sql } = await openOlapOfRun(target, runId);
   try {
     if (!(await olap.count(sql.tableExists(target.backupTable)))) {
       throw new RuntimeError(
@@ -72,18 +59,9 @@ export async function rollbackTenant(
     const lock = sql.lock();
     await acquireTenantLock(olap, lock, target.tenant, owner, options);
     try {
-      return await olap.inTransaction(async () => {
-        const rowsBefore = await olap.count(sql.countLive());
-        for (const statement of sql.restoreFromBackup(target.backupTable)) await olap.query(statement);
-        const rowsAfter = await olap.count(sql.countLive());
-        const backupRows = await olap.count(sql.countTable(target.backupTable));
-        if (rowsAfter !== backupRows) {
-          throw new RuntimeError(
-            `tenant ${target.tenant}: rollback count check failed (${rowsAfter} rows, backup has ${backupRows}); nothing changed`,
-          );
-        }
-        return { tenant: target.tenant, rowsBefore, rowsAfter };
-      });
+      return options.scope === "whole-table"
+        ? await restoreWholeTable(olap, sql, target)
+        : await restoreKeys(olap, sql, target);
     } finally {
       await releaseTenantLock(olap, lock.release, owner).catch(() => undefined);
     }
@@ -92,26 +70,64 @@ export async function rollbackTenant(
   }
 }
 
-/**
- * Drops the backup table and the work tables an interrupted attempt may have left, and deletes
- * the staged files; returns what was removed.
- */
-export async function cleanupTenant(
-  target: BackupOfTenant | Omit<BackupOfTenant, "backupTable">,
-  runId: string,
-): Promise<string[]> {
-  const removed: string[] = [];
-  const { olap, sql } = await openOlap(target, runId);
-  try {
-    if ("backupTable" in target) {
-      await olap.query(sql.dropTable(target.backupTable));
-      removed.push(`${target.schema}.${target.backupTable}`);
+async function restoreWholeTable(
+  olap: PgSession,
+  sql: PostgresTenantSql,
+  target: BackupOfTenant,
+): Promise<RollbackResult> {
+  return olap.inTransaction(async () => {
+    const rowsBefore = await olap.count(sql.countLive());
+    for (const statement of sql.rollback().restoreWholeTable(target.backupTable)) await olap.query(statement);
+    const rowsAfter = await olap.count(sql.countLive());
+    const backupRows = await olap.count(sql.countTable(target.backupTable));
+    if (rowsAfter !== backupRows) {
+      throw new RuntimeError(
+        `tenant ${target.tenant}: rollback count check failed (${rowsAfter} rows, backup has ${backupRows}); nothing changed`,
+      );
     }
-    for (const statement of sql.dropWorkTables()) await olap.query(statement);
-  } finally {
-    await olap.close();
+    return { tenant: target.tenant, rowsBefore, rowsAfter };
+  });
+}
+
+/**
+ * For each key the run back-filled that still holds a back-filled row (migrate_id -1): that row
+ * goes, and the backup's rows for the key come back unless migrate-olap wrote a row for it since.
+ * A key migrate-olap rewrote or deleted since, and every other row, stay as they are.
+ */
+const NO_KEYS = { run: 0, restored: 0, removed: 0, putBack: 0 };
+
+async function restoreKeys(
+  olap: PgSession,
+  sql: PostgresTenantSql,
+  target: BackupOfTenant,
+): Promise<RollbackResult> {
+  const rollback = sql.rollback();
+  if (!(await olap.count(sql.tableExists(rollback.keysTable)))) {
+    // The merge records the keys in its own transaction: without them, the merge never committed.
+    if (!target.merged) {
+      const rows = await olap.count(sql.countLive());
+      return { tenant: target.tenant, rowsBefore: rows, rowsAfter: rows, keys: NO_KEYS };
+    }
+    throw new RuntimeError(
+      `tenant ${target.tenant}: the run's keys (${target.schema}.${rollback.keysTable}) do not exist ` +
+        "(a run of an earlier version, or a cleanup): rollback --whole-table restores the whole backup",
+    );
   }
-  const staging = openStaging(target.stagingUri);
-  removed.push(`${await removeAll(staging)} staged objects in ${target.stagingUri}`);
-  return removed;
+  const restore = rollback.restoreKeys(target.backupTable);
+  return olap.inTransaction(async () => {
+    const rowsBefore = await olap.count(sql.countLive());
+    await olap.query(restore.prepare);
+    const run = await olap.count(restore.counts.runKeys);
+    const restored = await olap.count(restore.counts.keysToRestore);
+    const runRows = await olap.count(restore.counts.runRows);
+    const backupRows = await olap.count(restore.counts.backupRows);
+    const removed = (await olap.query(restore.deleteRunRows)).rowCount;
+    const putBack = (await olap.query(restore.insertBackupRows)).rowCount;
+    await olap.query(restore.finish);
+    const rowsAfter = await olap.count(sql.countLive());
+    expectEqual("back-filled rows removed", runRows, removed);
+    expectEqual("backup rows put back", backupRows, putBack);
+    expectEqual("final count = before - removed + put back", rowsBefore - removed + putBack, rowsAfter);
+    return { tenant: target.tenant, rowsBefore, rowsAfter, keys: { run, restored, removed, putBack } };
+  });
 }

@@ -41,9 +41,14 @@ export async function readManifest(staging: StagingStore, name: string): Promise
   } catch (error) {
     throw new RuntimeError(`${staging.uri}${name}: invalid manifest (${(error as Error).message})`);
   }
-  for (const entry of manifest.entries) {
-    if (!entry.url.startsWith(staging.uri) || entry.url.slice(staging.uri.length).includes("/")) {
-      throw new RuntimeError(`${staging.uri}${name}: entry ${entry.url} is outside this run's folder`);
+  for (const entry of manifest.entries as unknown[]) {
+    const url = (entry as { url?: unknown } | null)?.url;
+    if (typeof url !== "string") {
+      throw new RuntimeError(`${staging.uri}${name}: invalid manifest (an entry without a url)`);
+    }
+    const object = url.startsWith(staging.uri) ? url.slice(staging.uri.length) : "";
+    if (object === "" || object === "." || object === ".." || object.includes("/")) {
+      throw new RuntimeError(`${staging.uri}${name}: entry ${url} is outside this run's folder`);
     }
   }
   return manifest;

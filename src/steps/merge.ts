@@ -48,6 +48,7 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
     expectEqual("live rows sharing a key with a back-filled row", inserted, liveSharingKey);
     expectEqual("live rows equal to a back-filled row in every column", inserted, liveEqual);
     const targetRejections = await rejections;
+    for (const statement of transaction.recordKeys ?? []) await olap.query(statement);
     return {
       rowsCopied,
       liveBefore,

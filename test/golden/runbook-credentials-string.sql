@@ -173,8 +173,16 @@ INSERT INTO "reporting_ot".exam_alt_score (id, exam_id, subject_score_id, studen
 -- merge: count after
 SELECT count(*) AS n FROM "reporting_ot".exam_alt_score;
 
--- merge: check, then COMMIT (ROLLBACK if any count is off)
+-- merge: check (ROLLBACK if any count is off)
 SELECT count(*) AS key_matches, count(CASE WHEN t.id = b.id AND t.exam_id = b.exam_id AND t.subject_score_id = b.subject_score_id AND t.student_id = b.student_id AND t.asmt_id = b.asmt_id AND t.school_year = b.school_year AND t.scale_score = b.scale_score AND t.performance_level = b.performance_level AND t.completed_at = b.completed_at AND t.migrate_id = b.migrate_id AND t.updated = b.updated AND t.update_import_id = b.update_import_id THEN 1 END) AS equal_rows FROM "reporting_ot".exam_alt_score t JOIN backfill_rows b ON t.school_year = b.school_year AND t.asmt_id = b.asmt_id AND t.student_id = b.student_id AND t.subject_score_id = b.subject_score_id;
+
+-- merge: record the inserted rows' keys for rollback
+CREATE TABLE IF NOT EXISTS "reporting_ot"."rdw_backfill_keys_20261124_031500_ab12" (school_year BIGINT NOT NULL, asmt_id BIGINT NOT NULL, student_id BIGINT NOT NULL, subject_score_id BIGINT NOT NULL);
+
+-- merge: record the inserted rows' keys for rollback, then COMMIT
+INSERT INTO "reporting_ot"."rdw_backfill_keys_20261124_031500_ab12" (school_year, asmt_id, student_id, subject_score_id)
+SELECT DISTINCT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM backfill_rows b
+WHERE NOT EXISTS (SELECT 1 FROM "reporting_ot"."rdw_backfill_keys_20261124_031500_ab12" k WHERE k.school_year = b.school_year AND k.asmt_id = b.asmt_id AND k.student_id = b.student_id AND k.subject_score_id = b.subject_score_id);
 
 -- analyze: OLAP, after COMMIT
 ANALYZE "reporting_ot".exam_alt_score;

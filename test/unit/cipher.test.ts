@@ -380,7 +380,8 @@ datasources:
     assert.ok(!JSON.stringify(command).includes("pie"));
     // resume, rollback and cleanup read the key file again, unless given another.
     const runId = "20261101_000000_cafe";
-    const journal = { runId, status: "failed", command, stagingCopy: "file:///tmp/none/", tenants: {} };
+    const stagingCopy = `file:///tmp/none/MigrateAdHoc/rdw-backfill/${runId}/`;
+    const journal = { runId, status: "failed", command, stagingCopy, tenants: {} };
     await mkdir(join(root, "runs", runId), { recursive: true });
     await writeFile(join(root, "runs", runId, "journal.json"), JSON.stringify(journal));
     const loaded = await RunJournal.load(join(root, "runs"), runId);

@@ -82,7 +82,7 @@ describe("configuration", () => {
       "rdw-ingest-migrate-olap.yml":
         "migrate:\n  aws:\n    redshift:\n      role: arn:aws:iam::123456789012:role/rdw\n",
       "tenant-OT/application.yml": tenantFile("OT", "path-prefix: ot"),
-      "tenant-PA/application.yml": tenantFile("PA", "pathPrefix: /pa/"),
+      "tenant-PA/application.yml": tenantFile("PA", "pathPrefix: pa/"),
       "tenant-TS_S001/application.yml": tenantFile("TS_S001", "path_prefix: ts_s001"),
     };
     plain = await repository("plain", common);
@@ -261,6 +261,39 @@ describe("configuration", () => {
       env: {},
     });
     assert.equal(config.redshiftRole, "aws_iam_role=arn:aws:iam::123456789012:role/rdw-redshift");
+  });
+
+  it("refuses archive paths that could leave the archive or be read two ways, naming file and property", () => {
+    const prefix = (value: string) => `archive.tenants.OT.path-prefix=${value}`;
+    const refused = [
+      [
+        prefix("../../etc"),
+        /--set: archive\.tenants\.OT\.path-prefix "\.\.\/\.\.\/etc" has a "\.\." segment/,
+      ],
+      [prefix("ot/.."), /path-prefix "ot\/\.\." has a "\.\." segment/],
+      [prefix("/ot"), /path-prefix "\/ot" starts with \//],
+      [prefix("a//b"), /path-prefix "a\/\/b" has an empty segment/],
+      [prefix("a//"), /path-prefix "a\/\/" has an empty segment/],
+      [prefix("./a"), /path-prefix "\.\/a" has a "\." segment/],
+      ["archive.uri-root=file:///tmp/archive/../../etc", /archive\.uri-root ".*" has a "\.\." segment/],
+      ["archive.uri-root=s3://bucket/a//b", /archive\.uri-root ".*" has an empty segment/],
+      ["archive.uri-root=s3://bucket//", /archive\.uri-root ".*" has an empty segment/],
+      ["archive.uri-root=file:////tmp", /archive\.uri-root ".*" has an empty segment/],
+    ] as const;
+    for (const [override, message] of refused) {
+      assert.throws(
+        () => resolveConfig({ configDir: plain, overrides: [override], env: {} }),
+        (error: Error) => error instanceof ConfigError && message.test(error.message),
+        override,
+      );
+    }
+    const config = resolveConfig({
+      configDir: plain,
+      overrides: [prefix("ot/2026/"), "archive.uri-root=file:///tmp/archive/"],
+      env: {},
+    });
+    assert.equal(config.tenants[0]!.pathPrefix, "ot/2026", "one trailing slash is dropped");
+    assert.equal(config.uriRoot, "file:///tmp/archive");
   });
 
   it("parses --since as UTC and refuses invalid times", () => {

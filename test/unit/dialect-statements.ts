@@ -199,7 +199,12 @@ export function olapStatements(dialect: PostgresDialect): {
     add("checkLiveRows", "", t.checkLiveRows());
     const lock = t.lock();
     add("lock", "", ...Object.values(lock));
-    add("restoreFromBackup", "", ...t.restoreFromBackup("exam_alt_score_backup_run1"));
+    const rollback = t.rollback();
+    const restore = rollback.restoreKeys("exam_alt_score_backup_run1");
+    add("rollback", "recordKeys", ...rollback.recordKeys(t.rows));
+    add("rollback", "restoreKeys", restore.prepare, ...Object.values(restore.counts));
+    add("rollback", "restoreKeys", restore.deleteRunRows, restore.insertBackupRows, restore.finish);
+    add("rollback", "restoreWholeTable", ...rollback.restoreWholeTable("exam_alt_score_backup_run1"));
     add("levelDistribution", "", t.levelDistribution("exam_alt_score"));
     add("countTable", "", t.countTable("exam_alt_score_backup_run1"));
     add("dropTable", "", t.dropTable("exam_alt_score_backup_run1"));

@@ -76,7 +76,8 @@ describe("alt score names from discovery to the report", () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it("the plan shows them, the journal keeps them, the report reads them from there", async () => {
-    const tenantFacts = facts("PA", "warehouse_pa", "reporting_pa", "s3://b/pa/", [19, 20]);
+    const stagingUri = "s3://b/pa/MigrateAdHoc/exam_alt_score/20261125_030000_abcd/";
+    const tenantFacts = facts("PA", "warehouse_pa", "reporting_pa", stagingUri, [19, 20]);
     const plan: Plan = {
       runId: "20261125_030000_abcd",
       createdAt: "2026-11-25T03:00:00.000Z",

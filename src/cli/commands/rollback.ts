@@ -2,10 +2,11 @@ import { ConfigError } from "../../core/errors.js";
 import { quotePg } from "../../dialects/postgres.js";
 import { thisProcess } from "../../run/execute.js";
 import { RunJournal } from "../../run/journal.js";
+import { cleanupStatements, cleanupTenant } from "../../run/cleanup.js";
 import {
   type BackupOfTenant,
-  cleanupTenant,
-  dropBackupStatement,
+  type RollbackResult,
+  type RollbackScope,
   rollbackStatements,
   rollbackTenant,
 } from "../../run/rollback.js";
@@ -17,6 +18,7 @@ interface RollbackOptions extends JournalOptions, KeyOptions {
   set: string[];
   yes?: boolean;
   takeOverLock?: boolean;
+  wholeTable?: boolean;
 }
 
 async function tenantsOf(
@@ -35,6 +37,7 @@ async function tenantsOf(
         olap: tenant.olap,
         schema: entry.olapSchema,
         stagingUri: entry.stagingUri,
+        merged: entry.results.merge !== undefined || entry.state === "merged" || entry.state === "verified",
         ...(entry.olapDialect ? { dialect: entry.olapDialect } : {}),
         ...(entry.backupTable ? { backupTable: entry.backupTable } : {}),
       };
@@ -51,30 +54,27 @@ export async function rollbackCommand(runId: string, options: RollbackOptions): 
     throw new ConfigError(
       `run ${runId} has no backup for the selected tenants (--no-backup, or it stopped before)`,
     );
-  const lines = [
-    `Rollback of run ${runId}: each tenant's exam_alt_score becomes its backup again, in one transaction.`,
-  ];
-  lines.push(
-    "Rows written to exam_alt_score after the backup (e.g. by migrate-olap since the run) are lost.",
-  );
+  const scope: RollbackScope = options.wholeTable ? "whole-table" : "keys";
+  const lines = [...ROLLBACK_INTRO[scope](runId)];
   for (const target of targets) {
     lines.push(
-      `Tenant ${target.tenant}: ${quotePg(target.schema)}.exam_alt_score := ${quotePg(target.schema)}.${quotePg(target.backupTable)}`,
+      `Tenant ${target.tenant}: ${quotePg(target.schema)}.exam_alt_score from ${quotePg(target.schema)}.${quotePg(target.backupTable)}`,
     );
-    for (const statement of rollbackStatements(target)) lines.push(`   ${statement.sql};`);
+    for (const statement of rollbackStatements(target, runId, scope))
+      lines.push(`   ${statement.sql.replace(/\n/g, "\n   ")};`);
   }
+  lines.push(...(await laterRuns(options.journalDir, runId, targets)));
   process.stderr.write(lines.join("\n") + "\n");
   if (!options.yes && !(await confirm(`Roll back ${targets.map((t) => t.tenant).join(", ")}?`))) return 1;
   let failed = 0;
   for (const target of targets) {
     try {
-      const result = await rollbackTenant(target, thisProcess(`rollback_${runId}`), {
+      const result = await rollbackTenant(target, runId, thisProcess(`rollback_${runId}`), {
         takeOver: Boolean(options.takeOverLock),
         warn: (message) => process.stderr.write(`rdw-backfill: warning: ${message}\n`),
+        scope,
       });
-      process.stdout.write(
-        `${target.tenant}: rolled back: ${result.rowsBefore} rows before, ${result.rowsAfter} rows now (the backup's)\n`,
-      );
+      process.stdout.write(`${target.tenant}: rolled back: ${describeResult(result)}\n`);
       await journal.update(() => (journal.tenant(target.tenant).rolledBackAt = new Date().toISOString()));
     } catch (error) {
       failed++;
@@ -82,6 +82,44 @@ export async function rollbackCommand(runId: string, options: RollbackOptions): 
     }
   }
   return failed > 0 ? 1 : 0;
+}
+
+const ROLLBACK_INTRO: Record<RollbackScope, (runId: string) => string[]> = {
+  keys: (runId) => [
+    `Rollback of run ${runId}, one transaction per tenant: for each key (school_year, asmt_id, student_id, subject_score_id) the run back-filled,`,
+    "its back-filled row (migrate_id -1) is removed and the backup's rows for that key are put back.",
+    "Keys migrate-olap rewrote since (another migrate_id, or the row gone) keep what migrate-olap wrote; rows at other keys are not touched.",
+  ],
+  "whole-table": (runId) => [
+    `Rollback of run ${runId} (--whole-table): each tenant's exam_alt_score becomes its backup again, in one transaction.`,
+    "Rows written to exam_alt_score after the backup (e.g. by migrate-olap since the run) are lost.",
+  ],
+};
+
+/** Later runs in the journal folder that back-filled these tenants again and were not rolled back. */
+async function laterRuns(journalDir: string, runId: string, targets: BackupOfTenant[]): Promise<string[]> {
+  return (await RunJournal.list(journalDir))
+    .filter((run) => run.runId > runId)
+    .flatMap((run) =>
+      targets
+        .filter(({ tenant }) => run.tenants[tenant]?.results.merge && !run.tenants[tenant]?.rolledBackAt)
+        .map(
+          ({ tenant }) =>
+            `WARNING: run ${run.runId} back-filled tenant ${tenant} after this run: roll it back first, ` +
+            "or this rollback also undoes its rows at this run's keys",
+        ),
+    );
+}
+
+function describeResult(result: RollbackResult): string {
+  const rows = `${result.rowsBefore} rows before, ${result.rowsAfter} rows now`;
+  if (!result.keys) return `${rows} (the backup's)`;
+  const { run, restored, removed, putBack } = result.keys;
+  if (run === 0) return `the run replaced no row; ${rows}`;
+  return (
+    `${restored} of the run's ${run} keys still held its row: ${removed} back-filled rows removed, ${putBack} backup rows put back; ` +
+    `${run - restored} keys migrate-olap rewrote or deleted since left as they are; ${rows}`
+  );
 }
 
 export async function cleanupCommand(
@@ -93,10 +131,8 @@ export async function cleanupCommand(
   const targets = await tenantsOf(journal, options, []);
   const lines = [`Cleanup of run ${runId}: after this, rollback ${runId} is no longer possible.`];
   for (const target of targets) {
-    if (target.backupTable)
-      lines.push(
-        `Tenant ${target.tenant}: ${dropBackupStatement({ ...target, backupTable: target.backupTable }).sql}`,
-      );
+    for (const statement of cleanupStatements(target, runId))
+      lines.push(`Tenant ${target.tenant}: ${statement.sql}`);
     lines.push(`Tenant ${target.tenant}: drop the run's work tables if an interrupted attempt left them`);
     lines.push(`Tenant ${target.tenant}: delete the staged files in ${target.stagingUri}`);
   }

@@ -185,22 +185,27 @@ async function execute(
 const EXIT_STOPPED = 3;
 
 /**
- * On Ctrl-C or SIGTERM: every change to a database is a transaction that dies with the process,
- * so it is enough to start migrate-olap again, record the interruption and exit.
+ * On Ctrl-C, SIGTERM or SIGHUP (the SSH session that started the run dropped): every change to a
+ * database is a transaction that dies with the process, so it is enough to start migrate-olap
+ * again, record the interruption and exit (128 + the signal's number). After a hang-up the
+ * terminal is gone and writing to it fails (EIO, EPIPE): those errors are ignored for as long as
+ * the handlers are installed, so that nothing stops the clean-up; the journal and the report
+ * files keep the record.
  */
 function onSignals(cleanUp: (signal: NodeJS.Signals) => Promise<void>): () => void {
-  const codes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+  const codes: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
   let handling = false;
   const handler = (signal: NodeJS.Signals) => {
     if (handling) return;
     handling = true;
     void cleanUp(signal).finally(() => process.exit(codes[signal] ?? 1));
   };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
+  const terminalGone = () => undefined;
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", terminalGone);
+  for (const signal of Object.keys(codes)) process.on(signal, handler);
   return () => {
-    process.off("SIGINT", handler);
-    process.off("SIGTERM", handler);
+    for (const signal of Object.keys(codes)) process.off(signal, handler);
+    for (const stream of [process.stdout, process.stderr]) stream.off("error", terminalGone);
   };
 }
 
