@@ -480,6 +480,13 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
     }
   }
 
+  /** Puts tenant OP back as it was before the first run of this file. */
+  const rollBackFirstRunOfOP = async () => {
+    const first = (await readdir(world.journalDir)).sort()[0]!;
+    await world.runCli(["rollback", first, "--yes", "--tenant", "OP", "--journal-dir", world.journalDir]);
+    assert.deepEqual(await world.altScores("OP"), initial);
+  };
+
   const startedBySomeoneElse = (state: KubectlState) => {
     state.replicas = REPLICAS;
     state.pods = REPLICAS;
@@ -487,16 +494,7 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
   };
 
   it("migrate-olap started by someone else mid-run: the tenant fails before the replace, which never began", async () => {
-    await world.runCli([
-      "rollback",
-      (await readdir(world.journalDir)).sort()[0]!,
-      "--yes",
-      "--tenant",
-      "OP",
-      "--journal-dir",
-      world.journalDir,
-    ]);
-    assert.deepEqual(await world.altScores("OP"), initial);
+    await rollBackFirstRunOfOP();
     const warnings: string[] = [];
     let flipped: Promise<void> | undefined;
     const report = await runInProcess({
@@ -560,16 +558,7 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
   });
 
   it("a reader polling exam_alt_score during a whole run only ever sees the old table or the new one", async () => {
-    await world.runCli([
-      "rollback",
-      (await readdir(world.journalDir)).sort()[0]!,
-      "--yes",
-      "--tenant",
-      "OP",
-      "--journal-dir",
-      world.journalDir,
-    ]);
-    assert.deepEqual(await world.altScores("OP"), initial);
+    await rollBackFirstRunOfOP();
     const snapshot = `SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM ${live} t`;
     const read = (client: { query: (sql: string) => Promise<{ rows: { n: string; sum: string }[] }> }) =>
       client.query(snapshot).then(({ rows }) => `${rows[0]!.n}:${rows[0]!.sum}`);
