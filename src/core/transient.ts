@@ -27,6 +27,7 @@ const TRANSIENT_CODES = new Set([
   "08006",
   "40001", // serialization_failure
   "40P01", // deadlock_detected
+  "55P03", // lock_not_available: lock_timeout passed while another session held the lock
 ]);
 /**
  * Redshift reports a serialization conflict as `ERROR: 1023 DETAIL: Serializable isolation

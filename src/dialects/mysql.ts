@@ -8,7 +8,14 @@ import {
   StatementBuilder,
   type Wire,
 } from "../core/statement.js";
-import type { ExtractDriver, ExtractScope, IdRange, VerifyGroup, WarehouseCapabilities } from "./types.js";
+import {
+  type ExtractDriver,
+  type ExtractScope,
+  type IdRange,
+  LOCK_WAIT_SECONDS,
+  type VerifyGroup,
+  type WarehouseCapabilities,
+} from "./types.js";
 
 export const MYSQL_WIRE: Wire<"mysql"> = { protocol: "mysql", placeholder: () => "?" };
 
@@ -101,6 +108,9 @@ export class MysqlDialect {
       ...(options.readOnly ? [sql("SET SESSION TRANSACTION READ ONLY")] : []),
       // A streamed result may pause while staging catches up; the server must not drop us meanwhile.
       sql("SET SESSION net_write_timeout = 3600"),
+      // A table lock held elsewhere (LOCK TABLES, DDL) would otherwise hold a statement for a
+      // year (the default); after two minutes it fails with 1205 and the attempt is retried.
+      sql(`SET SESSION lock_wait_timeout = ${LOCK_WAIT_SECONDS}`),
     ];
   }
 

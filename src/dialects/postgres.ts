@@ -2,7 +2,7 @@ import { EXAM_ALT_SCORE_COLUMNS, UNIQUE_KEY } from "../core/columns.js";
 import type { PgStatement, StatementBuilder } from "../core/statement.js";
 import { builder, quotePg, sql } from "./postgres-quote.js";
 import { RollbackSql } from "./rollback.js";
-import type { OlapCapabilities, VerifyGroup } from "./types.js";
+import { LOCK_WAIT_SECONDS, type OlapCapabilities, type VerifyGroup } from "./types.js";
 
 export { builder, POSTGRES_WIRE, quotePg, sql } from "./postgres-quote.js";
 
@@ -76,6 +76,7 @@ export class PostgresDialect {
     return [
       ...this.probeSession(),
       ...this.memorySettings(),
+      ...this.lockWaitSettings(),
       ...(readOnly ? [sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")] : []),
     ];
   }
@@ -86,6 +87,14 @@ export class PostgresDialect {
    */
   protected memorySettings(): PgStatement[] {
     return [sql("SET work_mem = '128MB'")];
+  }
+
+  /**
+   * A lock held elsewhere (a DDL, an open transaction on the lock table) would otherwise hold a
+   * statement forever; after two minutes it fails with 55P03 and the attempt is retried.
+   */
+  protected lockWaitSettings(): PgStatement[] {
+    return [sql(`SET lock_timeout = '${LOCK_WAIT_SECONDS}s'`)];
   }
 
   version(): PgStatement {

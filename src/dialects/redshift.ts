@@ -39,6 +39,14 @@ export class RedshiftDialect extends PostgresDialect {
   }
 
   /**
+   * Redshift has no `lock_timeout` (its configuration parameters are a short list); a query
+   * waiting on a lock is bounded by the workload management's query timeout instead.
+   */
+  protected override lockWaitSettings(): PgStatement[] {
+    return [];
+  }
+
+  /**
    * STV_PARTITIONS gives used and capacity "in 1 MB disk blocks" and SVV_TABLE_INFO a table's
    * size "in 1 MB data blocks"; both are "visible only to superusers" (a SELECT grant opens
    * SVV_TABLE_INFO), so an empty answer means "not checked", not "no space". Serverless has no

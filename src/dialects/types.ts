@@ -1,5 +1,8 @@
 import type { BoundValue, MysqlStatement, PgStatement } from "../core/statement.js";
 
+/** How long a statement may wait for a lock another session holds, on either server. */
+export const LOCK_WAIT_SECONDS = 120;
+
 /** What a warehouse engine can do, as the plan and the steps read it. */
 export interface WarehouseCapabilities {
   /** Writes a query's rows to S3 itself, with a manifest Redshift can read (Aurora's `INTO OUTFILE S3`). */

@@ -7,17 +7,26 @@ SET SESSION TRANSACTION READ ONLY;
 -- session: warehouse
 SET SESSION net_write_timeout = 3600;
 
+-- session: warehouse
+SET SESSION lock_wait_timeout = 120;
+
 -- session: olap
 SET timezone TO 'UTC';
 
 -- session: olap
 SET work_mem = '128MB';
 
+-- session: olap
+SET lock_timeout = '120s';
+
 -- session: olapReader
 SET timezone TO 'UTC';
 
 -- session: olapReader
 SET work_mem = '128MB';
+
+-- session: olapReader
+SET lock_timeout = '120s';
 
 -- session: olapReader
 SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;

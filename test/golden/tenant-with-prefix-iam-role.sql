@@ -8,6 +8,9 @@ SET SESSION TRANSACTION READ ONLY;
 SET SESSION net_write_timeout = 3600;
 
 -- session: warehouse
+SET SESSION lock_wait_timeout = 120;
+
+-- session: warehouse
 SET ROLE ALL;
 
 -- session: olap

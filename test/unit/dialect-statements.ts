@@ -237,6 +237,7 @@ export const NOT_STATEMENTS = new Set([
   "warehouse.s3RoleParameters", // parameter names (s3Role makes their statements)
   "warehouse.probeFailureHint", // a message
   "olap.memorySettings", // statements of session(), which lists them
+  "olap.lockWaitSettings", // statements of session(), which lists them
   "tenant.workTable", // a table name
   "tenant.createWorkTable", // the start of a CREATE statement
   "tenant.inOlapExam", // a FROM … JOIN fragment of selectRows

@@ -169,6 +169,11 @@ const REDSHIFT_RULES: Rule[] = [
     source: "Redshift has no work_mem; workload management gives a query its memory",
   },
   {
+    name: "lock_timeout",
+    pattern: /\block_timeout\b/i,
+    source: "Redshift's configuration parameters have no lock_timeout",
+  },
+  {
     name: "session characteristics",
     pattern: /\bSESSION\s+CHARACTERISTICS\b/i,
     source: "SET: Redshift's configuration parameters have no transaction characteristics",
@@ -276,6 +281,7 @@ describe("engine compatibility: what AWS documents as unsupported is never emitt
     );
     assert.match(broken(pg("CREATE UNLOGGED TABLE x (LIKE y)"), REDSHIFT_RULES).join(), /unlogged/);
     assert.match(broken(pg("SET work_mem = '128MB'"), REDSHIFT_RULES).join(), /work_mem/);
+    assert.match(broken(pg("SET lock_timeout = '120s'"), REDSHIFT_RULES).join(), /lock_timeout/);
     assert.match(broken(my("WITH x AS (SELECT 1) SELECT * FROM x"), AURORA_2_RULES).join(), /common table/);
     assert.match(
       broken(my("SELECT ROW_NUMBER() OVER (ORDER BY id) FROM t"), AURORA_2_RULES).join(),
