@@ -4,7 +4,7 @@ import { ConfigError } from "../core/errors.js";
 import type { ExtractMode, LoadMode, ModeRequest } from "../dialects/choose.js";
 import { DEFAULT_PODS_TIMEOUT_MS, type ControllerSpec, leaseFileIn } from "../io/deployment/open.js";
 import { DEFAULT_EXTRACT_STREAMS, DEFAULT_MIGRATE_WAIT_MS, DEFAULT_PART_BYTES } from "../plan/build.js";
-import { DEFAULT_JOURNAL_DIR } from "../run/execute.js";
+import { DEFAULT_ATTEMPTS, DEFAULT_JOURNAL_DIR, DEFAULT_STALL_TIMEOUT_MS } from "../run/execute.js";
 
 /** Where the key of `{cipher}` values is, besides `ENCRYPT_KEY` and `encrypt.key`. */
 export interface KeyOptions {
@@ -180,7 +180,7 @@ export function withRunOptions(command: Command): Command {
     )
     .addOption(
       new Option("--attempts <n>", "attempts per tenant when failures are transient")
-        .default(4)
+        .default(DEFAULT_ATTEMPTS)
         .argParser(wholeNumber("--attempts", 1)),
     )
     .addOption(
@@ -188,7 +188,7 @@ export function withRunOptions(command: Command): Command {
         "--stall-timeout <s>",
         "fail an attempt when a stream, a COPY or an upload makes no progress for this long (it is retried)",
       )
-        .default(300)
+        .default(DEFAULT_STALL_TIMEOUT_MS / 1000)
         .argParser(wholeNumber("--stall-timeout", 1)),
     )
     .addOption(

@@ -1,4 +1,5 @@
 import { ConfigError } from "../core/errors.js";
+import { IAM_ROLE } from "../core/literals.js";
 import { PLAIN_IDENTIFIER, requirePlainIdentifier } from "../core/identifiers.js";
 import { relativePathProblem, stagingUriProblem } from "../core/paths.js";
 import { CipherKeys } from "./cipher.js";
@@ -69,7 +70,6 @@ export const DEFAULT_SINCE = "2019-11-01 00:00:00";
 const STAGING_ROOT = /^(s3:\/\/[a-z0-9][a-z0-9.-]*[a-z0-9]|file:\/\/)(\/[A-Za-z0-9._\-/]*)?$/;
 const PATH_PREFIX = /^[A-Za-z0-9._\-/]*$/;
 const IDENTIFIER = "a plain identifier (letters, digits, _)";
-const REDSHIFT_ROLE = /^(aws_iam_role=)?arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]+$/;
 
 export function resolveConfig(options: ConfigOptions): BackfillConfig {
   const since = parseSince(options.since ?? DEFAULT_SINCE);
@@ -88,7 +88,7 @@ export function resolveConfig(options: ConfigOptions): BackfillConfig {
       settings.matching("archive.uri-root", STAGING_ROOT, "s3://bucket[/path] or file:///path"),
       stagingUriProblem,
     ),
-    redshiftRole: settings.optionalMatching("migrate.aws.redshift.role", REDSHIFT_ROLE, "an IAM role ARN"),
+    redshiftRole: settings.optionalMatching("migrate.aws.redshift.role", IAM_ROLE, "an IAM role ARN"),
     redshiftAuthorization:
       (settings.optionalMatching(
         "backfill.redshift.authorization",

@@ -5,7 +5,8 @@
  * built with a quote, backslash or blank inside a literal.
  */
 const LOCATION = /^[a-z0-9]+:\/\/[^'"\\\s]+$/;
-const ROLE = /^(aws_iam_role=)?arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]+$/;
+/** An IAM role ARN, as `migrate.aws.redshift.role` holds it (optionally in the CREDENTIALS form). */
+export const IAM_ROLE = /^(aws_iam_role=)?arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_\-/]+$/;
 
 export function locationLiteral(uri: string): string {
   if (!LOCATION.test(uri)) throw new Error(`internal: ${uri} cannot be written as a location literal`);
@@ -14,7 +15,7 @@ export function locationLiteral(uri: string): string {
 
 export function roleLiteral(role: string): string {
   // The plan shows a placeholder where no role is configured (the preflight says so).
-  if (!ROLE.test(role) && !/^(aws_iam_role=)?<[a-z .]+>$/.test(role))
+  if (!IAM_ROLE.test(role) && !/^(aws_iam_role=)?<[a-z .]+>$/.test(role))
     throw new Error(`internal: ${role} cannot be written as an IAM role literal`);
   return `'${role}'`;
 }

@@ -37,6 +37,12 @@ const TRANSIENT_CODES = new Set([
 const REDSHIFT_SERIALIZATION = /^\s*(ERROR:\s*)?1023\b|serializable isolation violation/i;
 /** MySQL client errors by number, where the driver gives only `errno`: server gone (2006), lost (2013). */
 const TRANSIENT_ERRNOS = new Set([1927, 1053, 1290, 1836, 1040, 2006, 2013]);
+/**
+ * Temporary AWS credentials that expired mid-run: the next attempt opens a new client, whose
+ * credential chain fetches fresh ones where it can (instance or task role, SSO, a refreshed
+ * profile); static environment credentials cannot refresh, and the tenant fails after its attempts.
+ */
+export const EXPIRED_CREDENTIALS = new Set(["ExpiredToken", "ExpiredTokenException", "RequestExpired"]);
 const TRANSIENT_S3 = new Set([
   "SlowDown",
   "Throttling",
@@ -45,12 +51,7 @@ const TRANSIENT_S3 = new Set([
   "InternalError",
   "ServiceUnavailable",
   "TimeoutError", // the SDK's own request timeout
-  // Temporary credentials that expired mid-run: the next attempt opens a new client, whose
-  // credential chain fetches fresh ones where it can (instance or task role, SSO, a refreshed
-  // profile); static environment credentials cannot refresh, and the tenant fails after its attempts.
-  "ExpiredToken",
-  "ExpiredTokenException",
-  "RequestExpired",
+  ...EXPIRED_CREDENTIALS,
 ]);
 
 export function isTransient(error: unknown): boolean {

@@ -69,12 +69,6 @@ export class RedshiftDialect extends PostgresDialect {
 
 export class RedshiftTenantSql extends PostgresTenantSql {
   /**
-   * Redshift reads the parts listed in the manifest from S3 itself. `NULL AS '\\N'` because
-   * Redshift string literals treat the backslash as an escape; `MAXERROR 0` so that no row is
-   * dropped silently (runbook defect 2); the staged timestamps are UTC, which is how
-   * `TIMEFORMAT 'auto'` reads a value without an offset into a timestamptz.
-   */
-  /**
    * Deleted rows keep their blocks until a vacuum; DELETE ONLY reclaims them without the sort.
    * "You can't run VACUUM within a transaction block": it runs after the COMMIT.
    */
@@ -90,6 +84,12 @@ export class RedshiftTenantSql extends PostgresTenantSql {
     return `STRTOL(${hex}, 16)`;
   }
 
+  /**
+   * Redshift reads the parts listed in the manifest from S3 itself. `NULL AS '\\N'` because
+   * Redshift string literals treat the backslash as an escape; `MAXERROR 0` so that no row is
+   * dropped silently (runbook defect 2); the staged timestamps are UTC, which is how
+   * `TIMEFORMAT 'auto'` reads a value without an offset into a timestamptz.
+   */
   override load(manifestUri: string, access: S3Access): LoadSql {
     return {
       copiesFrom: "s3",

@@ -5,7 +5,7 @@ export const LOCK_WAIT_SECONDS = 120;
 
 /** What a warehouse engine can do, as the plan and the steps read it. */
 export interface WarehouseCapabilities {
-  /** Writes a query's rows to S3 itself, with a manifest Redshift can read (Aurora's `INTO OUTFILE S3`). */
+  /** Writes a query's rows to S3 itself (Aurora's `INTO OUTFILE S3`); the tool writes the manifest. */
   extractsToS3: boolean;
   /** Granted roles are inactive until the session runs `SET ROLE` (MySQL 8.0 and Aurora MySQL 3). */
   grantedRolesNeedActivation: boolean;

@@ -51,7 +51,13 @@ export interface CheckStagingAction extends ActionBase<"check-staging"> {
    * With Aurora's server-side extract: Aurora writes one row under a probe folder of the run's
    * own (proving the cluster's role, privilege, bucket policy and network), which is then deleted.
    */
-  auroraProbe?: { folderUri: string; statement: MysqlStatement; dialect: "aurora2" | "aurora3" };
+  auroraProbe?: {
+    folderUri: string;
+    statement: MysqlStatement;
+    dialect: "aurora2" | "aurora3";
+    /** The probe is watched as the extract is, with a short bound. */
+    liveness: ServerExtractAction["liveness"];
+  };
 }
 
 /** Deletes the files an interrupted attempt left in the staging folder. */

@@ -15,6 +15,9 @@ import type {
 import { auroraProbeFolderUri } from "./staging-location.js";
 
 export const OBJECT_BASE = "exam_alt_score";
+/** How long Aurora's one-row probe may take: it writes one small object. */
+export const PROBE_BOUND_MS = 2 * 60_000;
+
 /** How often the server-side extract's session is looked up in the process list. */
 export const LIVENESS_EVERY_MS = 10_000;
 
@@ -226,7 +229,17 @@ function auroraProbe(facts: TenantFacts): Pick<CheckStagingAction, "auroraProbe"
   const folderUri = auroraProbeFolderUri(facts.stagingUri);
   return {
     condition: `and ${warehouseDialect(name).label} writes one row to ${folderUri}, which is deleted again`,
-    auroraProbe: { folderUri, statement: auroraDialect(name).probe(`${folderUri}probe`), dialect: name },
+    auroraProbe: {
+      folderUri,
+      statement: auroraDialect(name).probe(`${folderUri}probe`),
+      dialect: name,
+      liveness: {
+        connectionId: auroraDialect(name).connectionId(),
+        process: auroraDialect(name).processOf("<the probe's connection id>"),
+        everyMs: LIVENESS_EVERY_MS,
+        boundMs: PROBE_BOUND_MS,
+      },
+    },
   };
 }
 

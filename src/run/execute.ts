@@ -47,7 +47,7 @@ export interface RunOutcome {
   migrateError?: string;
 }
 
-const DEFAULT_ATTEMPTS = 4;
+export const DEFAULT_ATTEMPTS = 4;
 export const DEFAULT_STALL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_RETRY_DELAY_MS = 2000;
 

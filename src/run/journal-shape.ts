@@ -29,9 +29,9 @@ class Shape {
 
 /**
  * A journal file's text, parsed and checked (the caller types it as `JournalData`), or one line naming the file and the field that is wrong.
- * What the commands build SQL, staging paths or shell commands from is checked strictly: the run
- * id, schemas, backup tables and staging folders (which `cleanup` empties); fields only shown are
- * checked for their type. Journals of earlier versions (without step results) pass.
+ * What the commands build SQL or staging paths from is checked strictly: the run id, schemas,
+ * backup tables and staging folders (which `cleanup` empties); the recorded migrate-olap commands
+ * and everything only shown are checked for their type. Journals of earlier versions (without step results) pass.
  */
 export function parseJournal(text: string, file: string, runId: string): unknown {
   let data: unknown;

@@ -14,8 +14,8 @@ const WATCH_EVERY_MS = 2000;
 const APPROX_BYTES_PER_ROW = 95;
 
 /**
- * Aurora writes the rows to S3 itself; this process only waits (no client-side timeout) and
- * watches the parts appear. In the same snapshot it counts the rows the statement writes (the
+ * Aurora writes the rows to S3 itself; this process waits, with the statement watched from a
+ * second session (see statement-watch), and shows the parts appear. In the same snapshot it counts the rows the statement writes (the
  * rows staged, checked against COPY's count later) and those it leaves out (NULL alt values),
  * by reason. Then it writes the manifest COPY reads, from the listing of the parts.
  */

@@ -20,12 +20,8 @@ export async function loadStagedParts(
 ): Promise<LoadResult> {
   const { staging } = context;
   const manifest = await readManifest(staging, manifestName);
-  // Aurora's manifests carry no sizes; then the listing tells them.
-  const sizes = new Map((await staging.list()).map((object) => [staging.uri + object.name, object.bytes]));
-  const totalBytes = manifest.entries.reduce(
-    (sum, entry) => sum + (entry.meta?.content_length ?? sizes.get(entry.url) ?? 0),
-    0,
-  );
+  // The tool writes every manifest itself, with each part's size.
+  const totalBytes = manifest.entries.reduce((sum, entry) => sum + (entry.meta?.content_length ?? 0), 0);
   for (const statement of statements.prepare) await olap.query(statement);
   let bytesDone = 0;
   let rowsCopied = 0;

@@ -4,6 +4,7 @@ import type { CheckStagingAction, ClearStagingAction } from "../plan/actions.js"
 import { auroraDialect } from "../dialects/choose.js";
 import { openStaging } from "../io/staging/open.js";
 import { removeAll } from "../io/staging/store.js";
+import { watchedStatement } from "./statement-watch.js";
 import type { StepContext } from "./context.js";
 
 const PROBE = "_write_probe";
@@ -31,7 +32,15 @@ async function probeAurora(
 ): Promise<void> {
   const folder = openStaging(probe.folderUri);
   try {
-    await (await context.sessions.warehouse()).execute(probe.statement);
+    // Where S3 cannot be reached, Aurora's write may hang: the probe gets a short bound.
+    const session = await context.sessions.warehouse();
+    await watchedStatement(
+      () => session.execute(probe.statement),
+      session,
+      () => context.sessions.warehouse(),
+      probe.liveness,
+      probe.dialect,
+    );
   } catch (error) {
     const message = describeError(error);
     const hint = auroraDialect(probe.dialect).probeFailureHint(message, context.staging.uri);

@@ -10,6 +10,9 @@ import type { ServerExtractAction } from "../plan/actions.js";
  * statement runs beyond its bound, the wait ends at once with the reason (the statement is
  * stopped first when it overran), instead of waiting on a socket that may never answer.
  */
+/** Looks at the process list that fail in a row before the watch gives up. */
+const WATCH_MISSES = 3;
+
 export async function watchedStatement<T>(
   run: () => Promise<T>,
   extract: MysqlSession,
@@ -22,12 +25,20 @@ export async function watchedStatement<T>(
   const watcher = await openWatcher();
   const stop = new AbortController();
   const started = Date.now();
+  let unanswered = 0;
   const watch = (async (): Promise<never> => {
     for (;;) {
       await sleep(liveness.everyMs, undefined, { signal: stop.signal });
-      const [process] = await watcher.query<{ command: string; state: string | null; time: unknown }>(
-        warehouseDialect(dialect).processOf(id),
-      );
+      let rows: { command: string; state: string | null; time: unknown }[];
+      try {
+        rows = await watcher.query(warehouseDialect(dialect).processOf(id));
+        unanswered = 0;
+      } catch (error) {
+        // One unanswered look is not a verdict on the extract; several in a row are.
+        if (++unanswered < WATCH_MISSES) continue;
+        throw error;
+      }
+      const [process] = rows;
       if (!process) {
         throw new RuntimeError(
           `the warehouse session ${id} running the server-side extract is gone from the server (killed, or a failover)`,
@@ -47,6 +58,9 @@ export async function watchedStatement<T>(
   try {
     return await Promise.race([run(), watch]);
   } catch (error) {
+    // Closing a session does not stop INTO OUTFILE S3 on the server, which would go on writing
+    // parts a retry writes too: stop it first (harmless when it is gone or already stopped).
+    await watcher.execute(warehouseDialect(dialect).killQuery(id)).catch(() => undefined);
     // The extract's own socket may never answer again: do not wait on it.
     await extract.close();
     throw error;

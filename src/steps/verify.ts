@@ -46,7 +46,8 @@ export async function verify(action: VerifyAction, context: StepContext): Promis
  * with what the warehouse says it should hold, for the OLAP exams in scope, per (school year,
  * assessment, alt score) by counts, id sums and row checksums, drilling into the groups that
  * differ for example ids. Writes nothing on either server: the warehouse reads by exam id, page
- * by page of the OLAP exams in scope, and this process keeps only one page of ids at a time.
+ * by page of the OLAP exams in scope, and the comparison keeps one page of ids at a time (the
+ * drill-down into at most 20 differing groups reads each of those groups whole).
  * Never throws: a failure is in `error`.
  */
 export async function verifyTenant(

@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
 import { RuntimeError } from "../../core/errors.js";
+import { EXPIRED_CREDENTIALS } from "../../core/transient.js";
 import { uploadStream } from "./s3-upload.js";
 import type { StagedObject, StagingStore } from "./store.js";
 
@@ -95,7 +96,7 @@ export class S3StagingStore implements StagingStore {
       return await call();
     } catch (error) {
       const name = (error as { name?: unknown }).name;
-      if (typeof name === "string" && /^(ExpiredToken|ExpiredTokenException|RequestExpired)$/.test(name)) {
+      if (typeof name === "string" && EXPIRED_CREDENTIALS.has(name)) {
         throw new RuntimeError(
           `${this.uri}: the AWS credentials expired (${name}); the tool retries with fresh ones where the ` +
             "credential chain can fetch them, otherwise renew them (aws sso login, a new AWS_SESSION_TOKEN) and resume",
