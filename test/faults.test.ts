@@ -4,6 +4,9 @@ import { after, before, describe, it } from "node:test";
 import { localServers } from "../demo/local-servers.js";
 import type { PgStatement } from "../src/core/statement.js";
 import { PgSession } from "../src/io/db/pg-session.js";
+import { resolveConfig } from "../src/config/settings.js";
+import { buildPlan, runPlan, silentProgress } from "../src/index.js";
+import type { StreamExtractAction } from "../src/plan/actions.js";
 import { RunJournal } from "../src/run/journal.js";
 import type { RunReport } from "../src/report/summary.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
@@ -171,6 +174,41 @@ describe("faults: every run ends, and a retried one gives the exact result", () 
         );
       } finally {
         await locker.end();
+      }
+    },
+  );
+
+  it(
+    "a range that scans long before its first row is not a stall: the server still works on it",
+    { timeout: BOUND_MS },
+    async () => {
+      const saved = { ...process.env };
+      Object.assign(process.env, world.cliEnv());
+      try {
+        const config = resolveConfig({ configDir: world.configDir, tenants: ["FA"], env: process.env });
+        const plan = await buildPlan(config, { backup: false, partBytes: 1 << 20 });
+        const extract = plan.tenants[0]!.actions.find(
+          (action) => action.step === "extract",
+        ) as StreamExtractAction;
+        // The first range's rows come only after 4 s of work on the server (as a long scan would).
+        const first = extract.queries[0]!;
+        extract.queries[0] = {
+          ...first,
+          sql: `SELECT q.* FROM (SELECT SLEEP(4) AS s) delay JOIN (${first.sql}) q`,
+        };
+        delete extract.loadAlongside;
+        const report = await runPlan(plan, {
+          progress: silentProgress,
+          failFast: false,
+          journalDir: world.journalDir,
+          stallTimeoutMs: 1000,
+          attempts: 1,
+        });
+        assert.equal(report.tenants[0]!.status, "succeeded", report.tenants[0]!.error);
+        assert.deepEqual(await world.altScores("FA"), expected());
+      } finally {
+        for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+        Object.assign(process.env, saved);
       }
     },
   );

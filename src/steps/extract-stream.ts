@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { PassThrough } from "node:stream";
 import { RuntimeError, StalledError } from "../core/errors.js";
 import { type RejectionReason, RejectionTally } from "../core/rejections.js";
-import type { MysqlSession } from "../io/db/mysql-session.js";
+import type { MysqlSession, StreamOptions } from "../io/db/mysql-session.js";
 import type { StagingStore } from "../io/staging/store.js";
 import type { StreamExtractAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
@@ -27,6 +27,7 @@ export async function streamExtract(
   progress: StepProgress,
   pause: StepContext["pause"],
   stallMs: number,
+  stillWorking: StreamOptions["stillWorking"],
   sink?: ExtractSink,
 ): Promise<ExtractResult> {
   if (warehouses.length < action.queries.length) {
@@ -43,7 +44,7 @@ export async function streamExtract(
         let pending = "";
         let pendingRows = 0;
         const doing = `streaming the extract (range ${index + 1} of ${action.queries.length})`;
-        for await (const rows of warehouses[index]!.stream(query, { stallMs, doing })) {
+        for await (const rows of warehouses[index]!.stream(query, { stallMs, doing, stillWorking })) {
           for (const [line, rejected, id] of rows as [string | null, RejectionReason | null, string][]) {
             if (rejected !== null) rejections.add(rejected, id);
             else if (line === null) {

@@ -1,3 +1,5 @@
+import { warehouseDialect } from "../dialects/choose.js";
+import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { ExtractAction } from "../plan/actions.js";
 import type { StepContext } from "./context.js";
 import { serverExtract } from "./extract-server.js";
@@ -35,6 +37,7 @@ export async function extract(action: ExtractAction, context: StepContext): Prom
       progress,
       context.pause,
       context.stallMs,
+      stillScanning(context),
       overlapped?.sink,
     );
     if (overlapped) context.attempt.overlapped = overlapped;
@@ -43,4 +46,23 @@ export async function extract(action: ExtractAction, context: StepContext): Prom
     overlapped?.abort();
     throw error;
   }
+}
+
+/**
+ * Whether a warehouse session that sent no row for the stall bound is still scanning (a range
+ * whose first rows in the window come late), looked up in the process list from one more
+ * session: a statement waiting for a lock, or gone, is a stall.
+ */
+function stillScanning(context: StepContext): (threadId: number | null) => Promise<boolean> {
+  let watcher: Promise<MysqlSession> | undefined;
+  return async (threadId) => {
+    if (threadId === null) return false;
+    watcher ??= context.sessions.warehouse();
+    const [process] = await (
+      await watcher
+    ).query<{ command: string; state: string | null }>(
+      warehouseDialect(context.tenant.extract.dialect).processOf(threadId),
+    );
+    return process !== undefined && process.command === "Query" && !/lock/i.test(process.state ?? "");
+  };
 }

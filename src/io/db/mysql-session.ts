@@ -5,6 +5,15 @@ import { type RuntimeError, StalledError } from "../../core/errors.js";
 import type { MysqlStatement } from "../../core/statement.js";
 import { sessionFailure } from "./failure.js";
 
+export interface StreamOptions {
+  /** How long to wait for a row before asking `stillWorking`, or failing. */
+  stallMs?: number;
+  /** What the stream does, for the stall's message. */
+  doing?: string;
+  /** Given this session's id on the server: true while it still works on the statement. */
+  stillWorking?: (threadId: number | null) => Promise<boolean>;
+}
+
 /** A row as the server sent it in the text protocol: every value is its text, NULL is null. */
 export type TextRow = (string | null)[];
 
@@ -80,10 +89,7 @@ export class MysqlSession {
    * for the server: when no row comes for that long (a lock held elsewhere, a server that stopped
    * answering) the session is closed and the stream fails with a StalledError.
    */
-  stream(
-    statement: MysqlStatement,
-    options: { stallMs?: number; doing?: string } = {},
-  ): AsyncIterable<TextRow[]> {
+  stream(statement: MysqlStatement, options: StreamOptions = {}): AsyncIterable<TextRow[]> {
     const query = this.connection.query({
       sql: statement.sql,
       values: [...statement.params],
@@ -94,10 +100,7 @@ export class MysqlSession {
   }
 
   /** One await per batch rather than per row: at millions of rows the difference is seconds. */
-  private async *inBatches(
-    rows: Readable,
-    options: { stallMs?: number; doing?: string },
-  ): AsyncGenerator<TextRow[]> {
+  private async *inBatches(rows: Readable, options: StreamOptions): AsyncGenerator<TextRow[]> {
     let failure: unknown;
     let ended = false;
     rows.once("error", (error) => (failure = error));
@@ -117,7 +120,10 @@ export class MysqlSession {
         if (batch.length > 0) yield batch;
         else if (failure !== undefined) throw this.failure(failure);
         else if (ended) return;
-        else if (!(await this.nextRows(rows, () => failure !== undefined, options.stallMs))) {
+        else if (
+          !(await this.nextRows(rows, () => failure !== undefined, options.stallMs)) &&
+          !(await this.stillWorking(options))
+        ) {
           this.connection.destroy();
           throw new StalledError(
             `${this.describe}: no row for ${Math.round(options.stallMs! / 1000)} s while ${options.doing ?? "streaming rows"} ` +
@@ -128,6 +134,16 @@ export class MysqlSession {
     } finally {
       this.connection.off("end", lost).off("error", lost);
     }
+  }
+
+  /**
+   * After `stallMs` without a row: whether the server is still working on the statement (a long
+   * scan that has found nothing yet), as the caller can tell from another session. A lock wait
+   * or a statement gone from the server is a stall.
+   */
+  private async stillWorking(options: StreamOptions): Promise<boolean> {
+    if (!options.stillWorking) return false;
+    return options.stillWorking(this.connection.threadId).catch(() => false);
   }
 
   /** Waits for rows, the end, or a failure; false when `stallMs` passed first. */
