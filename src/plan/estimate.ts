@@ -1,3 +1,4 @@
+import { formatCount } from "../core/format.js";
 import type { Plan } from "./actions.js";
 
 /** Rows a run back-fills per second, and where the number comes from. */
@@ -29,10 +30,10 @@ export function planSummary(plan: Plan, rate: RunRate): string[] {
   const total = plan.tenants.length + plan.failed.length;
   const withProblems = plan.tenants.length - ready.length;
   return [
-    `Summary: ${count(total)} tenants: ${count(ready.length)} ready, ${count(withProblems)} with problems, ` +
-      `${count(plan.failed.length)} failed preflight`,
-    `  to extract:  ~${count(rows)} alt score rows from ~${count(exams)} exams in the window (ready tenants)`,
-    `  estimate:    ~${duration(rows / rate.rowsPerSecond)} at ${count(Math.round(rate.rowsPerSecond))} rows/s (${rate.source})`,
+    `Summary: ${formatCount(total)} tenants: ${formatCount(ready.length)} ready, ${formatCount(withProblems)} with problems, ` +
+      `${formatCount(plan.failed.length)} failed preflight`,
+    `  to extract:  ~${formatCount(rows)} alt score rows from ~${formatCount(exams)} exams in the window (ready tenants)`,
+    `  estimate:    ~${duration(rows / rate.rowsPerSecond)} at ${formatCount(Math.round(rate.rowsPerSecond))} rows/s (${rate.source})`,
     ...(problems.length === 0
       ? ["  problems:    none"]
       : [
@@ -46,8 +47,6 @@ export function planSummary(plan: Plan, rate: RunRate): string[] {
     "",
   ];
 }
-
-const count = (value: number) => value.toLocaleString("en-US");
 
 function duration(seconds: number): string {
   if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;

@@ -1,3 +1,5 @@
+import { formatCount } from "../core/format.js";
+
 /** Pure verdicts of the preflight, from the numbers discovery read. */
 
 /**
@@ -9,11 +11,11 @@ export function backupSpaceVerdict(
   tableMb: number,
 ): { problems: string[]; checked: string[]; unchecked: string[] } {
   const neededMb = 2 * tableMb;
-  const numbers = `${freeMb.toLocaleString("en-US")} MB free, exam_alt_score takes ${tableMb.toLocaleString("en-US")} MB`;
+  const numbers = `${formatCount(freeMb)} MB free, exam_alt_score takes ${formatCount(tableMb)} MB`;
   if (freeMb < neededMb) {
     return {
       problems: [
-        `the OLAP cluster has no room for the backup: ${numbers}, the backup and the replaced rows need ${neededMb.toLocaleString("en-US")} MB ` +
+        `the OLAP cluster has no room for the backup: ${numbers}, the backup and the replaced rows need ${formatCount(neededMb)} MB ` +
           "(free space first, or run with --no-backup after taking a snapshot)",
       ],
       checked: [],

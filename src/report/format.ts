@@ -1,9 +1,8 @@
-/** How the report writes numbers and durations: the one place, for the HTML, text and Markdown. */
+/** How the report writes numbers and durations: one place for the HTML, text and Markdown (counts as everywhere, from core). */
 
-const COUNT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+import { formatCount } from "../core/format.js";
 
-/** A count with thousands separators: 1234567 → `1,234,567`. Ids are never passed through it. */
-export const formatCount = (n: number): string => COUNT.format(n);
+export { formatCount };
 
 /**
  * The counts in a sentence the steps wrote (verify's details, which name counts only and keep
