@@ -1,3 +1,4 @@
+import { EXAM_ALT_SCORE_COLUMNS } from "../core/columns.js";
 import { locationLiteral, roleLiteral } from "../core/literals.js";
 import type { PgStatement } from "../core/statement.js";
 import {
@@ -82,6 +83,16 @@ export class RedshiftTenantSql extends PostgresTenantSql {
    */
   protected override hexToBigint(hex: string): string {
     return `STRTOL(${hex}, 16)`;
+  }
+
+  /**
+   * No `hashtext` or `concat_ws` on Redshift: the first 32 bits of MD5 ("MD5 function") of the
+   * columns as VARCHAR, joined with `||`; each hash is below 2^32, so their SUM, a BIGINT for BIGINT
+   * arguments ("SUM function"), holds two billion rows without overflow.
+   */
+  protected override rowHash(): string {
+    const text = EXAM_ALT_SCORE_COLUMNS.map((column) => `CAST(t.${column} AS VARCHAR)`).join(" || '|' || ");
+    return this.hexToBigint(`LEFT(MD5(${text}), 8)`);
   }
 
   /**

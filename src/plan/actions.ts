@@ -142,17 +142,26 @@ export interface CheckMigrateAction extends ActionBase<"check-migrate"> {
 export interface MergeAction extends ActionBase<"merge"> {
   /** Keep the staged rows whose exam is the tenant's OLAP exam, one per unique key. */
   selectRows: PgStatement[];
+  /** Statistics of the kept rows, for the plans of the statements that read them. */
+  analyzeRows: PgStatement;
   /** Staged rows that were not kept, by reason, with up to five example ids each. */
   rejections: PgStatement;
-  /** Read on a second session during the transaction (the work tables are visible to it). */
+  /** Keys held by more than one kept row (must be none). */
+  keysHeldTwice: PgStatement;
+  /** The kept rows' count and checksum. */
+  rowsChecksum: PgStatement;
+  /**
+   * The three reads of the kept rows above run on a second session during the transaction (the
+   * work tables are visible to it); else on the merge's session, before it.
+   */
   rejectionsOnSecondSession: boolean;
   /** The single transaction that replaces the affected rows, with the counts checked before COMMIT. */
   transaction: {
     countLive: PgStatement;
     deleteReplaced: PgStatement;
     insertRows: PgStatement;
-    /** Live rows sharing a key with a back-filled row, and those equal to it in every column. */
-    checkLiveRows: PgStatement;
+    /** The live table's count and checksum, after the DELETE and again after the INSERT. */
+    liveChecksum: PgStatement;
     /** With a backup: the keys of the inserted rows, kept for `rollback` (absent with --no-backup). */
     recordKeys?: PgStatement[];
   };

@@ -169,19 +169,22 @@ export function statementsOf(action: Action): Labeled[] {
       const commit = (index: number) => (index === keys.length - 1 ? ", then COMMIT" : "");
       return [
         ...each("OLAP", action.selectRows),
-        [
+        ["OLAP, statistics of the kept rows", action.analyzeRows],
+        ...each(
           action.rejectionsOnSecondSession
-            ? "OLAP, rows not kept, by reason (on a second session, during the transaction)"
-            : "OLAP, rows not kept, by reason",
-          action.rejections,
-        ],
+            ? "OLAP, on a second session during the transaction"
+            : "OLAP, before the transaction",
+          [action.rejections, action.keysHeldTwice, action.rowsChecksum],
+        ),
         ["BEGIN; count before", action.transaction.countLive],
         ["replace", action.transaction.deleteReplaced],
+        ["count and checksum after the replace", action.transaction.liveChecksum],
         ["insert", action.transaction.insertRows],
-        ["count after", action.transaction.countLive],
         [
-          `check${keys.length > 0 ? "" : ", then COMMIT"} (ROLLBACK if any count is off)`,
-          action.transaction.checkLiveRows,
+          `count and checksum after the insert${keys.length > 0 ? "" : ", then COMMIT"} ` +
+            "(ROLLBACK unless: no key twice among the kept rows, inserted = kept, " +
+            "count = after the replace + inserted, checksum = after the replace + the kept rows')",
+          action.transaction.liveChecksum,
         ],
         ...keys.map((statement, index): Labeled => [
           `record the inserted rows' keys for rollback${commit(index)}`,

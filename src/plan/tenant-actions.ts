@@ -156,13 +156,16 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
         ? `, recording their keys in ${schema}.${olap.rollback().keysTable} for rollback`
         : ""),
     selectRows: olap.selectRows(),
+    analyzeRows: olap.analyzeRows(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),
+    keysHeldTwice: olap.keysHeldTwice(),
+    rowsChecksum: olap.rowsChecksum(),
     rejectionsOnSecondSession,
     transaction: {
       countLive: olap.countLive(),
       deleteReplaced: olap.deleteReplaced(),
       insertRows: olap.insertRows(),
-      checkLiveRows: olap.checkLiveRows(),
+      liveChecksum: olap.liveChecksum(),
       ...(settings.backup ? { recordKeys: olap.rollback().recordKeys(olap.rows) } : {}),
     },
     skipWhenDone: ["merge"],

@@ -3,13 +3,15 @@ import { RuntimeError } from "../core/errors.js";
 import { type Rejection, type RejectionReason, RejectionTally, totalRejected } from "../core/rejections.js";
 import type { PgSession } from "../io/db/pg-session.js";
 import type { MergeAction } from "../plan/actions.js";
+import type { PgStatement } from "../core/statement.js";
+import { addChecksums, checksumOf } from "./check.js";
 import type { StepContext } from "./context.js";
 import type { MergeResult } from "./results.js";
 
 /**
  * Replaces the affected rows in one transaction, so report readers see the old table until
  * COMMIT and never an empty or half-loaded one (runbook defect 3). The counts are checked
- * before COMMIT; if they do not add up, nothing changes.
+ * before COMMIT, with the live table's checksum; if they do not add up, nothing changes.
  */
 export async function merge(action: MergeAction, context: StepContext): Promise<MergeResult> {
   const loaded = context.results.load;
@@ -19,35 +21,41 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
   const olap = await context.sessions.olap();
   let selected = 0;
   for (const statement of action.selectRows) selected = (await olap.query(statement)).rowCount;
-  // The replace does not touch the work tables, so a second session can classify the rows not
-  // kept while it runs (PostgreSQL's DELETE and INSERT use one core; this uses the other).
+  await olap.query(action.analyzeRows);
+  // The replace does not touch the work tables, so a second session can read the kept rows while
+  // it runs (PostgreSQL's DELETE and INSERT use one core; these reads use the other).
   const second = action.rejectionsOnSecondSession ? await context.sessions.olapReader() : undefined;
-  const rejections = readRejections(second ?? olap, action).then((targetRejections) => {
+  const keptRows = readKeptRows(second ?? olap, action).then((kept) => {
     expectEqual(
       "staged rows = rows selected + rows rejected",
       rowsCopied,
-      selected + totalRejected(targetRejections),
+      selected + totalRejected(kept.rejections),
     );
-    return targetRejections;
+    expectEqual("kept rows counted = rows selected", selected, kept.count);
+    return kept;
   });
-  rejections.catch(() => undefined); // awaited below; a failure then stops the merge
-  if (!second) await rejections; // one session: read before the transaction
+  keptRows.catch(() => undefined); // awaited below; a failure then stops the merge
+  if (!second) await keptRows; // one session: read before the transaction
   const { transaction } = action;
   const result = await olap.inTransaction(async () => {
     const liveBefore = await olap.count(transaction.countLive);
     const replaced = (await olap.query(transaction.deleteReplaced)).rowCount;
     await context.pause("merge");
+    const afterReplace = await readChecksum(olap, transaction.liveChecksum);
     const inserted = (await olap.query(transaction.insertRows)).rowCount;
-    const liveAfter = await olap.count(transaction.countLive);
-    const [check] = (await olap.query<{ key_matches: string; equal_rows: string }>(transaction.checkLiveRows))
-      .rows;
-    const liveSharingKey = Number(check?.key_matches ?? -1);
-    const liveEqual = Number(check?.equal_rows ?? -1);
+    const final = await readChecksum(olap, transaction.liveChecksum);
+    const kept = await keptRows;
+    expectEqual("no key held by two back-filled rows", 0, kept.keysHeldTwice);
     expectEqual("rows inserted = rows selected", selected, inserted);
-    expectEqual("final count = before - replaced + loaded", liveBefore - replaced + inserted, liveAfter);
-    expectEqual("live rows sharing a key with a back-filled row", inserted, liveSharingKey);
-    expectEqual("live rows equal to a back-filled row in every column", inserted, liveEqual);
-    const targetRejections = await rejections;
+    expectEqual("count after the replace = before - replaced", liveBefore - replaced, afterReplace.count);
+    expectEqual("final count = after the replace + inserted", afterReplace.count + inserted, final.count);
+    // Two scans of the live table prove what a join with the kept rows would: a row lost,
+    // doubled or changed by anything between the replace and here changes the count or the sum.
+    expectEqual(
+      "live checksum = after the replace + the back-filled rows'",
+      addChecksums(afterReplace.checksum, kept.checksum),
+      final.checksum,
+    );
     for (const statement of transaction.recordKeys ?? []) await olap.query(statement);
     return {
       rowsCopied,
@@ -55,14 +63,37 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
       replaced,
       loaded: inserted,
       kept: liveBefore - replaced,
-      liveAfter,
-      liveSharingKey,
-      liveEqual,
-      targetRejections,
+      liveAfter: final.count,
+      keysHeldTwice: kept.keysHeldTwice,
+      checksums: { afterReplace: afterReplace.checksum, backfilled: kept.checksum, final: final.checksum },
+      targetRejections: kept.rejections,
     };
   });
   progress.done(result.loaded);
   return result;
+}
+
+interface KeptRows {
+  rejections: Rejection[];
+  keysHeldTwice: number;
+  count: number;
+  checksum: number;
+}
+
+/** What the merge needs to know of the kept rows (and of the staged rows it did not keep). */
+async function readKeptRows(olap: PgSession, action: MergeAction): Promise<KeptRows> {
+  const rejections = await readRejections(olap, action);
+  const keysHeldTwice = await olap.count(action.keysHeldTwice);
+  const { count, checksum } = await readChecksum(olap, action.rowsChecksum);
+  return { rejections, keysHeldTwice, count, checksum };
+}
+
+async function readChecksum(
+  olap: PgSession,
+  statement: PgStatement,
+): Promise<{ count: number; checksum: number }> {
+  const [row] = (await olap.query<{ n: string; checksum: string | null }>(statement)).rows;
+  return { count: Number(row?.n ?? -1), checksum: checksumOf(row?.checksum) };
 }
 
 async function readRejections(olap: PgSession, action: MergeAction): Promise<Rejection[]> {

@@ -48,10 +48,17 @@ export interface MergeResult {
   /** Existing rows left as they were. */
   kept: number;
   liveAfter: number;
-  /** Live rows sharing a key with a back-filled row, before COMMIT. */
-  liveSharingKey: number;
-  /** Live rows equal in every column to a back-filled row, before COMMIT. */
-  liveEqual: number;
+  /** Keys held by more than one back-filled row, before COMMIT (must be none). */
+  keysHeldTwice?: number;
+  /**
+   * Sums of row hashes modulo 2^32, before COMMIT: the live table after the DELETE, the
+   * back-filled rows, and the live table after the INSERT, which must be the first two added.
+   */
+  checksums?: { afterReplace: number; backfilled: number; final: number };
+  /** Journals written before the checksums: live rows sharing a key with a back-filled row. */
+  liveSharingKey?: number;
+  /** Journals written before the checksums: live rows equal in every column to a back-filled row. */
+  liveEqual?: number;
   /** Staged rows not loaded, by reason. */
   targetRejections: Rejection[];
 }

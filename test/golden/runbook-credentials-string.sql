@@ -142,7 +142,10 @@ SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_sc
 ) ranked
 WHERE key_rank = 1;
 
--- merge: OLAP, rows not kept, by reason
+-- merge: OLAP, statistics of the kept rows
+ANALYZE backfill_rows;
+
+-- merge: OLAP, before the transaction
 SELECT reason, rejected, id, exam_id FROM (
   SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
          ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
@@ -164,27 +167,33 @@ SELECT reason, rejected, id, exam_id FROM (
 WHERE example_rank <= 5
 ORDER BY reason, id;
 
+-- merge: OLAP, before the transaction
+SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_score_id FROM backfill_rows GROUP BY school_year, asmt_id, student_id, subject_score_id HAVING count(*) > 1) twice;
+
+-- merge: OLAP, before the transaction
+SELECT count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM backfill_rows t;
+
 -- merge: BEGIN; count before
 SELECT count(*) AS n FROM "reporting_ot".exam_alt_score;
 
 -- merge: replace
 DELETE FROM "reporting_ot".exam_alt_score USING backfill_rows b WHERE "reporting_ot".exam_alt_score.school_year = b.school_year AND "reporting_ot".exam_alt_score.asmt_id = b.asmt_id AND "reporting_ot".exam_alt_score.student_id = b.student_id AND "reporting_ot".exam_alt_score.subject_score_id = b.subject_score_id;
 
+-- merge: count and checksum after the replace
+SELECT count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM "reporting_ot".exam_alt_score t;
+
 -- merge: insert
 INSERT INTO "reporting_ot".exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM backfill_rows;
 
--- merge: count after
-SELECT count(*) AS n FROM "reporting_ot".exam_alt_score;
-
--- merge: check (ROLLBACK if any count is off)
-SELECT count(*) AS key_matches, count(CASE WHEN t.id = b.id AND t.exam_id = b.exam_id AND t.subject_score_id = b.subject_score_id AND t.student_id = b.student_id AND t.asmt_id = b.asmt_id AND t.school_year = b.school_year AND t.scale_score = b.scale_score AND t.performance_level = b.performance_level AND t.completed_at = b.completed_at AND t.migrate_id = b.migrate_id AND t.updated = b.updated AND t.update_import_id = b.update_import_id THEN 1 END) AS equal_rows FROM "reporting_ot".exam_alt_score t JOIN backfill_rows b ON t.school_year = b.school_year AND t.asmt_id = b.asmt_id AND t.student_id = b.student_id AND t.subject_score_id = b.subject_score_id;
+-- merge: count and checksum after the insert (ROLLBACK unless: no key twice among the kept rows, inserted = kept, count = after the replace + inserted, checksum = after the replace + the kept rows')
+SELECT count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM "reporting_ot".exam_alt_score t;
 
 -- merge: record the inserted rows' keys for rollback
 CREATE TABLE IF NOT EXISTS "reporting_ot"."rdw_backfill_keys_20261124_031500_ab12" (school_year BIGINT NOT NULL, asmt_id BIGINT NOT NULL, student_id BIGINT NOT NULL, subject_score_id BIGINT NOT NULL);
 
 -- merge: record the inserted rows' keys for rollback, then COMMIT
 INSERT INTO "reporting_ot"."rdw_backfill_keys_20261124_031500_ab12" (school_year, asmt_id, student_id, subject_score_id)
-SELECT DISTINCT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM backfill_rows b
+SELECT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM backfill_rows b
 WHERE NOT EXISTS (SELECT 1 FROM "reporting_ot"."rdw_backfill_keys_20261124_031500_ab12" k WHERE k.school_year = b.school_year AND k.asmt_id = b.asmt_id AND k.student_id = b.student_id AND k.subject_score_id = b.subject_score_id);
 
 -- analyze: OLAP, after COMMIT

@@ -115,7 +115,10 @@ SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_ye
 WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" d
   WHERE d.exam_id = s.exam_id AND d.subject_score_id = s.subject_score_id AND d.id < s.id);
 
--- merge: OLAP, rows not kept, by reason (on a second session, during the transaction)
+-- merge: OLAP, statistics of the kept rows
+ANALYZE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
+
+-- merge: OLAP, on a second session during the transaction
 SELECT reason, rejected, id, exam_id FROM (
   SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
          ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
@@ -137,27 +140,33 @@ SELECT reason, rejected, id, exam_id FROM (
 WHERE example_rank <= 5
 ORDER BY reason, id;
 
+-- merge: OLAP, on a second session during the transaction
+SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" GROUP BY school_year, asmt_id, student_id, subject_score_id HAVING count(*) > 1) twice;
+
+-- merge: OLAP, on a second session during the transaction
+SELECT count(*) AS n, sum(hashtext(concat_ws('|', t.id, t.exam_id, t.subject_score_id, t.student_id, t.asmt_id, t.school_year, t.scale_score, t.performance_level, t.completed_at, t.migrate_id, t.updated, t.update_import_id))) AS checksum FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" t;
+
 -- merge: BEGIN; count before
 SELECT count(*) AS n FROM "reporting_pa".exam_alt_score;
 
 -- merge: replace
 DELETE FROM "reporting_pa".exam_alt_score USING "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b WHERE "reporting_pa".exam_alt_score.school_year = b.school_year AND "reporting_pa".exam_alt_score.asmt_id = b.asmt_id AND "reporting_pa".exam_alt_score.student_id = b.student_id AND "reporting_pa".exam_alt_score.subject_score_id = b.subject_score_id;
 
+-- merge: count and checksum after the replace
+SELECT count(*) AS n, sum(hashtext(concat_ws('|', t.id, t.exam_id, t.subject_score_id, t.student_id, t.asmt_id, t.school_year, t.scale_score, t.performance_level, t.completed_at, t.migrate_id, t.updated, t.update_import_id))) AS checksum FROM "reporting_pa".exam_alt_score t;
+
 -- merge: insert
 INSERT INTO "reporting_pa".exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 
--- merge: count after
-SELECT count(*) AS n FROM "reporting_pa".exam_alt_score;
-
--- merge: check (ROLLBACK if any count is off)
-SELECT count(*) AS key_matches, count(CASE WHEN t.id = b.id AND t.exam_id = b.exam_id AND t.subject_score_id = b.subject_score_id AND t.student_id = b.student_id AND t.asmt_id = b.asmt_id AND t.school_year = b.school_year AND t.scale_score = b.scale_score AND t.performance_level = b.performance_level AND t.completed_at = b.completed_at AND t.migrate_id = b.migrate_id AND t.updated = b.updated AND t.update_import_id = b.update_import_id THEN 1 END) AS equal_rows FROM "reporting_pa".exam_alt_score t JOIN "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b ON t.school_year = b.school_year AND t.asmt_id = b.asmt_id AND t.student_id = b.student_id AND t.subject_score_id = b.subject_score_id;
+-- merge: count and checksum after the insert (ROLLBACK unless: no key twice among the kept rows, inserted = kept, count = after the replace + inserted, checksum = after the replace + the kept rows')
+SELECT count(*) AS n, sum(hashtext(concat_ws('|', t.id, t.exam_id, t.subject_score_id, t.student_id, t.asmt_id, t.school_year, t.scale_score, t.performance_level, t.completed_at, t.migrate_id, t.updated, t.update_import_id))) AS checksum FROM "reporting_pa".exam_alt_score t;
 
 -- merge: record the inserted rows' keys for rollback
 CREATE TABLE IF NOT EXISTS "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" (school_year BIGINT NOT NULL, asmt_id BIGINT NOT NULL, student_id BIGINT NOT NULL, subject_score_id BIGINT NOT NULL);
 
 -- merge: record the inserted rows' keys for rollback, then COMMIT
 INSERT INTO "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" (school_year, asmt_id, student_id, subject_score_id)
-SELECT DISTINCT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b
+SELECT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b
 WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" k WHERE k.school_year = b.school_year AND k.asmt_id = b.asmt_id AND k.student_id = b.student_id AND k.subject_score_id = b.subject_score_id);
 
 -- drop-work-tables: OLAP, after COMMIT

@@ -196,7 +196,10 @@ export function olapStatements(dialect: PostgresDialect): {
     const reclaim = t.reclaimDeleted();
     if (reclaim.length > 0) add("reclaimDeleted", "", ...reclaim);
     else tenantSql.called.add("tenant.reclaimDeleted"); // PostgreSQL: autovacuum
-    add("checkLiveRows", "", t.checkLiveRows());
+    add("analyzeRows", "", t.analyzeRows());
+    add("keysHeldTwice", "", t.keysHeldTwice());
+    add("rowsChecksum", "", t.rowsChecksum());
+    add("liveChecksum", "", t.liveChecksum());
     const lock = t.lock();
     add("lock", "", ...Object.values(lock));
     const rollback = t.rollback();
@@ -245,6 +248,8 @@ export const NOT_STATEMENTS = new Set([
   "tenant.table", // a quoted table name
   "tenant.rowChecksum", // an expression of verify's statements
   "tenant.hexToBigint", // an expression of rowChecksum
+  "tenant.rowHash", // an expression of the merge's checksums
+  "tenant.checksumOf", // the statement of rowsChecksum and liveChecksum
 ]);
 
 export function methodsOf(kind: string, classes: readonly { prototype: object }[]): string[] {

@@ -201,24 +201,35 @@ describe("inRunChecks", () => {
       loaded: 975,
       kept: 4600,
       liveAfter: 5575,
-      liveSharingKey: 975,
-      liveEqual: 975,
+      keysHeldTwice: 0,
+      checksums: { afterReplace: 4_000_000_000, backfilled: 300_000_000, final: 5_032_704 },
       targetRejections: [rejection("superseded_exam", 12), rejection("exam_not_in_olap", 3)],
     },
   });
 
-  it("all four hold for consistent numbers", () => {
+  it("all five hold for consistent numbers (the checksum adds modulo 2^32)", () => {
     const { extract, merge } = consistent();
     const checks = inRunChecks(extract, merge);
-    assert.equal(checks.length, 4);
+    assert.equal(checks.length, 5);
     assert.deepEqual(
       checks.filter((c) => !c.ok),
       [],
     );
   });
 
+  it("a merge journaled before the checksums is checked by the counts it kept", () => {
+    const { extract, merge } = consistent();
+    delete merge.checksums;
+    delete merge.keysHeldTwice;
+    const checks = inRunChecks(extract, { ...merge, liveSharingKey: 975, liveEqual: 974 });
+    assert.deepEqual(
+      checks.filter((c) => !c.ok).map((c) => [c.name, c.expected, c.actual]),
+      [["live rows equal to the back-filled rows", 975, 974]],
+    );
+  });
+
   type Run = ReturnType<typeof consistent>;
-  /** What goes wrong, which of the four checks (in order) must then fail alone, and its two numbers. */
+  /** What goes wrong, which of the five checks (in order) must then fail alone, and its two numbers. */
   const breaks: [string, number, (run: Run) => void, number, number][] = [
     ["a row read that is neither loaded nor rejected", 0, (run) => (run.extract.rowsRead += 1), 1001, 1000],
     [
@@ -236,18 +247,25 @@ describe("inRunChecks", () => {
       1001,
     ],
     ["a staged row COPY did not read", 1, (run) => (run.merge.rowsCopied -= 1), 990, 989],
-    ["a live row that differs from its back-filled row", 2, (run) => (run.merge.liveEqual -= 1), 975, 974],
-    ["a key held twice in the live table", 3, (run) => (run.merge.liveSharingKey += 1), 975, 976],
+    ["a live row more than before - replaced + loaded", 2, (run) => (run.merge.liveAfter += 1), 5575, 5576],
+    ["a key held by two back-filled rows", 3, (run) => (run.merge.keysHeldTwice = 1), 0, 1],
+    [
+      "a live row changed, lost or doubled after the replace",
+      4,
+      (run) => (run.merge.checksums!.final += 7),
+      5_032_704,
+      5_032_711,
+    ],
   ];
 
   for (const [what, failing, corrupt, expected, actual] of breaks) {
-    it(`check ${failing + 1} of 4 fails alone: ${what}`, () => {
+    it(`check ${failing + 1} of 5 fails alone: ${what}`, () => {
       const run = consistent();
       corrupt(run);
       const checks = inRunChecks(run.extract, run.merge);
       assert.deepEqual(
         checks.map((c) => c.ok),
-        [0, 1, 2, 3].map((index) => index !== failing),
+        [0, 1, 2, 3, 4].map((index) => index !== failing),
       );
       assert.deepEqual([checks[failing]!.expected, checks[failing]!.actual], [expected, actual]);
     });
