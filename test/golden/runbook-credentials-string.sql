@@ -160,8 +160,8 @@ SELECT reason, rejected, id, exam_id FROM (
       SELECT s.* FROM backfill_stage s LEFT JOIN backfill_rows b ON b.id = s.id WHERE b.id IS NULL
     ) s
     LEFT JOIN "reporting_ot".exam same_id ON same_id.id = s.exam_id
-    LEFT JOIN "reporting_ot".exam latest ON latest.student_id = s.student_id
-      AND latest.asmt_id = s.asmt_id AND latest.school_year = s.school_year
+    LEFT JOIN "reporting_ot".exam latest ON latest.student_id + 0 = s.student_id
+      AND latest.asmt_id + 0 = s.asmt_id AND latest.school_year + 0 = s.school_year
   ) c
 ) r
 WHERE example_rank <= 5

@@ -133,8 +133,8 @@ SELECT reason, rejected, id, exam_id FROM (
       SELECT s.* FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" s LEFT JOIN "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b ON b.id = s.id WHERE b.id IS NULL
     ) s
     LEFT JOIN "reporting_pa".exam same_id ON same_id.id = s.exam_id
-    LEFT JOIN "reporting_pa".exam latest ON latest.student_id = s.student_id
-      AND latest.asmt_id = s.asmt_id AND latest.school_year = s.school_year
+    LEFT JOIN "reporting_pa".exam latest ON latest.student_id + 0 = s.student_id
+      AND latest.asmt_id + 0 = s.asmt_id AND latest.school_year + 0 = s.school_year
   ) c
 ) r
 WHERE example_rank <= 5
