@@ -207,6 +207,26 @@ describe("tenants at once (--parallel)", () => {
     }
   });
 
+  it("SIGTERM with two tenants in their replace: both are recorded interrupted, the tables unchanged, migrate-olap restored", async () => {
+    const args = [...world.runArgs("run", "--new-run"), "--parallel", "2"];
+    const paused = await startPaused(world, args, "merge#*", undefined, 2);
+    const run = await latestRun();
+    assert.equal((await world.kubectl()).replicas, 0);
+    paused.child.kill("SIGTERM");
+    const exit = await paused.exited;
+    assert.equal(exit.code, 143, exit.stderr);
+    assert.equal((await world.kubectl()).replicas, REPLICAS);
+    const journal = await journalOf(run);
+    assert.equal(journal.status, "interrupted");
+    const running = IDS.filter((id) => journal.tenants[id]!.attempts > 0);
+    assert.equal(running.length, 2, "two tenants were running");
+    for (const id of running) assert.equal(journal.tenants[id]!.error, "interrupted by SIGTERM", id);
+    for (const id of IDS.filter((id) => !running.includes(id))) {
+      assert.equal(journal.tenants[id]!.error, undefined, `${id} had not started`);
+    }
+    for (const id of IDS) assert.deepEqual(await world.altScores(id), initial.get(id), id);
+  });
+
   it("kill -9 while two tenants are inside their replace, then resume: every tenant exact, migrate-olap running again", async () => {
     const tenants = ["--tenant", "PA", "--tenant", "PB", "--tenant", "PC"];
     const args = [...world.runArgs("run", "--new-run"), ...tenants, "--parallel", "2"];
