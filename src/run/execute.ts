@@ -130,7 +130,8 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
       stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     };
     const now = options.now ?? Date.now;
-    const runTenantOfPlan = async (tenantPlan: TenantPlan) => {
+    /** Runs the tenant, or records why it is not started (--fail-fast, a lock held elsewhere, --stop-after). */
+    const runOrSkip = async (tenantPlan: TenantPlan) => {
       const id = tenantPlan.tenant.id;
       const entry = journal.tenant(id);
       // With --fail-fast, a tenant refused up front fails the run as a failed preflight does: nothing runs.
@@ -166,7 +167,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
         .filter((tenant) => journal.tenant(tenant.tenant.id).state !== "verified")
         .map((tenant) => ({ tenant: tenant.tenant.id, expectedRows: tenant.estimates.altScoreRowsApprox })),
     );
-    await forEachAtMost(plan.tenants, options.parallel ?? parallelism(plan.tenants).tenants, runTenantOfPlan);
+    await forEachAtMost(plan.tenants, options.parallel ?? parallelism(plan.tenants).tenants, runOrSkip);
   } catch (error) {
     // Quiescing failed: no tenant was touched.
     migrateError = `migrate-olap could not be stopped: ${describeError(error)}`;
