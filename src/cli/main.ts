@@ -13,6 +13,7 @@ import {
   withKeyOptions,
   withMigrateOptions,
   withMigrateTargetOptions,
+  withParallelOption,
   withRunOptions,
 } from "./options.js";
 
@@ -34,9 +35,11 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
-  withJournalOptions(
-    withMigrateOptions(
-      withConfigOptions(program.command("plan").description("show, read-only, everything run would do")),
+  withParallelOption(
+    withJournalOptions(
+      withMigrateOptions(
+        withConfigOptions(program.command("plan").description("show, read-only, everything run would do")),
+      ),
     ),
   )
     .option("--json", "print the plan as JSON on stdout")

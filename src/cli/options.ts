@@ -4,6 +4,7 @@ import { ConfigError } from "../core/errors.js";
 import type { ExtractMode, LoadMode, ModeRequest } from "../dialects/choose.js";
 import { DEFAULT_PODS_TIMEOUT_MS, type ControllerSpec, leaseFileIn } from "../io/deployment/open.js";
 import { DEFAULT_EXTRACT_STREAMS, DEFAULT_MIGRATE_WAIT_MS, DEFAULT_PART_BYTES } from "../plan/build.js";
+import { SERVER_SIDE_PARALLEL } from "../plan/parallelism.js";
 import { DEFAULT_ATTEMPTS, DEFAULT_JOURNAL_DIR, DEFAULT_STALL_TIMEOUT_MS } from "../run/execute.js";
 
 /** Where the key of `{cipher}` values is, besides `ENCRYPT_KEY` and `encrypt.key`. */
@@ -58,6 +59,8 @@ export interface RunOptions {
   stopAfter?: Date;
   /** --stall-timeout, in seconds. */
   stallTimeout: number;
+  /** --parallel: tenants at once (default: from the plan's modes). */
+  parallel?: number;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -165,14 +168,27 @@ export function withJournalOptions(command: Command): Command {
   return command.option("--journal-dir <dir>", "where run journals are kept", DEFAULT_JOURNAL_DIR);
 }
 
+/** `plan` shows the parallelism `run` would use; `run` and `resume` use it. */
+export function withParallelOption(command: Command): Command {
+  return command.addOption(
+    new Option(
+      "--parallel <n>",
+      `tenants worked on at once (default: 1 when any tenant streams through this process, ${SERVER_SIDE_PARALLEL} when all run server-side)`,
+    ).argParser(wholeNumber("--parallel", 1)),
+  );
+}
+
 export function withRunOptions(command: Command): Command {
-  return command
+  return withParallelOption(command)
     .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
     .option(
       "--report-dir <dir>",
       "where to write summary.json and summary.md (default ./rdw-backfill-reports/<run id>)",
     )
-    .option("--fail-fast", "stop at the first tenant that fails")
+    .option(
+      "--fail-fast",
+      "after the first tenant that fails, start no other (those running finish their attempt)",
+    )
     .option("--no-verify", "do not run the verify checks on the back-filled tenants at the end")
     .option(
       "--take-over-lock",

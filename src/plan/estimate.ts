@@ -1,5 +1,6 @@
 import { formatCount } from "../core/format.js";
 import type { Plan } from "./actions.js";
+import { parallelism } from "./parallelism.js";
 
 /** Rows a run back-fills per second, and where the number comes from. */
 export interface RunRate {
@@ -18,8 +19,11 @@ export const BENCHMARK_RATE: RunRate = {
 
 const PROBLEM_LINES = 8;
 
-/** The plan's first screen: how many tenants, how many rows, how long, and what stands in the way. */
-export function planSummary(plan: Plan, rate: RunRate): string[] {
+/**
+ * The plan's first screen: how many tenants, how many rows, how long, how many tenants at once
+ * (`parallel`: the `--parallel` given), and what stands in the way.
+ */
+export function planSummary(plan: Plan, rate: RunRate, parallel?: number): string[] {
   const ready = plan.tenants.filter((tenant) => tenant.problems.length === 0);
   const rows = ready.reduce((sum, tenant) => sum + tenant.estimates.altScoreRowsApprox, 0);
   const exams = ready.reduce((sum, tenant) => sum + tenant.estimates.examsInWindow, 0);
@@ -29,11 +33,13 @@ export function planSummary(plan: Plan, rate: RunRate): string[] {
   ];
   const total = plan.tenants.length + plan.failed.length;
   const withProblems = plan.tenants.length - ready.length;
+  const atOnce = parallelism(plan.tenants, parallel);
   return [
     `Summary: ${formatCount(total)} tenants: ${formatCount(ready.length)} ready, ${formatCount(withProblems)} with problems, ` +
       `${formatCount(plan.failed.length)} failed preflight`,
     `  to extract:  ~${formatCount(rows)} alt score rows from ~${formatCount(exams)} exams in the window (ready tenants)`,
     `  estimate:    ~${duration(rows / rate.rowsPerSecond)} at ${formatCount(Math.round(rate.rowsPerSecond))} rows/s (${rate.source})`,
+    `  parallel:    ${atOnce.tenants === 1 ? "one tenant at a time" : `${formatCount(atOnce.tenants)} tenants at once`} (${atOnce.reason})`,
     ...(problems.length === 0
       ? ["  problems:    none"]
       : [

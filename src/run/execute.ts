@@ -5,11 +5,13 @@ import { PgSession } from "../io/db/pg-session.js";
 import { DEFAULT_PODS_TIMEOUT_MS, openController } from "../io/deployment/open.js";
 import { mayBeAlive } from "../io/process-alive.js";
 import type { LockAction, Plan, TenantPlan } from "../plan/actions.js";
+import { parallelism } from "../plan/parallelism.js";
 import type { LockOwner } from "../steps/context.js";
 import { peekTenantLock } from "../steps/lock.js";
 import type { ProgressSink } from "../steps/progress.js";
 import { describeLeave, holdsMigrate, quiesce, restoreMigrate } from "../steps/quiesce.js";
 import { type RunCommand, RunJournal } from "./journal.js";
+import { forEachAtMost } from "./pool.js";
 import { runTenant, type TenantRunContext } from "./tenant.js";
 import { hostname } from "node:os";
 
@@ -17,8 +19,13 @@ export const DEFAULT_JOURNAL_DIR = "rdw-backfill-runs";
 
 export interface RunOptions {
   progress: ProgressSink;
-  /** Stop at the first failed tenant; the others are reported as skipped. */
+  /**
+   * After the first failed tenant, start no other; those not started are reported as skipped
+   * (tenants already running finish their attempt).
+   */
   failFast: boolean;
+  /** Tenants worked on at once; default from the plan's modes (`plan/parallelism.ts`). */
+  parallel?: number;
   /** The run's journal; created in `journalDir` when not given (a resumed run passes its own). */
   journal?: RunJournal;
   journalDir?: string;
@@ -79,7 +86,8 @@ export function createJournal(plan: Plan, journalDir: string, command: RunComman
 /**
  * Executes the plan: migrate-olap is stopped before the first tenant (when the plan says so),
  * each tenant's actions run exactly as the plan lists them, with retries of transient failures,
- * and migrate-olap is started again after the last, whatever happened in between.
+ * on up to `parallel` tenants at once, and migrate-olap is started again after the last,
+ * whatever happened in between.
  */
 export async function executePlan(plan: Plan, options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date().toISOString();
@@ -121,31 +129,45 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
       warn,
       stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     };
-    for (const tenantPlan of plan.tenants) {
-      const entry = journal.tenant(tenantPlan.tenant.id);
+    const now = options.now ?? Date.now;
+    /** Runs the tenant, or records why it is not started (--fail-fast, a lock held elsewhere, --stop-after). */
+    const runOrSkip = async (tenantPlan: TenantPlan) => {
+      const id = tenantPlan.tenant.id;
+      const entry = journal.tenant(id);
       // With --fail-fast, a tenant refused up front fails the run as a failed preflight does: nothing runs.
-      if ((doomed || (options.failFast && failures > 0)) && !refused.has(tenantPlan.tenant.id)) {
+      if ((doomed || (options.failFast && failures > 0)) && !refused.has(id)) {
         await journal.update(() => (entry.skipped = "an earlier tenant failed (--fail-fast)"));
-        continue;
+        options.progress.tenantEnded(id, "skipped");
+        return;
       }
-      if (refused.has(tenantPlan.tenant.id)) {
-        options.progress.info(tenantPlan.tenant.id, `FAILED: ${entry.error}`);
+      if (refused.has(id)) {
+        options.progress.info(id, `FAILED: ${entry.error}`);
+        options.progress.tenantEnded(id, "failed");
         failures++;
-        continue;
+        return;
       }
-      const now = options.now ?? Date.now;
       if (options.stopAfter && now() >= options.stopAfter.getTime() && entry.state !== "verified") {
         await journal.update(
           () =>
             (entry.skipped = `not started: --stop-after ${options.stopAfter!.toISOString()} had passed; rdw-backfill resume ${plan.runId} does it`),
         );
+        options.progress.tenantEnded(id, "skipped");
         leftForLater++;
-        continue;
+        return;
       }
+      const doneBefore = entry.state === "verified"; // by an earlier process of this run
+      if (!doneBefore) options.progress.tenantStarted(id);
       const failed = await runWithRetries(tenantPlan, context, options);
-      options.progress.info(tenantPlan.tenant.id, failed ? `FAILED: ${entry.error}` : "done");
+      options.progress.info(id, failed ? `FAILED: ${entry.error}` : "done");
+      if (!doneBefore) options.progress.tenantEnded(id, failed ? "failed" : "done");
       if (failed) failures++;
-    }
+    };
+    options.progress.planned(
+      plan.tenants
+        .filter((tenant) => journal.tenant(tenant.tenant.id).state !== "verified")
+        .map((tenant) => ({ tenant: tenant.tenant.id, expectedRows: tenant.estimates.altScoreRowsApprox })),
+    );
+    await forEachAtMost(plan.tenants, options.parallel ?? parallelism(plan.tenants).tenants, runOrSkip);
   } catch (error) {
     // Quiescing failed: no tenant was touched.
     migrateError = `migrate-olap could not be stopped: ${describeError(error)}`;

@@ -107,6 +107,10 @@ export class RunJournal implements MigrateRecord {
     readonly data: JournalData,
   ) {}
 
+  /** The save waiting for its turn (joined by later changes), and the last one begun. */
+  private queued: Promise<void> | undefined;
+  private lastSave: Promise<void> = Promise.resolve();
+
   static async create(
     journalDir: string,
     runId: string,
@@ -218,7 +222,24 @@ export class RunJournal implements MigrateRecord {
     await this.save();
   }
 
-  async save(): Promise<void> {
+  /**
+   * Saves are serialized (tenants run at once share the journal): each writes the data as it is
+   * when its turn comes, so a caller may join a save that is queued but not yet begun, which
+   * will include its change. A failed save is the caller's to handle; the next one still runs.
+   */
+  save(): Promise<void> {
+    if (!this.queued) {
+      const queued = this.lastSave.then(() => {
+        this.queued = undefined; // changes from here on need the next save
+        return this.write();
+      });
+      this.queued = queued;
+      this.lastSave = queued.catch(() => undefined);
+    }
+    return this.queued;
+  }
+
+  private async write(): Promise<void> {
     this.data.updatedAt = new Date().toISOString();
     const text = JSON.stringify(this.data, null, 2) + "\n";
     await mkdir(this.dir, { recursive: true });

@@ -1,11 +1,12 @@
 /**
  * For the crash, fault and concurrency tests only: with RDW_BACKFILL_TEST_PAUSE=<point>[#n][@ms],
- * the process stops the n-th time (default: the first) it reaches that point and says so on
- * stderr. Without more it waits to be killed, so that a test can kill it exactly there; with
- * `@ms` it goes on after that many milliseconds, so that a test can break a server or a session
- * meanwhile; with RDW_BACKFILL_TEST_CONTINUE=<file> it goes on once that file exists (a test
- * holds a run there while another runs). Points: extract-start (the warehouse sessions open, no
- * query sent), extract (a part half written), load (a COPY under way), merge (inside the replace
+ * the process stops the n-th time (default: the first; `#*`: every time, so that each of the
+ * tenants run at once stops there) it reaches that point and says so on stderr. Without more it
+ * waits to be killed, so that a test can kill it exactly there; with `@ms` it goes on after that
+ * many milliseconds, so that a test can break a server or a session meanwhile; with
+ * RDW_BACKFILL_TEST_CONTINUE=<file> it goes on once that file exists (a test holds a run there
+ * while another runs). Points: extract-start (the warehouse sessions open, no query sent),
+ * extract (a part half written), load (a COPY under way), merge (inside the replace
  * transaction, after the DELETE).
  */
 import { existsSync } from "node:fs";
@@ -17,11 +18,11 @@ const reached = new Map<string, number>();
 export async function pausePoint(point: PausePoint): Promise<void> {
   const wanted = process.env.RDW_BACKFILL_TEST_PAUSE;
   if (!wanted) return;
-  const match = /^([a-z-]+)(?:#(\d+))?(?:@(\d+))?$/.exec(wanted);
+  const match = /^([a-z-]+)(?:#(\d+|\*))?(?:@(\d+))?$/.exec(wanted);
   if (!match || match[1] !== point) return;
   const count = (reached.get(point) ?? 0) + 1;
   reached.set(point, count);
-  if (count !== Number(match[2] ?? "1")) return;
+  if (match[2] !== "*" && count !== Number(match[2] ?? "1")) return;
   process.stderr.write(`rdw-backfill: test pause at ${wanted}\n`);
   if (match[3] !== undefined) {
     await sleep(Number(match[3]));

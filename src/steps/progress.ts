@@ -9,12 +9,22 @@ export interface StepProgress {
   done(rows: number): void;
 }
 
+/** How a tenant's part in a run ended: `skipped` was never started (--fail-fast, --stop-after). */
+export type TenantEnd = "done" | "failed" | "skipped";
+
 export interface ProgressSink {
   step(tenant: string, step: StepName, expectedRows: number | undefined): StepProgress;
   info(tenant: string, message: string): void;
+  /** Before the first tenant starts: the tenants with work left, and the rows each is estimated to extract. */
+  planned(tenants: readonly { tenant: string; expectedRows: number }[]): void;
+  tenantStarted(tenant: string): void;
+  tenantEnded(tenant: string, end: TenantEnd): void;
 }
 
 export const silentProgress: ProgressSink = {
   step: () => ({ update: () => undefined, note: () => undefined, done: () => undefined }),
   info: () => undefined,
+  planned: () => undefined,
+  tenantStarted: () => undefined,
+  tenantEnded: () => undefined,
 };

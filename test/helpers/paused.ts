@@ -14,14 +14,16 @@ export function killChildren(): void {
 }
 
 /**
- * Starts the command line and waits until it stops at the given point (see run/pause-points.ts);
- * with `continueFile`, it goes on once the test writes that file.
+ * Starts the command line and waits until it stops at the given point (see run/pause-points.ts),
+ * `pauses` times (tenants run at once each stop at `point#*`); with `continueFile`, it goes on
+ * once the test writes that file.
  */
 export function startPaused(
   world: World,
   args: string[],
   point: string,
   continueFile?: string,
+  pauses = 1,
 ): Promise<Paused> {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: world.cliEnv({
@@ -38,7 +40,7 @@ export function startPaused(
     const timer = setTimeout(() => reject(new Error(`no pause at ${point}; stderr:\n${stderr}`)), 30_000);
     child.stderr!.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (stderr.includes(`test pause at ${point}`)) {
+      if (stderr.split(`test pause at ${point}\n`).length > pauses) {
         clearTimeout(timer);
         resolve({ child, exited });
       }

@@ -4,7 +4,9 @@ import { type ConfigOptions, controllerSpec, type JournalOptions, type MigrateOp
 import { planFor } from "./shared.js";
 
 export async function planCommand(
-  options: ConfigOptions & MigrateOptions & JournalOptions & { json?: boolean; verify?: boolean },
+  options: ConfigOptions &
+    MigrateOptions &
+    JournalOptions & { json?: boolean; verify?: boolean; parallel?: number },
 ): Promise<number> {
   const plan = await planFor(options, {
     migrate: controllerSpec(options),
@@ -14,7 +16,13 @@ export async function planCommand(
   if (options.json) process.stdout.write(JSON.stringify(planToJson(plan), null, 2) + "\n");
   else {
     const rate = await measuredRate(options.journalDir);
-    process.stdout.write(renderPlan(plan, { sql: true, ...(rate ? { rate } : {}) }));
+    process.stdout.write(
+      renderPlan(plan, {
+        sql: true,
+        ...(rate ? { rate } : {}),
+        ...(options.parallel ? { parallel: options.parallel } : {}),
+      }),
+    );
   }
   return plan.failed.length > 0 || plan.tenants.some((tenant) => tenant.problems.length > 0) ? 1 : 0;
 }

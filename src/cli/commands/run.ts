@@ -11,6 +11,7 @@ import { renderVerification } from "../../report/verification.js";
 import { createJournal, executePlan } from "../../run/execute.js";
 import { journalCommand, RunJournal } from "../../run/journal.js";
 import { describeLeave, restoreMigrate } from "../../steps/quiesce.js";
+import type { ProgressSink } from "../../steps/progress.js";
 import type { TenantVerification } from "../../steps/results.js";
 import {
   type ConfigOptions,
@@ -109,8 +110,11 @@ async function execute(
 ): Promise<number> {
   const rate = await measuredRate(options.journalDir);
   process.stderr.write(
-    renderPlan(plan, { sql: false, ...(rate ? { rate } : {}) }) +
-      "(rdw-backfill plan shows every statement)\n\n",
+    renderPlan(plan, {
+      sql: false,
+      ...(rate ? { rate } : {}),
+      ...(options.parallel ? { parallel: options.parallel } : {}),
+    }) + "(rdw-backfill plan shows every statement)\n\n",
   );
   const runnable = plan.tenants.filter((t) => t.problems.length === 0).map((t) => t.tenant.id);
   if (
@@ -122,10 +126,21 @@ async function execute(
     return 1;
   }
   const journal = await openJournal();
-  const ui = process.stderr.isTTY ? barProgress(process.stderr) : undefined;
-  const progress = ui ?? lineProgress(process.stderr);
+  const ui = process.stderr.isTTY ? barProgress(process.stderr) : lineProgress(process.stderr);
+  const running = new Set<string>();
+  const progress: ProgressSink = {
+    ...ui,
+    tenantStarted(tenant) {
+      running.add(tenant);
+      ui.tenantStarted(tenant);
+    },
+    tenantEnded(tenant, end) {
+      running.delete(tenant);
+      ui.tenantEnded(tenant, end);
+    },
+  };
   const stopOnSignal = onSignals(async (signal) => {
-    ui?.stop();
+    ui.stop();
     process.stderr.write(`\nrdw-backfill: ${signal}: stopping run ${plan.runId}\n`);
     if (plan.migrate) {
       // This run leaves migrate-olap's lease; the last run holding it starts it again.
@@ -138,13 +153,18 @@ async function execute(
       });
       if (outcome) process.stderr.write(`rdw-backfill: ${describeLeave(outcome)}\n`);
     }
-    await journal.update((data) => (data.status = "interrupted"));
+    await journal.update((data) => {
+      data.status = "interrupted";
+      // Their open transactions die with this process; each is at its last durable step.
+      for (const tenant of running) data.tenants[tenant]!.error = `interrupted by ${signal}`;
+    });
     process.stderr.write(`rdw-backfill: resume with: rdw-backfill resume ${plan.runId}\n`);
   });
   try {
     const outcome = await executePlan(plan, {
       progress,
       failFast: Boolean(options.failFast),
+      ...(options.parallel ? { parallel: options.parallel } : {}),
       journal,
       journalDir: options.journalDir,
       podsTimeoutMs: options.podsTimeout * 1000,
@@ -153,7 +173,7 @@ async function execute(
       ...(options.stopAfter ? { stopAfter: options.stopAfter } : {}),
       stallTimeoutMs: options.stallTimeout * 1000,
       warn: (message) => process.stderr.write(`rdw-backfill: warning: ${message}\n`),
-    }).finally(() => ui?.stop());
+    }).finally(() => ui.stop());
     const { report, distributions } = runResult(plan, outcome);
     const verifications = report.tenants
       .map((tenant) => tenant.verification)

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { RunTally } from "../../src/cli/run-tally.js";
+import { parallelism, SERVER_SIDE_PARALLEL } from "../../src/plan/parallelism.js";
+import { forEachAtMost } from "../../src/run/pool.js";
+import { facts } from "./sample-plan.js";
+
+const serverSide = (id: string) => facts(id, `warehouse_${id}`, `reporting_${id}`, `s3://b/${id}/`, [19]);
+const streaming = (id: string) =>
+  facts(id, `warehouse_${id}`, `reporting_${id}`, `s3://b/${id}/`, [19], true);
+
+describe("tenants at once", () => {
+  it("by default: 4 when every ready tenant runs server-side, 1 when any streams through this process", () => {
+    assert.equal(SERVER_SIDE_PARALLEL, 4);
+    const allServer = parallelism([serverSide("CA"), serverSide("NV"), serverSide("WA")]);
+    assert.equal(allServer.tenants, 4);
+    assert.match(allServer.reason, /every tenant runs server-side/);
+
+    const oneStreams = parallelism([serverSide("CA"), streaming("NV"), serverSide("WA")]);
+    assert.equal(oneStreams.tenants, 1);
+    assert.match(
+      oneStreams.reason,
+      /tenant NV streams through this process \(extract stream, load postgres\)/,
+    );
+
+    // Aurora writes to S3, but the load is COPY FROM STDIN through this process: it streams.
+    const loadStreams = serverSide("OR");
+    loadStreams.load = { mode: "postgres", reason: "test", dialect: "postgres", serverSide: false };
+    assert.equal(parallelism([serverSide("CA"), loadStreams]).tenants, 1);
+    // And the other way round: the extract streams, Redshift copies from S3.
+    const extractStreams = serverSide("ID");
+    extractStreams.extract = { mode: "stream", reason: "test", dialect: "mysql", serverSide: false };
+    assert.equal(parallelism([extractStreams]).tenants, 1);
+  });
+
+  it("a tenant that will not run (a problem) does not decide; with none ready, one", () => {
+    const blocked = streaming("NV");
+    blocked.problems = ["missing privilege"];
+    assert.equal(parallelism([serverSide("CA"), blocked]).tenants, 4);
+    assert.deepEqual(parallelism([blocked]), { tenants: 1, reason: "no tenant is ready" });
+  });
+
+  it("--parallel wins over the default", () => {
+    assert.deepEqual(parallelism([streaming("NV")], 3), { tenants: 3, reason: "--parallel 3" });
+    assert.equal(parallelism([serverSide("CA")], 1).tenants, 1);
+  });
+
+  it("the pool runs at most n at once, in order, and after an error starts nothing new but awaits those running", async () => {
+    let running = 0;
+    let most = 0;
+    const started: number[] = [];
+    const finished: number[] = [];
+    const work = async (k: number) => {
+      started.push(k);
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, k === 2 ? 5 : 20));
+      running--;
+      finished.push(k);
+      if (k === 2) throw new Error("tenant 2");
+    };
+    await assert.rejects(forEachAtMost([0, 1, 2, 3, 4, 5], 3, work), /tenant 2/);
+    assert.equal(most, 3);
+    assert.deepEqual(started, [0, 1, 2], "nothing started after the error");
+    assert.deepEqual(finished.sort(), [0, 1, 2], "those running were awaited");
+
+    started.length = 0;
+    await forEachAtMost([0, 1, 2, 3], 1, async (k) => void started.push(k));
+    assert.deepEqual(started, [0, 1, 2, 3]);
+  });
+
+  it("the whole run's tally: rows of the estimates, advanced by the extract; failed and skipped tenants leave the total", () => {
+    let now = 0;
+    const tally = new RunTally(() => now);
+    tally.planned([
+      { tenant: "A", expectedRows: 1000 },
+      { tenant: "B", expectedRows: 3000 },
+      { tenant: "C", expectedRows: 500 },
+      { tenant: "D", expectedRows: 500 },
+    ]);
+    assert.equal(tally.standing().etaMs, undefined, "no ETA before any row");
+    tally.started("A");
+    tally.started("B");
+    now = 10_000;
+    tally.extracted("A", 400);
+    tally.extracted("B", 600);
+    assert.deepEqual(tally.standing(), {
+      tenants: 4,
+      running: 2,
+      done: 0,
+      failed: 0,
+      skipped: 0,
+      rowsDone: 1000,
+      rowsTotal: 5000,
+      etaMs: 40_000,
+    });
+    tally.extracted("A", 900); // fewer than estimated: done counts the whole estimate
+    tally.ended("A", "done");
+    tally.ended("B", "failed");
+    tally.ended("C", "skipped");
+    const standing = tally.standing();
+    assert.deepEqual([standing.done, standing.failed, standing.skipped, standing.running], [1, 1, 1, 0]);
+    assert.deepEqual([standing.rowsDone, standing.rowsTotal], [1000, 1500]);
+    assert.equal(tally.over, false);
+    tally.ended("D", "skipped");
+    assert.equal(tally.over, true);
+  });
+});
