@@ -319,19 +319,33 @@ export class MysqlDialect {
   }
 
   /**
-   * Verify: every loadable row of the exams with ids from `low` to `high` (both inclusive), with
-   * the row's checksum. The caller keeps the rows of the OLAP exams in scope, so that the
-   * warehouse side reads by the exam's primary key and writes nothing (it runs on a read-only
-   * session or a reader endpoint).
+   * Verify: the OLAP exams in scope of one page, as a bitmap (bit i of byte i / 8 stands for exam
+   * `low + i`) in a session variable: a binary string, so that reading a byte at an offset is one
+   * step, however long the page.
    */
-  verifyRows(scope: ExtractScope, low: BoundValue, high: BoundValue): MysqlStatement {
+  verifyPageExams(bitmapHex: BoundValue): MysqlStatement {
     const q = builder();
+    return q.build(`SET @rdw_backfill_exams = UNHEX(${q.bind(bitmapHex)})`);
+  }
+
+  /**
+   * Verify: the loadable rows of the exams from `low` to `high` (both inclusive) that the page's
+   * bitmap names, summed on the warehouse per (school year, asmt, alt score, performance level):
+   * rows, ids, checksums and students (one OLAP exam per student, assessment and year). Reads by
+   * the exam's primary key and writes nothing (it runs on a read-only session or a reader
+   * endpoint); a few rows come back per page instead of every row.
+   */
+  verifyPageSums(scope: ExtractScope, low: BoundValue, high: BoundValue): MysqlStatement {
+    const q = builder();
+    const offset = () => `(we.id - ${q.bind(low)})`;
     return q.build([
-      "SELECT we.id AS exam_id, we.school_year, we.asmt_id, wes.subject_score_id, we.student_id,",
-      `       wes.performance_level AS level, wes.id, ${rowChecksum()} AS checksum`,
+      "SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,",
+      `       SUM(wes.id) AS ids, SUM(${rowChecksum()}) AS checksums, COUNT(DISTINCT we.id) AS students`,
       ...this.selection(q, scope),
       LOADABLE,
       `  AND we.id BETWEEN ${q.bind(low)} AND ${q.bind(high)}`,
+      `  AND ASCII(SUBSTRING(@rdw_backfill_exams, ${offset()} DIV 8 + 1, 1)) & (1 << (${offset()} % 8)) <> 0`,
+      "GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level",
     ]);
   }
 

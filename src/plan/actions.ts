@@ -184,8 +184,9 @@ export type CheckAction = ActionBase<"check">;
 /** The full, read-only comparison of `exam_alt_score` with the warehouse. */
 export interface VerifyAction extends ActionBase<"verify"> {
   warehouse: {
-    /** A template: one statement per page of OLAP exam ids, for the exam ids from the first to the last. */
-    pageRows: MysqlStatement;
+    /** Templates: per page of OLAP exam ids, its bitmap, then the sums of its exams' rows. */
+    pageExams: MysqlStatement;
+    pageSums: MysqlStatement;
     /** A template: one statement per group that differs (at most 20). */
     groupRows: MysqlStatement;
   };
@@ -195,7 +196,6 @@ export interface VerifyAction extends ActionBase<"verify"> {
     groups: PgStatement;
     groupRows: PgStatement;
     groupScope: PgStatement;
-    levels: PgStatement;
     duplicateKeys: PgStatement;
     orphans: PgStatement;
   };

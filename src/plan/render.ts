@@ -3,6 +3,7 @@ import type { Statement } from "../core/statement.js";
 import type { Action, Plan, TenantPlan } from "./actions.js";
 import { BENCHMARK_RATE, planSummary, type RunRate } from "./estimate.js";
 import { journalCopyUri } from "./staging-location.js";
+import { VERIFY_WAREHOUSE_SESSIONS } from "./tenant-actions.js";
 
 const MASK = "********";
 
@@ -207,11 +208,14 @@ export function statementsOf(action: Action): Labeled[] {
     case "verify":
       return [
         ["OLAP, page by page (template)", action.olap.scopePage],
-        ["warehouse, read-only, for each page's exam ids (template)", action.warehouse.pageRows],
+        [
+          `warehouse, read-only, on ${VERIFY_WAREHOUSE_SESSIONS} sessions, each page's exams as a bitmap (template)`,
+          action.warehouse.pageExams,
+        ],
+        ["warehouse, the sums of that page's rows (template)", action.warehouse.pageSums],
         ["OLAP, at the same time as the pages", action.olap.groups],
-        ["OLAP", action.olap.levels],
-        ["OLAP", action.olap.duplicateKeys],
-        ["OLAP", action.olap.orphans],
+        ["OLAP, on another session at the same time", action.olap.duplicateKeys],
+        ["OLAP, after it", action.olap.orphans],
         ["warehouse, for each group that differs (template)", action.warehouse.groupRows],
         ["OLAP, for each group that differs (template)", action.olap.groupRows],
         ["OLAP, the group's exams in scope (template)", action.olap.groupScope],

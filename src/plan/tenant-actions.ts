@@ -33,6 +33,8 @@ export function serverExtractBoundMs(rowsApprox: number): number {
 export const RECLAIM_SHARE = 0.05;
 /** OLAP exam ids read per page in verify. */
 export const VERIFY_SCOPE_PAGE = 50_000;
+/** Warehouse sessions verify sums pages on at once. */
+export const VERIFY_WAREHOUSE_SESSIONS = 2;
 /** Examples per verify check. */
 export const VERIFY_EXAMPLES = 5;
 
@@ -321,10 +323,11 @@ function verifyAction(
     summary:
       "compare exam_alt_score with the warehouse, read-only: completeness, uniqueness, orphans, values, aggregate report",
     condition:
-      `the OLAP exams in scope are read in pages of ${VERIFY_SCOPE_PAGE}, the warehouse rows of each page's exam ids are ` +
-      "checksummed on the warehouse and tallied here; groups whose counts or checksums differ (at most 20) are read row by row",
+      `the OLAP exams in scope are read in pages of ${VERIFY_SCOPE_PAGE}; the warehouse sums the rows of each page's exams ` +
+      "(named by a bitmap) per group; groups whose counts or checksums differ (at most 20) are read row by row",
     warehouse: {
-      pageRows: warehouse.verifyRows(scope, "<first exam id>", "<last exam id>"),
+      pageExams: warehouse.verifyPageExams("<the page's exams as a bitmap, in hex>"),
+      pageSums: warehouse.verifyPageSums(scope, "<first exam id>", "<last exam id>"),
       groupRows: warehouse.verifyGroupRows(scope, group),
     },
     olap: {
@@ -332,7 +335,6 @@ function verifyAction(
       groups: olap.verifyGroups(facts.altScoreIds, settings.since),
       groupRows: olap.verifyGroupRows(facts.altScoreIds, settings.since, group),
       groupScope: olap.verifyGroupScope(settings.since, group),
-      levels: olap.verifyLevels(facts.altScoreIds, settings.since),
       duplicateKeys: olap.duplicateKeys(VERIFY_EXAMPLES),
       orphans: olap.orphans(VERIFY_EXAMPLES),
     },

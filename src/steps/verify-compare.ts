@@ -3,8 +3,8 @@ import { VERIFY_EXAMPLES } from "../plan/tenant-actions.js";
 /**
  * Verify's comparisons, without servers. Each side gives, per (school year, asmt, alt score)
  * group, the rows, the sum of their ids and the sum of their checksums, all integers compared
- * exactly; the warehouse's come from its rows as they stream (`WarehouseTally`), the OLAP
- * side's from one aggregate query.
+ * exactly; the warehouse's from its sums page by page (`WarehouseTally`), the OLAP side's from
+ * one aggregate query.
  */
 
 export interface VerifyCheckResult {
@@ -48,45 +48,75 @@ export interface GroupSums {
 const groupKey = (row: Row) => `${row.school_year}/${row.asmt_id}/${row.subject_score_id}`;
 
 /**
- * The warehouse side, from its rows: only the rows of exams the OLAP side has in scope count,
- * and an exam's second score row for the same alt score is a row of its own (the merge would
- * keep one) but the same student in the aggregate report.
+ * The warehouse side, from the sums the warehouse computed per page: per group, the rows, the
+ * sum of their ids and of their checksums; per report cell (group and level), the students.
  */
 export class WarehouseTally {
   readonly groups = new Map<string, GroupSums>();
   /** Students per (school year, asmt, alt score, level). */
   readonly levels = new Map<string, number>();
-  private readonly counted = new Set<string>();
 
-  /** Adds the rows of one page of exams; `inScope` holds that page's OLAP exam ids. */
-  addPage(rows: readonly Row[], inScope: ReadonlySet<string>): void {
+  /** Adds one page's sums (a row per group and level). */
+  addSums(rows: readonly Row[]): void {
+    addGroupSums(this.groups, rows);
     for (const row of rows) {
-      if (!inScope.has(String(row.exam_id))) continue;
-      const key = groupKey(row);
-      const sums = this.groups.get(key) ?? { n: 0n, ids: 0n, checksums: 0n };
-      sums.n += 1n;
-      sums.ids += BigInt(String(row.id));
-      sums.checksums += BigInt(String(row.checksum));
-      this.groups.set(key, sums);
-      // One exam per student, assessment and year in scope: distinct (exam, alt score) pairs
-      // are distinct students. The pairs of one page's exams are all in this page.
-      const pair = `${String(row.exam_id)}/${String(row.subject_score_id)}`;
-      if (this.counted.has(pair)) continue;
-      this.counted.add(pair);
-      const cell = `${key}/${row.level}`;
-      this.levels.set(cell, (this.levels.get(cell) ?? 0) + 1);
+      const cell = `${groupKey(row)}/${row.level}`;
+      this.levels.set(cell, (this.levels.get(cell) ?? 0) + Number(row.students));
     }
-    this.counted.clear();
   }
 }
 
+/** Adds rows of per-group (or per group and level) sums into `groups`, exactly. */
+function addGroupSums(groups: Map<string, GroupSums>, rows: readonly Row[]): Map<string, GroupSums> {
+  for (const row of rows) {
+    const key = groupKey(row);
+    const sums = groups.get(key) ?? { n: 0n, ids: 0n, checksums: 0n };
+    sums.n += BigInt(String(row.n));
+    sums.ids += BigInt(String(row.ids));
+    sums.checksums += BigInt(String(row.checksums));
+    groups.set(key, sums);
+  }
+  return groups;
+}
+
 function groupMap(rows: readonly Row[]): Map<string, GroupSums> {
-  return new Map(
-    rows.map((row) => [
-      groupKey(row),
-      { n: BigInt(String(row.n)), ids: BigInt(String(row.ids)), checksums: BigInt(String(row.checksums)) },
-    ]),
-  );
+  return addGroupSums(new Map(), rows);
+}
+
+/** Exam ids a bitmap may span: 512 KiB, sent as 1 MiB of hex text, well inside any max_allowed_packet. */
+export const BITMAP_SPAN = 4 * 1024 * 1024;
+
+export interface ExamBitmap {
+  low: number;
+  high: number;
+  /** Bit i of byte i / 8 (least significant first) stands for exam `low + i`, as hex. */
+  hex: string;
+}
+
+/**
+ * The exam ids of one page (ascending) as bitmaps, each spanning at most `span` ids: a page of
+ * 50,000 dense ids is about 9 KB, where the ids as text would be 400 KB.
+ */
+export function examBitmaps(ids: readonly string[], span = BITMAP_SPAN): ExamBitmap[] {
+  const bitmaps: ExamBitmap[] = [];
+  let start = 0;
+  while (start < ids.length) {
+    const low = Number(ids[start]);
+    let end = start;
+    while (end + 1 < ids.length && Number(ids[end + 1]) - low < span) end++;
+    const high = Number(ids[end]);
+    if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high)) {
+      throw new Error(`exam id ${ids[start]} or ${ids[end]} is beyond 2^53`);
+    }
+    const bits = Buffer.alloc(Math.floor((high - low) / 8) + 1);
+    for (let index = start; index <= end; index++) {
+      const offset = Number(ids[index]) - low;
+      bits[offset >> 3]! |= 1 << (offset & 7);
+    }
+    bitmaps.push({ low, high, hex: bits.toString("hex") });
+    start = end + 1;
+  }
+  return bitmaps;
 }
 
 /** The groups of both sides: those whose rows differ (count or ids), those whose values differ. */

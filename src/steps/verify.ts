@@ -3,7 +3,7 @@ import { olapDialect, warehouseDialect } from "../dialects/choose.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { PgSession } from "../io/db/pg-session.js";
 import type { VerifyAction } from "../plan/actions.js";
-import { VERIFY_SCOPE_PAGE } from "../plan/tenant-actions.js";
+import { VERIFY_SCOPE_PAGE, VERIFY_WAREHOUSE_SESSIONS } from "../plan/tenant-actions.js";
 import type { StepContext, TenantSessions } from "./context.js";
 import type { FailureDetails, OlderMissing } from "./results.js";
 import {
@@ -12,6 +12,7 @@ import {
   compareRows,
   completenessCheck,
   DRILL_GROUPS,
+  examBitmaps,
   levelCells,
   orphansCheck,
   uniquenessCheck,
@@ -66,27 +67,31 @@ async function compare(
   const { scope } = action;
   const result: TenantVerification = { tenant, olapSchema: scope.schema, ok: false, checks: [], levels: [] };
   try {
-    const [olap, olapAggregates, warehouse] = await Promise.all([
+    const [olap, olapGroups, olapKeys, ...warehouses] = await Promise.all([
       sessions.olapReader(),
       sessions.olapReader(),
-      sessions.warehouseReader(),
+      sessions.olapReader(),
+      ...Array.from({ length: VERIFY_WAREHOUSE_SESSIONS }, () => sessions.warehouseReader()),
     ]);
-    // The OLAP side's aggregates run on their own session while the pages are compared.
-    const aggregates = Promise.all([
-      olapAggregates.query<Row>(action.olap.groups),
-      olapAggregates.query<Row>(action.olap.levels),
-      olapAggregates.query<{ n: string; first_id: string; last_id: string; keys: string }>(
+    // The OLAP side's aggregates run on their own sessions while the warehouse sums the pages.
+    const groupSums = olapGroups.query<Row>(action.olap.groups);
+    const keyChecks = (async () => {
+      const duplicates = await olapKeys.query<{ n: string; first_id: string; last_id: string; keys: string }>(
         action.olap.duplicateKeys,
-      ),
-      olapAggregates.query<{ id: string; orphans: string }>(action.olap.orphans),
-    ]);
-    aggregates.catch(() => undefined); // awaited below
-    const tally = await tallyWarehouse(action, olap, warehouse);
+      );
+      const orphans = await olapKeys.query<{ id: string; orphans: string }>(action.olap.orphans);
+      return { duplicates, orphans };
+    })();
+    groupSums.catch(() => undefined); // awaited below
+    keyChecks.catch(() => undefined); // awaited below
+    const tally = await tallyWarehouse(action, olap, warehouses);
+    const warehouse = warehouses[0]!;
     if (action.older) result.older = await olderMissing(action, olap, warehouse);
-    const [olapGroups, olapLevels, duplicates, orphans] = await aggregates;
-    const groups = compareGroups(tally.groups, olapGroups.rows);
+    const olapSums = (await groupSums).rows;
+    const { duplicates, orphans } = await keyChecks;
+    const groups = compareGroups(tally.groups, olapSums);
     const rows = await drillDown(action, [...groups.identity, ...groups.values], olap, warehouse);
-    result.levels = levelCells(tally.levels, olapLevels.rows);
+    result.levels = levelCells(tally.levels, olapSums);
     result.checks.push(
       completenessCheck(groups, rows),
       uniquenessCheck(duplicates.rows),
@@ -103,22 +108,54 @@ async function compare(
 }
 
 /**
- * Walks the OLAP exams in scope page by page (keyset pagination) and tallies the warehouse's
- * rows of each page's exam id range; the next page is read from OLAP while the warehouse works.
+ * Walks the OLAP exams in scope page by page (keyset pagination); each page goes, as bitmaps of
+ * exam ids, to the next free warehouse session, which sums that page's rows per group and level.
  */
 async function tallyWarehouse(
   action: VerifyAction,
   olap: PgSession,
-  warehouse: MysqlSession,
+  warehouses: readonly MysqlSession[],
 ): Promise<WarehouseTally> {
   const { olapSql, warehouseSql, warehouseScope, scope } = statementsOf(action);
   const tally = new WarehouseTally();
-  await forEachPage(
-    async (after) => olap.query<{ id: string }>(olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE)),
-    async (ids, first, last) =>
-      tally.addPage(await warehouse.query<Row>(warehouseSql.verifyRows(warehouseScope, first, last)), ids),
+  const pages = scopePages((after) =>
+    olap.query<{ id: string }>(olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE)),
+  );
+  let failed = false;
+  await Promise.all(
+    warehouses.map(async (warehouse) => {
+      try {
+        for await (const ids of pages) {
+          if (failed) return;
+          for (const bitmap of examBitmaps(ids)) {
+            await warehouse.query(warehouseSql.verifyPageExams(bitmap.hex));
+            tally.addSums(
+              await warehouse.query<Row>(
+                warehouseSql.verifyPageSums(warehouseScope, bitmap.low, bitmap.high),
+              ),
+            );
+          }
+        }
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }),
   );
   return tally;
+}
+
+/** The OLAP exam ids in scope, a page at a time (keyset pagination keeps memory flat); shared by the sessions that sum them. */
+async function* scopePages(
+  read: (after: string) => Promise<{ rows: { id: string }[] }>,
+): AsyncGenerator<string[]> {
+  let after = "0";
+  for (;;) {
+    const ids = (await read(after)).rows.map((row) => String(row.id));
+    if (ids.length > 0) yield ids;
+    if (ids.length < VERIFY_SCOPE_PAGE) return;
+    after = ids[ids.length - 1]!;
+  }
 }
 
 /** Walks the OLAP exams older than the window without alt scores, a page at a time, as `tallyWarehouse` does. */

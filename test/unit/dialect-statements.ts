@@ -131,7 +131,8 @@ export function warehouseStatements(dialect: MysqlDialect): Collector<MysqlState
       );
     }
   }
-  add("verifyRows", "", dialect.verifyRows(SCOPE, 1000, 1999));
+  add("verifyPageExams", "", dialect.verifyPageExams("0a05"));
+  add("verifyPageSums", "", dialect.verifyPageSums(SCOPE, 1000, 1999));
   add("verifyGroupRows", "", dialect.verifyGroupRows(SCOPE, GROUP));
   add("verifyOlderExams", "", dialect.verifyOlderExams(SCOPE, 1000, 1999));
   add("connectionId", "", dialect.connectionId());
@@ -218,7 +219,6 @@ export function olapStatements(dialect: PostgresDialect): {
     add("verifyGroupRows", "", t.verifyGroupRows(ALT_IDS, SINCE, GROUP));
     add("verifyGroupScope", "", t.verifyGroupScope(SINCE, GROUP));
     add("olderExamsWithoutAltScores", "", t.olderExamsWithoutAltScores(ALT_IDS, SINCE, "0", 1000));
-    add("verifyLevels", "", t.verifyLevels(ALT_IDS, SINCE));
     add("duplicateKeys", "", t.duplicateKeys(10));
     add("orphans", "", t.orphans(10));
   }

@@ -170,7 +170,15 @@ describe("bound values land where their placeholders are", () => {
         "table_schema = 'warehouse_pa' AND table_name IN ('exam', 'exam_score')",
       ),
     );
-    assert.ok(inline(MYSQL.verifyRows(SCOPE, "101", "202")).endsWith("AND we.id BETWEEN '101' AND '202'"));
+    const pageSums = inline(MYSQL.verifyPageSums(SCOPE, 101, 202));
+    assert.ok(pageSums.includes("AND we.id BETWEEN 101 AND 202"));
+    // The bitmap's byte and bit are counted from the page's first exam id.
+    assert.ok(
+      pageSums.includes(
+        "AND ASCII(SUBSTRING(@rdw_backfill_exams, (we.id - 101) DIV 8 + 1, 1)) & (1 << ((we.id - 101) % 8)) <> 0",
+      ),
+    );
+    assert.equal(inline(MYSQL.verifyPageExams("0a05")), "SET @rdw_backfill_exams = UNHEX('0a05')");
   });
 
   it("the window sample: 20 ascending, disjoint slices inside the id span, as many ids as it says", () => {

@@ -6,6 +6,7 @@ import {
   compareRows,
   completenessCheck,
   EXAMPLES,
+  examBitmaps,
   type LevelCell,
   type GroupSums,
   levelCells,
@@ -100,40 +101,75 @@ describe("compareGroups", () => {
 });
 
 describe("WarehouseTally", () => {
-  const row = (exam: number, id: number, checksum: number, extra: Partial<Record<string, unknown>> = {}) => ({
-    exam_id: String(exam),
+  /** One page's sums for one group and level, as the warehouse returns them (DECIMAL sums as text). */
+  const sums = (level: number, n: number, ids: string, checksums: string, students: number, score = 19) => ({
     school_year: 2020,
     asmt_id: 7,
-    subject_score_id: 19,
-    level: 2,
-    id: String(id),
-    checksum: String(checksum),
-    ...extra,
+    subject_score_id: score,
+    level,
+    n: String(n),
+    ids,
+    checksums,
+    students: String(students),
   });
 
-  it("counts only the rows of the page's exams in scope, summing ids and checksums exactly", () => {
+  it("adds each page's sums per group exactly, beyond 2^53", () => {
     const tally = new WarehouseTally();
-    tally.addPage(
-      [row(10, 100, 4294967295), row(11, 101, 4294967295), row(12, 102, 7)],
-      new Set(["10", "12"]),
-    );
-    tally.addPage([row(13, 103, 1, { subject_score_id: 20 })], new Set(["13"]));
-    assert.deepEqual(tally.groups.get("2020/7/19"), { n: 2n, ids: 202n, checksums: 4294967302n });
-    assert.deepEqual(tally.groups.get("2020/7/20"), { n: 1n, ids: 103n, checksums: 1n });
+    tally.addSums([sums(1, 2, "9007199254740993", "4294967295", 2), sums(2, 1, "7", "1", 1)]);
+    tally.addSums([sums(1, 1, "103", "4294967295", 1), sums(1, 1, "5", "3", 1, 20)]);
+    assert.deepEqual(tally.groups.get("2020/7/19"), {
+      n: 4n,
+      ids: 9007199254741103n,
+      checksums: 8589934591n,
+    });
+    assert.deepEqual(tally.groups.get("2020/7/20"), { n: 1n, ids: 5n, checksums: 3n });
     assert.equal(tally.groups.size, 2);
   });
 
-  it("counts an exam's second score row for one alt score as a row, but its student once per level", () => {
+  it("adds the students of each report cell over the pages", () => {
     const tally = new WarehouseTally();
-    tally.addPage([row(10, 100, 1), row(10, 101, 2), row(11, 102, 3, { level: 3 })], new Set(["10", "11"]));
-    assert.equal(tally.groups.get("2020/7/19")!.n, 3n);
+    tally.addSums([sums(2, 3, "1", "1", 2), sums(3, 1, "1", "1", 1)]);
+    tally.addSums([sums(2, 1, "1", "1", 1)]);
     assert.deepEqual(
       [...tally.levels],
       [
-        ["2020/7/19/2", 1],
+        ["2020/7/19/2", 3],
         ["2020/7/19/3", 1],
       ],
     );
+  });
+});
+
+describe("examBitmaps", () => {
+  /** The ids a bitmap names, read back bit by bit as the warehouse does. */
+  const named = ({ low, hex }: { low: number; hex: string }) => {
+    const bytes = Buffer.from(hex, "hex");
+    const ids: number[] = [];
+    for (let offset = 0; offset < bytes.length * 8; offset++)
+      if (bytes[offset >> 3]! & (1 << (offset % 8))) ids.push(low + offset);
+    return ids;
+  };
+
+  it("names exactly the page's ids, from its first to its last", () => {
+    const ids = ["1000", "1001", "1007", "1008", "1100", "123456"];
+    const [bitmap, ...rest] = examBitmaps(ids);
+    assert.deepEqual(rest, []);
+    assert.equal(bitmap!.low, 1000);
+    assert.equal(bitmap!.high, 123456);
+    assert.deepEqual(named(bitmap!), ids.map(Number));
+  });
+
+  it("splits a page whose ids spread wider than a bitmap may span", () => {
+    const ids = ["10", "11", "40", "41", "95"];
+    const bitmaps = examBitmaps(ids, 32);
+    assert.deepEqual(
+      bitmaps.map((b) => [b.low, b.high]),
+      [
+        [10, 41],
+        [95, 95],
+      ],
+    );
+    assert.deepEqual(bitmaps.flatMap(named), ids.map(Number));
   });
 });
 
