@@ -25,6 +25,8 @@ export interface BenchContext {
   olap: pg.Client;
   dataset: BenchDataset;
   since: string;
+  /** The eligible rows of `dataset`, once a contender counted them (verify reports none of its own). */
+  eligibleRows: number;
 }
 
 /**
@@ -152,20 +154,27 @@ const login = (server: { user: string; password: string }) =>
   encodeURIComponent(server.user) + (server.password ? `:${encodeURIComponent(server.password)}` : "");
 
 const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-const BENCH_TENANT = "BENCH";
+
+/** How rdw-backfill is run: `run` with extra options, or `verify` alone. */
+export interface RdwRun {
+  command: "run" | "verify";
+  extraArgs: string[];
+}
 
 /**
- * 3. `rdw-backfill run`, streaming through S3-compatible staging, with backup, replace,
- * count checks and verify, on `exam_alt_score` as the generator left it.
+ * 3. rdw-backfill, streaming through S3-compatible staging, on the deployment's tenants (one
+ * per dataset) as the generator left them: `run` (backup, replace, count and checksum checks
+ * before COMMIT, and verify unless `--no-verify`), or `verify` alone after a run.
  */
 export async function rdwBackfill(
   context: BenchContext,
   s3: LocalS3,
   bucket: string,
-  extraArgs: string[] = [],
-): Promise<ContenderResult & { report: RunReport }> {
-  const { servers, olap, dataset } = context;
-  await resetAltScores(olap, dataset.olapSchema);
+  datasets: readonly BenchDataset[],
+  how: RdwRun,
+): Promise<ContenderResult & { report?: RunReport }> {
+  const { servers, olap } = context;
+  if (how.command === "run") for (const dataset of datasets) await resetAltScores(olap, dataset.olapSchema);
   const dir = await mkdtemp(join(tmpdir(), "rdw-bench-run-"));
   try {
     const configDir = join(dir, "config");
@@ -173,20 +182,38 @@ export async function rdwBackfill(
       uriRoot: `s3://${bucket}`,
       warehouse: servers.mysql,
       olap: { ...servers.pg, database: context.olapDatabase },
-      tenants: [
-        {
-          id: BENCH_TENANT,
-          name: "Benchmark tenant",
+      tenants: await Promise.all(
+        datasets.map(async (dataset, index) => ({
+          id: `BENCH${index + 1}`,
+          name: `Benchmark tenant ${index + 1}`,
           sandbox: false,
           warehouseDatabase: dataset.warehouseDatabase,
           olapUser: await tenantRole(olap, dataset.olapSchema),
-        },
-      ],
+        })),
+      ),
       redshiftRole: "arn:aws:iam::123456789012:role/rdw-bench",
       adminLogins: true,
     });
     const reportDir = join(dir, "report");
     await checkpoint(olap);
+    const common = ["--config", configDir, "--since", context.since];
+    const args =
+      how.command === "verify"
+        ? ["verify", ...common, "--json", ...how.extraArgs]
+        : [
+            "run",
+            ...common,
+            "--yes",
+            "--no-quiesce",
+            "--new-run",
+            "--extract",
+            "stream",
+            "--journal-dir",
+            join(dir, "runs"),
+            "--report-dir",
+            reportDir,
+            ...how.extraArgs,
+          ];
     const measured = await measurePipeline([
       {
         file: process.execPath,
@@ -196,46 +223,37 @@ export async function rdwBackfill(
             ? ["--cpu-prof", `--cpu-prof-dir=${process.env.RDW_BENCH_PROFILE}`]
             : []),
           CLI,
-          "run",
-          "--config",
-          configDir,
-          "--yes",
-          "--no-quiesce",
-          "--new-run",
-          "--extract",
-          "stream",
-          "--since",
-          context.since,
-          "--journal-dir",
-          join(dir, "runs"),
-          "--report-dir",
-          reportDir,
-          // The count checks run before COMMIT and after it; the full re-read of the warehouse
-          // that `run` ends with is `rdw-backfill verify`, measured on its own.
-          "--no-verify",
-          ...extraArgs,
+          ...args,
         ],
         env: { ...process.env, ...s3.env },
       },
     ]);
+    const name = `rdw-backfill ${how.command}${how.extraArgs.length > 0 ? ` ${how.extraArgs.join(" ")}` : ""}`;
+    if (how.command === "verify") {
+      const results = JSON.parse(measured.stdout) as { ok: boolean; checks: { expected?: string }[] }[];
+      const failed = results.filter((result) => !result.ok);
+      if (failed.length > 0) throw new Error(`${name}: ${failed.length} tenants failed verification`);
+      // The rows verify compared: what the extract staged, on the same data.
+      return { ...measured, name, rows: context.eligibleRows, detail: "" };
+    }
     const report = JSON.parse(await readFile(join(reportDir, "summary.json"), "utf8")) as RunReport;
-    const tenant = report.tenants[0];
-    if (!report.ok || !tenant || tenant.status !== "succeeded") {
-      throw new Error(`rdw-backfill: the run did not succeed: ${tenant?.error ?? "no tenant report"}`);
+    const failed = report.tenants.filter(
+      (tenant) => tenant.status !== "succeeded" || tenant.checks.some((check) => !check.ok),
+    );
+    if (!report.ok || failed.length > 0) {
+      throw new Error(
+        `${name}: the run did not succeed: ${failed.map((t) => t.error ?? t.tenant).join("; ")}`,
+      );
     }
-    const failedChecks = tenant.checks.filter((check) => !check.ok);
-    if (failedChecks.length > 0) {
-      throw new Error(`rdw-backfill: checks failed: ${failedChecks.map((check) => check.name).join(", ")}`);
-    }
-    await dropBackups(olap, dataset.olapSchema);
-    const steps = tenant.steps
-      .map((step) => `${step.step} ${(step.durationMs / 1000).toFixed(1)} s`)
-      .join(", ");
+    for (const dataset of datasets) await dropBackups(olap, dataset.olapSchema);
+    const steps = new Map<string, number>();
+    for (const tenant of report.tenants)
+      for (const step of tenant.steps) steps.set(step.step, (steps.get(step.step) ?? 0) + step.durationMs);
     return {
       ...measured,
-      name: "rdw-backfill run (stream, S3 staging)",
-      rows: tenant.staged,
-      detail: steps,
+      name,
+      rows: report.tenants.reduce((sum, tenant) => sum + tenant.staged, 0),
+      detail: [...steps].map(([step, ms]) => `${step} ${(ms / 1000).toFixed(1)} s`).join(", "),
       report,
     };
   } finally {

@@ -19,10 +19,31 @@ import { quotePg } from "../src/dialects/postgres.js";
 
 /** Bump when the generator or the schema changes, so that an older dataset is not reused. */
 const DATASET_VERSION = 1;
-/** Extracted alt-score rows per generated student (measured on the default options). */
-export const ROWS_PER_STUDENT = 7.7;
+/**
+ * The two shapes of warehouse the benchmark measures. `rich`: every assessment (IAB, ICA and
+ * summative) with its claim scores, about 2.6 score rows per exam and 5.8 per eligible alt score,
+ * where the source join dominates. `lean`: only assessments that have an alt score, three score
+ * rows per exam, where the join is cheap and the tool's own work shows.
+ */
+export type Shape = "rich" | "lean";
+
+/** Extracted alt-score rows per generated student, per shape (measured on the generator's options). */
+export const ROWS_PER_STUDENT: Record<Shape, number> = { rich: 7.7, lean: 7.2 };
+
+const SHAPE_OPTIONS: Record<Shape, Partial<GenerateOptions>> = {
+  rich: {},
+  lean: { altScoreAssessmentsOnly: true, schoolYears: [2020, 2021, 2022] },
+};
+
+/** Which dataset: its shape, its size, and which tenant of a deployment (0 for a lone tenant). */
+export interface DatasetSpec {
+  shape: Shape;
+  students: number;
+  tenant: number;
+}
 
 export interface BenchDataset {
+  spec: DatasetSpec;
   warehouseDatabase: string;
   olapSchema: string;
   students: number;
@@ -32,8 +53,9 @@ export interface BenchDataset {
   initialAltRows: number;
 }
 
-export function datasetNames(students: number): { warehouseDatabase: string; olapSchema: string } {
-  return { warehouseDatabase: `rdw_bench_${students}`, olapSchema: `bench_${students}` };
+export function datasetNames(spec: DatasetSpec): { warehouseDatabase: string; olapSchema: string } {
+  const name = `${spec.shape === "lean" ? "lean_" : ""}${spec.students}${spec.tenant > 0 ? `_t${spec.tenant}` : ""}`;
+  return { warehouseDatabase: `rdw_bench_${name}`, olapSchema: `bench_${name}` };
 }
 
 const MARKER = "rdw_bench_dataset";
@@ -42,9 +64,9 @@ const MARKER = "rdw_bench_dataset";
 export async function findDataset(
   mysql: Connection,
   olap: pg.Client,
-  students: number,
+  spec: DatasetSpec,
 ): Promise<BenchDataset | undefined> {
-  const names = datasetNames(students);
+  const names = datasetNames(spec);
   try {
     const [rows] = await mysql.query(
       `SELECT version, exams, exam_scores FROM ${quoteMysql(names.warehouseDatabase)}.${MARKER}`,
@@ -56,8 +78,9 @@ export async function findDataset(
     const olapRow = olapMarker.rows[0];
     if (marker?.version !== DATASET_VERSION || olapRow?.version !== DATASET_VERSION) return undefined;
     return {
+      spec,
       ...names,
-      students,
+      students: spec.students,
       exams: Number(marker.exams),
       examScores: Number(marker.exam_scores),
       olapExams: Number(olapRow.olap_exams),
@@ -75,10 +98,11 @@ export async function findDataset(
 export async function generateDataset(
   mysql: Connection,
   olap: pg.Client,
-  students: number,
+  spec: DatasetSpec,
   say: (line: string) => void,
 ): Promise<BenchDataset> {
-  const names = datasetNames(students);
+  const { students } = spec;
+  const names = datasetNames(spec);
   const db = quoteMysql(names.warehouseDatabase);
   const schema = quotePg(names.olapSchema);
   await mysql.query(`DROP DATABASE IF EXISTS ${db}`);
@@ -101,7 +125,12 @@ export async function generateDataset(
     copyInto(altRowsClient, altRows.stream, `${schema}.exam_alt_score (${OLAP_ALT_SCORE.columns})`),
   ]);
   const counts = { exams: 0, examScores: 0, olapExams: 0, altRows: 0 };
-  const options: GenerateOptions = { ...DEFAULT_GENERATE_OPTIONS, students, seed: 20261124 };
+  const options: GenerateOptions = {
+    ...DEFAULT_GENERATE_OPTIONS,
+    ...SHAPE_OPTIONS[spec.shape],
+    students,
+    seed: 20261124 + spec.tenant,
+  };
   let generated = 0;
   for (const student of generateStudents(options)) {
     const olapIds = new Set(student.olapExamIds);
@@ -140,6 +169,7 @@ export async function generateDataset(
     counts.altRows,
   ]);
   return {
+    spec,
     ...names,
     students,
     exams: counts.exams,

@@ -1,16 +1,38 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { localServers, openMysql, openPg } from "../demo/local-servers.js";
 import { startLocalS3 } from "../demo/s3-server.js";
 import { quotePg } from "../src/dialects/postgres.js";
-import { type BenchContext, type ContenderResult, pgloader, rawPipe, rdwBackfill } from "./contenders.js";
-import { type BenchDataset, findDataset, generateDataset, ROWS_PER_STUDENT } from "./dataset.js";
-import { type BenchResults, describeMachine, renderMarkdown, renderTerminal } from "./results.js";
+import {
+  type BenchContext,
+  type ContenderResult,
+  pgloader,
+  rawPipe,
+  rdwBackfill,
+  type RdwRun,
+} from "./contenders.js";
+import {
+  type BenchDataset,
+  type DatasetSpec,
+  findDataset,
+  generateDataset,
+  ROWS_PER_STUDENT,
+  type Shape,
+} from "./dataset.js";
+import {
+  type BenchResults,
+  describeMachine,
+  renderMarkdown,
+  renderTerminal,
+  type ShapeResults,
+} from "./results.js";
 
 const OLAP_DATABASE = "rdw_bench";
 const BUCKET = "rdw-bench-archive";
 const SINCE = "2019-11-01 00:00:00";
+/** The deployment: this many tenants of a quarter of the default size each. */
+const DEPLOYMENT_TENANTS = 4;
 
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -24,14 +46,28 @@ function positiveInteger(text: string): number {
 interface BenchOptions {
   rows: number;
   runs: number;
+  shape: Shape | "both";
   only?: string;
+  deployment: boolean;
   memoryCheck: boolean;
   out: string;
 }
 
+type Mysql = Awaited<ReturnType<typeof openMysql>>;
+type Pg = Awaited<ReturnType<typeof openPg>>;
+
+/** The rdw-backfill contenders, each measured on every shape. */
+const RDW_RUNS: [string, RdwRun][] = [
+  ["run --no-verify", { command: "run", extraArgs: ["--no-verify"] }],
+  ["run", { command: "run", extraArgs: [] }],
+  ["verify", { command: "verify", extraArgs: [] }],
+];
+
 /**
- * `npm run bench`: the raw pipe, pgloader and rdw-backfill on the same generated warehouse,
- * with wall time, rows/s and peak RSS; fails unless all three move the same eligible rows.
+ * `npm run bench`: on each shape of generated warehouse, the raw pipe, pgloader and rdw-backfill
+ * (run without and with verify, and verify alone), with wall time, rows/s and peak RSS; then a
+ * deployment of four tenants with `--parallel 1` and `--parallel 4`. Fails unless every contender
+ * moves the same eligible rows and every rdw-backfill run passes its checks.
  */
 async function main(options: BenchOptions): Promise<void> {
   const servers = localServers();
@@ -43,73 +79,126 @@ async function main(options: BenchOptions): Promise<void> {
   const olap = await openPg(servers.pg, OLAP_DATABASE);
   const s3 = await startLocalS3([BUCKET]);
   try {
-    const dataset = await ensureDataset(mysql, olap, Math.round(options.rows / ROWS_PER_STUDENT));
-    const context: BenchContext = { servers, olap, olapDatabase: OLAP_DATABASE, dataset, since: SINCE };
     const [[server]] = (await mysql.query("SELECT version() AS version")) as unknown as [
       { version: string }[],
     ];
     const pgVersion = (await olap.query<{ server_version: string }>("SHOW server_version")).rows[0]!
       .server_version;
     const startedAt = new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC";
+    const shapes: Shape[] = options.shape === "both" ? ["rich", "lean"] : [options.shape];
+    const context = (dataset: BenchDataset): BenchContext => ({
+      servers,
+      olap,
+      olapDatabase: OLAP_DATABASE,
+      dataset,
+      since: SINCE,
+      eligibleRows: 0,
+    });
 
-    const contenders: ContenderResult[] = [];
-    for (const [label, run] of [
-      ["raw pipe", () => rawPipe(context)],
-      ["pgloader", () => pgloader(context)],
-      ["rdw-backfill", () => rdwBackfill(context, s3, BUCKET)],
-    ] as const) {
-      if (options.only && options.only !== label) continue;
-      const runs: ContenderResult[] = [];
-      for (let round = 1; round <= options.runs; round++) {
-        say(`running ${label} (${round} of ${options.runs}) …`);
-        const result = await run();
-        say(describe(label, result));
-        runs.push(result);
+    const results: ShapeResults[] = [];
+    for (const shape of shapes) {
+      const students = Math.round(options.rows / ROWS_PER_STUDENT[shape]);
+      const dataset = await ensureDataset(mysql, olap, { shape, students, tenant: 0 });
+      const onShape = context(dataset);
+      const contenders: [string, () => Promise<ContenderResult>][] = [
+        ["raw pipe", () => rawPipe(onShape)],
+        ["pgloader", () => pgloader(onShape)],
+        ...RDW_RUNS.map(([label, how]): [string, () => Promise<ContenderResult>] => [
+          `rdw-backfill ${label}`,
+          () => rdwBackfill(onShape, s3, BUCKET, [dataset], how),
+        ]),
+      ];
+      const measured: ContenderResult[] = [];
+      for (const [label, run] of contenders) {
+        if (options.only && !label.startsWith(options.only)) continue;
+        const median = await medianOf(`${label} (${shape})`, options.runs, run);
+        onShape.eligibleRows ||= median.rows;
+        measured.push(median);
       }
-      if (new Set(runs.map((result) => result.rows)).size !== 1) {
-        throw new Error(`${label} moved different numbers of rows from one run to the next`);
+      const counts = new Set(measured.map((c) => c.rows));
+      if (counts.size > 1) {
+        throw new Error(
+          `${shape}: the contenders disagree on the eligible rows: ${measured.map((c) => `${c.name} ${c.rows}`).join(", ")}`,
+        );
       }
-      // The run with the median wall time stands for the contender, with all its figures.
-      contenders.push(runs.sort((a, b) => a.wallSeconds - b.wallSeconds)[Math.floor(runs.length / 2)]!);
+      results.push({
+        shape,
+        rows: measured[0]?.rows ?? 0,
+        exams: dataset.exams,
+        examScores: dataset.examScores,
+        contenders: measured,
+      });
     }
 
-    if (options.only) {
-      say(`only ${options.only} was run: nothing to compare, ${options.out} is left alone`);
-      return;
-    }
-    const counts = new Set(contenders.map((c) => c.rows));
-    if (counts.size !== 1) {
-      throw new Error(
-        `the contenders disagree on the eligible rows: ${contenders.map((c) => `${c.name} ${c.rows}`).join(", ")}`,
-      );
+    let deployment: BenchResults["deployment"];
+    if (options.deployment && !options.only) {
+      const students = Math.round(options.rows / ROWS_PER_STUDENT.rich / DEPLOYMENT_TENANTS);
+      const datasets: BenchDataset[] = [];
+      for (let tenant = 1; tenant <= DEPLOYMENT_TENANTS; tenant++)
+        datasets.push(await ensureDataset(mysql, olap, { shape: "rich", students, tenant }));
+      const parallel = async (n: number) =>
+        medianOf(`deployment of ${DEPLOYMENT_TENANTS} tenants, --parallel ${n}`, options.runs, () =>
+          rdwBackfill(context(datasets[0]!), s3, BUCKET, datasets, {
+            command: "run",
+            extraArgs: ["--no-verify", "--parallel", String(n)],
+          }),
+        );
+      deployment = {
+        tenants: DEPLOYMENT_TENANTS,
+        one: await parallel(1),
+        all: await parallel(DEPLOYMENT_TENANTS),
+      };
     }
 
     let smallRun: ContenderResult | undefined;
-    if (options.memoryCheck) {
-      const smallStudents = Math.round(dataset.students / 10);
-      const small = await ensureDataset(mysql, olap, smallStudents);
+    if (options.memoryCheck && !options.only) {
+      const students = Math.round(options.rows / ROWS_PER_STUDENT.rich / 10);
+      const small = await ensureDataset(mysql, olap, { shape: "rich", students, tenant: 0 });
       say(`running rdw-backfill on a tenth of the rows for the memory check …`);
-      smallRun = await rdwBackfill({ ...context, dataset: small }, s3, BUCKET);
+      smallRun = await rdwBackfill(context(small), s3, BUCKET, [small], RDW_RUNS[0]![1]);
     }
 
-    const results: BenchResults = {
-      rows: contenders[0]!.rows,
+    const all: BenchResults = {
       runs: options.runs,
-      contenders,
+      shapes: results,
+      ...(deployment ? { deployment } : {}),
       ...(smallRun ? { smallRun } : {}),
       versions: describeMachine({ MariaDB: server!.version, PostgreSQL: pgVersion }),
       startedAt,
     };
-    process.stdout.write(renderTerminal(results) + "\n");
+    process.stdout.write(renderTerminal(all) + "\n");
+    if (options.only) {
+      say(`only ${options.only} was run: ${options.out} is left alone`);
+      return;
+    }
     const out = resolve(options.out);
     await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, renderMarkdown(results));
+    await writeFile(out, renderMarkdown(all));
     say(`written to ${out}`);
   } finally {
     await s3.stop();
     await mysql.end();
     await olap.end();
   }
+}
+
+/** Runs a contender `runs` times; the run with the median wall time stands for it, with all its figures. */
+async function medianOf(
+  label: string,
+  runs: number,
+  run: () => Promise<ContenderResult>,
+): Promise<ContenderResult> {
+  const results: ContenderResult[] = [];
+  for (let round = 1; round <= runs; round++) {
+    say(`running ${label} (${round} of ${runs}) …`);
+    const result = await run();
+    say(describe(label, result));
+    results.push(result);
+  }
+  if (new Set(results.map((result) => result.rows)).size !== 1) {
+    throw new Error(`${label} moved different numbers of rows from one run to the next`);
+  }
+  return results.sort((a, b) => a.wallSeconds - b.wallSeconds)[Math.floor(results.length / 2)]!;
 }
 
 function describe(label: string, result: ContenderResult): string {
@@ -122,36 +211,41 @@ function describe(label: string, result: ContenderResult): string {
   );
 }
 
-async function ensureDataset(
-  mysql: Awaited<ReturnType<typeof openMysql>>,
-  olap: Awaited<ReturnType<typeof openPg>>,
-  students: number,
-): Promise<BenchDataset> {
-  const found = await findDataset(mysql, olap, students);
+async function ensureDataset(mysql: Mysql, olap: Pg, spec: DatasetSpec): Promise<BenchDataset> {
+  const found = await findDataset(mysql, olap, spec);
   if (found) {
     say(`reusing ${found.warehouseDatabase}: ${found.exams} exams, ${found.examScores} exam scores`);
     return found;
   }
-  say(`generating ${students} students into ${"rdw_bench_" + students} (once; later runs reuse it) …`);
+  say(`generating ${spec.students} students (${spec.shape}) once; later runs reuse them …`);
   const started = Date.now();
-  const generated = await generateDataset(mysql, olap, students, say);
+  const generated = await generateDataset(mysql, olap, spec, say);
   say(
-    `generated ${generated.exams} exams, ${generated.examScores} exam scores, ${generated.olapExams} OLAP exams ` +
-      `in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `generated ${generated.warehouseDatabase}: ${generated.exams} exams, ${generated.examScores} exam scores, ` +
+      `${generated.olapExams} OLAP exams in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   return generated;
 }
 
 const program = new Command("npm run bench")
-  .description("benchmark rdw-backfill against the raw pipe and pgloader on a generated warehouse")
-  .option("--rows <n>", "about how many alt-score rows to extract", positiveInteger, 3_000_000)
+  .description("benchmark rdw-backfill against the raw pipe and pgloader on generated warehouses")
+  .option("--rows <n>", "about how many alt-score rows to extract per shape", positiveInteger, 3_000_000)
   .option(
     "--runs <n>",
     "runs of each contender; the one with the median time is reported",
     positiveInteger,
     3,
   )
-  .option("--only <contender>", "run one contender (raw pipe, pgloader or rdw-backfill) and compare nothing")
+  .addOption(
+    new Option("--shape <shape>", "which warehouse shape to measure")
+      .choices(["rich", "lean", "both"])
+      .default("both"),
+  )
+  .option(
+    "--only <contender>",
+    "run the contenders whose name starts with this (raw pipe, pgloader, rdw-backfill, rdw-backfill run, …) and write nothing",
+  )
+  .option("--no-deployment", `skip the deployment of ${DEPLOYMENT_TENANTS} tenants (--parallel 1 and 4)`)
   .option("--no-memory-check", "skip the rdw-backfill run on a tenth of the rows")
   .option("--out <file>", "where to write the results table", "bench/results.md")
   .action(async (options: BenchOptions) => {

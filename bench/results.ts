@@ -2,12 +2,24 @@ import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import Table from "cli-table3";
 import type { ContenderResult } from "./contenders.js";
+import type { Shape } from "./dataset.js";
+
+/** The contenders on one shape of warehouse. */
+export interface ShapeResults {
+  shape: Shape;
+  rows: number;
+  exams: number;
+  examScores: number;
+  /** Raw pipe, pgloader, then rdw-backfill's runs (as `RDW_RUNS` lists them). */
+  contenders: ContenderResult[];
+}
 
 export interface BenchResults {
-  rows: number;
   /** Runs of each contender; the one with the median wall time is reported. */
   runs: number;
-  contenders: ContenderResult[];
+  shapes: ShapeResults[];
+  /** A deployment of several tenants, one at a time and all at once. */
+  deployment?: { tenants: number; one: ContenderResult; all: ContenderResult };
   /** rdw-backfill's peak RSS on a tenth of the rows, to show that memory does not grow with N. */
   smallRun?: ContenderResult;
   versions: Record<string, string>;
@@ -16,20 +28,22 @@ export interface BenchResults {
 
 const MB = 1024 * 1024;
 const ratio = (value: number, base: number | undefined) => (base ? `${(value / base).toFixed(2)}×` : "–");
+const count = (n: number) => n.toLocaleString("en-US");
 
-function tableRows(results: BenchResults): string[][] {
-  const [raw, loader] = results.contenders;
-  return results.contenders.map((c) => [
+const HEADER = ["", "wall time (s)", "rows/s", "peak RSS (MB)", "time vs raw pipe", "time vs pgloader"];
+
+function tableRows(shape: ShapeResults): string[][] {
+  const raw = shape.contenders.find((c) => c.name.startsWith("raw pipe"));
+  const loader = shape.contenders.find((c) => c.name.startsWith("pgloader"));
+  return shape.contenders.map((c) => [
     c.name,
     c.wallSeconds.toFixed(1),
-    Math.round(c.rows / c.wallSeconds).toLocaleString("en-US"),
+    count(Math.round(c.rows / c.wallSeconds)),
     (c.peakRssBytes / MB).toFixed(0),
     ratio(c.wallSeconds, raw?.wallSeconds),
     ratio(c.wallSeconds, loader?.wallSeconds),
   ]);
 }
-
-const HEADER = ["", "wall time (s)", "rows/s", "peak RSS (MB)", "time vs raw pipe", "time vs pgloader"];
 
 const CPU_HEADER = [
   "",
@@ -54,41 +68,85 @@ function cpuRow(c: ContenderResult): string[] {
   ];
 }
 
+const describeShape = (shape: ShapeResults) =>
+  `${shape.shape}: ${count(shape.rows)} eligible alt-score rows from ${count(shape.exams)} exams and ` +
+  `${count(shape.examScores)} exam scores`;
+
+const deploymentRows = (d: NonNullable<BenchResults["deployment"]>) => [
+  [
+    d.one.name,
+    d.one.wallSeconds.toFixed(1),
+    count(d.one.rows),
+    (d.one.peakRssBytes / MB).toFixed(0),
+    "1.00×",
+  ],
+  [
+    d.all.name,
+    d.all.wallSeconds.toFixed(1),
+    count(d.all.rows),
+    (d.all.peakRssBytes / MB).toFixed(0),
+    ratio(d.all.wallSeconds, d.one.wallSeconds),
+  ],
+];
+const DEPLOYMENT_HEADER = ["", "wall time (s)", "rows", "peak RSS (MB)", "time vs --parallel 1"];
+
 export function renderTerminal(results: BenchResults): string {
-  const table = new Table({ head: HEADER, style: { head: [], border: [] } });
-  table.push(...tableRows(results));
-  return table.toString();
+  const parts: string[] = [];
+  for (const shape of results.shapes) {
+    const table = new Table({ head: HEADER, style: { head: [], border: [] } });
+    table.push(...tableRows(shape));
+    parts.push(describeShape(shape), table.toString());
+  }
+  if (results.deployment) {
+    const table = new Table({ head: DEPLOYMENT_HEADER, style: { head: [], border: [] } });
+    table.push(...deploymentRows(results.deployment));
+    parts.push(`a deployment of ${results.deployment.tenants} tenants`, table.toString());
+  }
+  return parts.join("\n");
 }
 
 export function renderMarkdown(results: BenchResults): string {
   const line = (cells: string[]) => `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`;
+  const table = (header: string[], rows: string[][]) => [
+    line(header),
+    line(header.map(() => "---")),
+    ...rows.map(line),
+    "",
+  ];
   const lines = [
     "# rdw-backfill benchmark",
     "",
-    `${results.rows.toLocaleString("en-US")} eligible alt-score rows, ${results.startedAt} (\`npm run bench\`); ` +
-      `each contender ran ${results.runs} times, and the run with the median wall time is shown.`,
-    "",
-    line(HEADER),
-    line(HEADER.map(() => "---")),
-    ...tableRows(results).map(line),
+    `${results.startedAt} (\`npm run bench\`); each contender ran ${results.runs} times, and the run with the median ` +
+      "wall time is shown.",
     "",
   ];
-  lines.push(
-    "Where the CPU went (seconds of user + system time while each ran; the benchmark process runs the",
-    "S3-compatible server for rdw-backfill):",
-    "",
-    line(CPU_HEADER),
-    line(CPU_HEADER.map(() => "---")),
-    ...results.contenders.map((c) => line(cpuRow(c))),
-    "",
-  );
-  const ours = results.contenders[2];
-  if (ours) lines.push(`rdw-backfill's steps: ${ours.detail}.`, "");
+  for (const shape of results.shapes) {
+    lines.push(`## ${describeShape(shape)}`, "", ...table(HEADER, tableRows(shape)));
+    lines.push(
+      "Where the CPU went (seconds of user + system time while each ran; the benchmark process runs the",
+      "S3-compatible server for rdw-backfill):",
+      "",
+      ...table(CPU_HEADER, shape.contenders.map(cpuRow)),
+    );
+    for (const c of shape.contenders.filter((c) => c.detail))
+      lines.push(`${c.name}, its steps: ${c.detail}.`, "");
+  }
+  const { deployment } = results;
+  if (deployment) {
+    lines.push(
+      `## A deployment of ${deployment.tenants} tenants (rich, a quarter of the size each), \`run --no-verify\``,
+      "",
+      ...table(DEPLOYMENT_HEADER, deploymentRows(deployment)),
+    );
+  }
+  const ours = results.shapes
+    .find((s) => s.shape === "rich")
+    ?.contenders.find((c) => c.name === "rdw-backfill run --no-verify");
   if (results.smallRun && ours) {
     const growth = ours.peakRssBytes / results.smallRun.peakRssBytes - 1;
     lines.push(
-      `rdw-backfill's peak RSS on ${results.smallRun.rows.toLocaleString("en-US")} rows: ` +
-        `${(results.smallRun.peakRssBytes / MB).toFixed(0)} MB; on ${ours.rows.toLocaleString("en-US")} rows ` +
+      `rdw-backfill's peak RSS (\`run --no-verify\`, rich) on ${count(results.smallRun.rows)} rows: ` +
+        `${(results.smallRun.peakRssBytes / MB).toFixed(0)} MB; on ${count(ours.rows)} rows ` +
         `${(ours.peakRssBytes / MB).toFixed(0)} MB (${growth >= 0 ? "+" : ""}${(growth * 100).toFixed(0)}%).`,
       "",
     );

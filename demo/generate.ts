@@ -17,6 +17,11 @@ export interface GenerateOptions {
   altScoresMigratedFrom: string;
   /** Rows loaded by hand before the start date; a correct back-fill leaves them alone. */
   handLoadedBefore: string;
+  /**
+   * Only the assessments that have an alt score (no IAB, no ICA ELA): every exam then has one
+   * alt score and two claim scores, a lean warehouse where the source join is cheap.
+   */
+  altScoreAssessmentsOnly?: boolean;
 }
 
 export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
@@ -35,6 +40,11 @@ const ASSESSMENTS = [
   { offset: 4, typeId: 3, subjectId: 2 },
   { offset: 5, typeId: 2, subjectId: 1 },
 ];
+
+const hasAltScore = (asmt: { typeId: number; subjectId: number }) =>
+  SUBJECT_SCORES.some(
+    (score) => score.scoreTypeId === 2 && score.asmtTypeId === asmt.typeId && score.subjectId === asmt.subjectId,
+  );
 
 /** A small seeded generator (mulberry32): the same seed gives the same tenant. */
 function random(seed: number): () => number {
@@ -111,6 +121,7 @@ export function* generateStudents(options: GenerateOptions): Generator<StudentDa
     for (const year of options.schoolYears) {
       const yearStart = parseUtc(`${year - 1}-09-01 00:00:00`);
       for (const asmt of ASSESSMENTS) {
+        if (options.altScoreAssessmentsOnly && !hasAltScore(asmt)) continue;
         if (!chance(asmt.typeId === 2 ? 0.5 : 0.8)) continue;
         const attempts = chance(0.12) ? 2 : 1;
         let completed = yearStart + between(0, 280) * DAY_MS + between(0, 86_399) * 1000;
