@@ -175,6 +175,17 @@ export async function rdwBackfill(
 ): Promise<ContenderResult & { report?: RunReport }> {
   const { servers, olap } = context;
   if (how.command === "run") for (const dataset of datasets) await resetAltScores(olap, dataset.olapSchema);
+  // One tenant per dataset; the roles one after another, on the one client.
+  const tenants = [];
+  for (const [index, dataset] of datasets.entries()) {
+    tenants.push({
+      id: `BENCH${index + 1}`,
+      name: `Benchmark tenant ${index + 1}`,
+      sandbox: false,
+      warehouseDatabase: dataset.warehouseDatabase,
+      olapUser: await tenantRole(olap, dataset.olapSchema),
+    });
+  }
   const dir = await mkdtemp(join(tmpdir(), "rdw-bench-run-"));
   try {
     const configDir = join(dir, "config");
@@ -182,15 +193,7 @@ export async function rdwBackfill(
       uriRoot: `s3://${bucket}`,
       warehouse: servers.mysql,
       olap: { ...servers.pg, database: context.olapDatabase },
-      tenants: await Promise.all(
-        datasets.map(async (dataset, index) => ({
-          id: `BENCH${index + 1}`,
-          name: `Benchmark tenant ${index + 1}`,
-          sandbox: false,
-          warehouseDatabase: dataset.warehouseDatabase,
-          olapUser: await tenantRole(olap, dataset.olapSchema),
-        })),
-      ),
+      tenants,
       redshiftRole: "arn:aws:iam::123456789012:role/rdw-bench",
       adminLogins: true,
     });

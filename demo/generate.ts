@@ -43,7 +43,8 @@ const ASSESSMENTS = [
 
 const hasAltScore = (asmt: { typeId: number; subjectId: number }) =>
   SUBJECT_SCORES.some(
-    (score) => score.scoreTypeId === 2 && score.asmtTypeId === asmt.typeId && score.subjectId === asmt.subjectId,
+    (score) =>
+      score.scoreTypeId === 2 && score.asmtTypeId === asmt.typeId && score.subjectId === asmt.subjectId,
   );
 
 /** A small seeded generator (mulberry32): the same seed gives the same tenant. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { quotePg } from "../src/dialects/postgres.js";
+import { OLAP_EXAM } from "../demo/install.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
 import { sampleDataset, World } from "./helpers/world.js";
 
@@ -107,6 +108,63 @@ describe("the merge's checks catch a lost, doubled or changed row before COMMIT"
       }
     });
   }
+
+  it("refuses to commit when OLAP exam holds two exams for one key and does not enforce its UNIQUE key (as on Redshift)", async () => {
+    const { dataset } = world.tenant("MC");
+    const olapIds = new Set(dataset.olapExamIds);
+    const loadable = new Set(
+      dataset.examScores
+        .filter((s) => s.subjectScoreId >= 19 && s.scaleScore !== null && s.performanceLevel !== null)
+        .map((s) => s.examId),
+    );
+    const keyOf = (e: (typeof dataset.exams)[number]) => `${e.schoolYear}/${e.asmtId}/${e.studentId}`;
+    const olapKeys = new Set(dataset.exams.filter((e) => olapIds.has(e.id)).map(keyOf));
+    // A retake OLAP does not hold, with alt scores the extract stages, whose key OLAP holds.
+    const retake = dataset.exams.find(
+      (e) =>
+        !olapIds.has(e.id) &&
+        !e.deleted &&
+        e.scaleScore !== null &&
+        e.performanceLevel !== null &&
+        e.updated >= SINCE &&
+        loadable.has(e.id) &&
+        olapKeys.has(keyOf(e)),
+    );
+    assert.ok(retake, "the sample has a retake");
+    const constraint = await world.withPg(async (client) => {
+      const { rows } = await client.query<{ name: string }>(
+        `SELECT conname AS name FROM pg_constraint WHERE conrelid = '${schema}.exam'::regclass AND contype = 'u'`,
+      );
+      return rows[0]!.name;
+    });
+    await world.withPg(async (client) => {
+      await client.query(`ALTER TABLE ${schema}.exam DROP CONSTRAINT ${quotePg(constraint)}`);
+      await client.query(
+        `INSERT INTO ${schema}.exam (${OLAP_EXAM.columns}) VALUES (${OLAP_EXAM.columns
+          .split(",")
+          .map((_, i) => `$${i + 1}`)
+          .join(", ")})`,
+        OLAP_EXAM.values(retake),
+      );
+    });
+    const table = await world.altScores("MC");
+    try {
+      const result = await world.runBackfill(["--attempts", "1", "--no-verify"]);
+      assert.notEqual(result.code, 0, "the run must fail");
+      assert.match(
+        result.stderr + result.stdout,
+        /no key held by two back-filled rows: expected 0, got [1-9]/,
+      );
+      assert.deepEqual(await world.altScores("MC"), table, "exam_alt_score is as it was");
+    } finally {
+      await world.withPg(async (client) => {
+        await client.query(`DELETE FROM ${schema}.exam WHERE id = $1`, [retake.id]);
+        await client.query(
+          `ALTER TABLE ${schema}.exam ADD CONSTRAINT ${quotePg(constraint)} UNIQUE (school_year, asmt_id, student_id)`,
+        );
+      });
+    }
+  });
 
   it("commits the exact result when nothing interferes", async () => {
     const result = await world.runBackfill(["--attempts", "1", "--no-verify"]);

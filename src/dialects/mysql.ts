@@ -337,32 +337,40 @@ export class MysqlDialect {
    */
   verifyPageSums(scope: ExtractScope, low: BoundValue, high: BoundValue): MysqlStatement {
     const q = builder();
-    const offset = () => `(we.id - ${q.bind(low)})`;
     return q.build([
       "SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,",
       `       SUM(wes.id) AS ids, SUM(${rowChecksum()}) AS checksums, COUNT(DISTINCT we.id) AS students`,
       ...this.selection(q, scope),
       LOADABLE,
-      `  AND we.id BETWEEN ${q.bind(low)} AND ${q.bind(high)}`,
-      `  AND ASCII(SUBSTRING(@rdw_backfill_exams, ${offset()} DIV 8 + 1, 1)) & (1 << (${offset()} % 8)) <> 0`,
+      ...this.inPageBitmap(q, low, high),
       "GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level",
     ]);
   }
 
   /**
-   * Verify, for deployments that ran the runbook by hand: the exams updated before the window,
-   * with ids from `low` to `high`, that have loadable alt scores, with how many and their
-   * `updated` (the `--since` that would bring them back).
+   * Verify, for deployments that ran the runbook by hand: of the exams updated before the window
+   * with ids from `low` to `high` that the page's bitmap names (see `verifyPageExams`), those with
+   * loadable alt scores, per school year: how many, their rows, and the earliest `updated` (the
+   * `--since` that would bring them back).
    */
-  verifyOlderExams(scope: ExtractScope, low: BoundValue, high: BoundValue): MysqlStatement {
+  verifyOlderSums(scope: ExtractScope, low: BoundValue, high: BoundValue): MysqlStatement {
     const q = builder();
     return q.build([
-      "SELECT we.id AS exam_id, we.school_year, we.updated, COUNT(*) AS n",
+      "SELECT we.school_year, COUNT(DISTINCT we.id) AS exams, COUNT(*) AS n, MIN(we.updated) AS earliest",
       ...this.selection(q, scope, "exam", "before"),
       LOADABLE,
-      `  AND we.id BETWEEN ${q.bind(low)} AND ${q.bind(high)}`,
-      "GROUP BY we.id, we.school_year, we.updated",
+      ...this.inPageBitmap(q, low, high),
+      "GROUP BY we.school_year",
     ]);
+  }
+
+  /** The exams from `low` to `high` that the session's bitmap names (see `verifyPageExams`). */
+  private inPageBitmap(q: StatementBuilder<"mysql">, low: BoundValue, high: BoundValue): string[] {
+    const offset = () => `(we.id - ${q.bind(low)})`;
+    return [
+      `  AND we.id BETWEEN ${q.bind(low)} AND ${q.bind(high)}`,
+      `  AND ASCII(SUBSTRING(@rdw_backfill_exams, ${offset()} DIV 8 + 1, 1)) & (1 << (${offset()} % 8)) <> 0`,
+    ];
   }
 
   /** Verify's drill-down: the rows of one (school year, asmt, alt score) group, of all exams in the window. */

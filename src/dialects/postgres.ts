@@ -1,5 +1,5 @@
 import { EXAM_ALT_SCORE_COLUMNS, UNIQUE_KEY } from "../core/columns.js";
-import type { PgStatement, StatementBuilder } from "../core/statement.js";
+import type { BoundValue, PgStatement, StatementBuilder } from "../core/statement.js";
 import { builder, quotePg, sql } from "./postgres-quote.js";
 import { RollbackSql } from "./rollback.js";
 import { LOCK_WAIT_SECONDS, type OlapCapabilities, type VerifyGroup } from "./types.js";
@@ -306,6 +306,23 @@ export class PostgresTenantSql {
     );
   }
 
+  /**
+   * 1 when the server enforces one exam per (school_year, asmt_id, student_id) in this schema's
+   * `exam` (a valid, immediate, unique index on exactly those columns): then no two kept rows can
+   * share a key, and `keysHeldTwice` need not be read.
+   */
+  examKeyEnforced(): PgStatement | undefined {
+    const q = builder();
+    return q.build([
+      "SELECT count(*) AS n FROM pg_index i",
+      "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace s ON s.oid = c.relnamespace",
+      `WHERE s.nspname = ${q.bind(this.schema)} AND c.relname = 'exam'`,
+      "  AND i.indisunique AND i.indisvalid AND i.indimmediate AND i.indpred IS NULL AND i.indnatts = 3",
+      "  AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a",
+      "       WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey)) = ARRAY['asmt_id', 'school_year', 'student_id']",
+    ]);
+  }
+
   /** The kept rows' count and the sum of their row hashes (see `rowHash`). */
   rowsChecksum(): PgStatement {
     return this.checksumOf(this.rows);
@@ -428,21 +445,37 @@ export class PostgresTenantSql {
 
   /**
    * Verify, for deployments that ran the runbook by hand (its `DELETE … WHERE true` removed the
-   * rows of exams older than its window): one page of the OLAP exams updated before the window
-   * that have no alt score row at all.
+   * rows of exams older than its window): where the next page of `pageSize` OLAP exams updated
+   * before the window ends (null: no more), read by the primary key alone.
+   */
+  olderPageEnd(since: string, afterId: BoundValue, pageSize: number): PgStatement {
+    const q = builder();
+    return q.build([
+      "SELECT max(id) AS last_id FROM (",
+      `  SELECT id FROM ${this.exam} WHERE updated < ${q.bind(since)} AND id > ${q.bind(afterId)}`,
+      `  ORDER BY id LIMIT ${q.limit(pageSize)}`,
+      ") page",
+    ]);
+  }
+
+  /**
+   * Verify: the page's OLAP exams updated before the window that have no alt score row at all.
+   * Both sides are bounded by the page's ids, so each page reads only its share of the alt score
+   * rows' exam ids (Redshift skips the other blocks by the sort key's zone maps).
    */
   olderExamsWithoutAltScores(
     altScoreIds: readonly number[],
     since: string,
-    afterId: string,
-    pageSize: number,
+    afterId: BoundValue,
+    lastId: BoundValue,
   ): PgStatement {
     const q = builder();
     return q.build([
       `SELECT e.id FROM ${this.exam} e`,
-      `WHERE e.updated < ${q.bind(since)} AND e.id > ${q.bind(afterId)}`,
-      `  AND NOT EXISTS (SELECT 1 FROM ${this.live} t WHERE t.exam_id = e.id AND t.subject_score_id IN (${q.bindAll(altScoreIds)}))`,
-      `ORDER BY e.id LIMIT ${q.limit(pageSize)}`,
+      `WHERE e.updated < ${q.bind(since)} AND e.id > ${q.bind(afterId)} AND e.id <= ${q.bind(lastId)}`,
+      `  AND NOT EXISTS (SELECT 1 FROM ${this.live} t WHERE t.exam_id = e.id AND t.exam_id > ${q.bind(afterId)}`,
+      `    AND t.exam_id <= ${q.bind(lastId)} AND t.subject_score_id IN (${q.bindAll(altScoreIds)}))`,
+      "ORDER BY e.id",
     ]);
   }
 

@@ -85,6 +85,11 @@ export class RedshiftTenantSql extends PostgresTenantSql {
     return `STRTOL(${hex}, 16)`;
   }
 
+  /** "Uniqueness, primary key, and foreign key constraints are informational only; they are not enforced" (Defining table constraints). */
+  override examKeyEnforced(): undefined {
+    return undefined;
+  }
+
   /**
    * No `hashtext` or `concat_ws` on Redshift: the first 32 bits of MD5 ("MD5 function") of the
    * columns as VARCHAR, joined with `||`; each hash is below 2^32, so their SUM, a BIGINT for BIGINT

@@ -146,8 +146,8 @@ export interface MergeAction extends ActionBase<"merge"> {
   analyzeRows: PgStatement;
   /** Staged rows that were not kept, by reason, with up to five example ids each. */
   rejections: PgStatement;
-  /** Keys held by more than one kept row (must be none). */
-  keysHeldTwice: PgStatement;
+  /** Keys held by more than one kept row (must be none); not read where `exam`'s key is enforced. */
+  keysHeldTwice: { enforced?: PgStatement; count: PgStatement };
   /** The kept rows' count and checksum. */
   rowsChecksum: PgStatement;
   /**
@@ -201,10 +201,11 @@ export interface VerifyAction extends ActionBase<"verify"> {
   };
   /**
    * `verify` only: the OLAP exams older than the window without alt score rows (a page at a
-   * time), and the warehouse's loadable alt scores of each page's exam ids: what a runbook's
-   * `DELETE … WHERE true` lost, reported as information.
+   * time: where the page ends, then its exams), and the warehouse's loadable alt scores of those
+   * exams (named by a bitmap, as in `warehouse.pageExams`), summed per school year: what a
+   * runbook's `DELETE … WHERE true` lost, reported as information.
    */
-  older?: { olapPage: PgStatement; warehouseRows: MysqlStatement };
+  older?: { olapPageEnd: PgStatement; olapPage: PgStatement; warehouseSums: MysqlStatement };
   /** What the templates are filled from. */
   scope: { since: string; altScoreIds: number[]; database: string; schema: string };
   /** The dialects, to fill the templates. */

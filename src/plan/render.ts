@@ -170,16 +170,23 @@ export function statementsOf(action: Action): Labeled[] {
       return [];
     case "merge": {
       const keys = action.transaction.recordKeys ?? [];
+      const { enforced } = action.keysHeldTwice;
+      const kept = action.rejectionsOnSecondSession
+        ? "OLAP, on a second session during the transaction"
+        : "OLAP, before the transaction";
       const commit = (index: number) => (index === keys.length - 1 ? ", then COMMIT" : "");
       return [
         ...each("OLAP", action.selectRows),
         ["OLAP, statistics of the kept rows", action.analyzeRows],
-        ...each(
-          action.rejectionsOnSecondSession
-            ? "OLAP, on a second session during the transaction"
-            : "OLAP, before the transaction",
-          [action.rejections, action.keysHeldTwice, action.rowsChecksum],
-        ),
+        [`${kept}: the rows not kept, by reason`, action.rejections],
+        ...(enforced
+          ? [[`${kept}: is exam's (school_year, asmt_id, student_id) enforced unique?`, enforced] as Labeled]
+          : []),
+        [
+          `${kept}${enforced ? ", only when it is not" : ""}: keys held by two kept rows`,
+          action.keysHeldTwice.count,
+        ],
+        [`${kept}: the kept rows' count and checksum`, action.rowsChecksum],
         ["BEGIN; count before", action.transaction.countLive],
         ["replace", action.transaction.deleteReplaced],
         ["count and checksum after the replace", action.transaction.liveChecksum],
@@ -222,12 +229,13 @@ export function statementsOf(action: Action): Labeled[] {
         ...(action.older
           ? ([
               [
-                "OLAP, exams older than the window without alt scores, page by page (template)",
-                action.older.olapPage,
+                "OLAP, exams older than the window: where each page ends (template)",
+                action.older.olapPageEnd,
               ],
+              ["OLAP, the page's exams without alt scores (template)", action.older.olapPage],
               [
-                "warehouse, their loadable alt scores, for each page's exam ids (template)",
-                action.older.warehouseRows,
+                "warehouse, their loadable alt scores per school year, the page's exams as a bitmap (template)",
+                action.older.warehouseSums,
               ],
             ] as Labeled[])
           : []),

@@ -33,6 +33,8 @@ export function serverExtractBoundMs(rowsApprox: number): number {
 export const RECLAIM_SHARE = 0.05;
 /** OLAP exam ids read per page in verify. */
 export const VERIFY_SCOPE_PAGE = 50_000;
+/** OLAP exams older than the window read per page in `verify` (their ids only, by the primary key). */
+export const VERIFY_OLDER_PAGE = 200_000;
 /** Warehouse sessions verify sums pages on at once. */
 export const VERIFY_WAREHOUSE_SESSIONS = 2;
 /** Examples per verify check. */
@@ -160,7 +162,10 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     selectRows: olap.selectRows(),
     analyzeRows: olap.analyzeRows(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),
-    keysHeldTwice: olap.keysHeldTwice(),
+    keysHeldTwice: {
+      ...(olap.examKeyEnforced() ? { enforced: olap.examKeyEnforced() } : {}),
+      count: olap.keysHeldTwice(),
+    },
     rowsChecksum: olap.rowsChecksum(),
     rejectionsOnSecondSession,
     transaction: {
@@ -341,13 +346,14 @@ function verifyAction(
     ...(options.older
       ? {
           older: {
+            olapPageEnd: olap.olderPageEnd(settings.since, "<last id>", VERIFY_OLDER_PAGE),
             olapPage: olap.olderExamsWithoutAltScores(
               facts.altScoreIds,
               settings.since,
               "<last id>",
-              VERIFY_SCOPE_PAGE,
+              "<the page's last id>",
             ),
-            warehouseRows: warehouse.verifyOlderExams(scope, "<first exam id>", "<last exam id>"),
+            warehouseSums: warehouse.verifyOlderSums(scope, "<first exam id>", "<last exam id>"),
           },
         }
       : {}),

@@ -83,7 +83,8 @@ interface KeptRows {
 /** What the merge needs to know of the kept rows (and of the staged rows it did not keep). */
 async function readKeptRows(olap: PgSession, action: MergeAction): Promise<KeptRows> {
   const rejections = await readRejections(olap, action);
-  const keysHeldTwice = await olap.count(action.keysHeldTwice);
+  const { enforced, count: keysCount } = action.keysHeldTwice;
+  const keysHeldTwice = enforced && (await olap.count(enforced)) > 0 ? 0 : await olap.count(keysCount);
   const { count, checksum } = await readChecksum(olap, action.rowsChecksum);
   return { rejections, keysHeldTwice, count, checksum };
 }

@@ -270,23 +270,23 @@ export function aggregateReportCheck(levels: readonly LevelCell[]): VerifyCheckR
 }
 
 /**
- * The older exams a runbook run lost, page by page: exams the OLAP side lists (older than the
- * window, no alt score row) that the warehouse has loadable alt scores for.
+ * The older exams a runbook run lost, page by page: of the exams the OLAP side lists (older than
+ * the window, no alt score row), those the warehouse has loadable alt scores for, as the warehouse
+ * summed them per school year.
  */
 export class OlderTally {
   private readonly years = new Map<number, { exams: number; rows: number }>();
   private earliest: string | undefined;
 
-  addPage(rows: readonly Row[], olapIds: ReadonlySet<string>): void {
+  addSums(rows: readonly Row[]): void {
     for (const row of rows) {
-      if (!olapIds.has(String(row.exam_id))) continue;
       const year = Number(row.school_year);
       const counts = this.years.get(year) ?? { exams: 0, rows: 0 };
-      counts.exams += 1;
+      counts.exams += Number(row.exams);
       counts.rows += Number(row.n);
       this.years.set(year, counts);
-      const updated = String(row.updated);
-      if (this.earliest === undefined || updated < this.earliest) this.earliest = updated;
+      const earliest = String(row.earliest);
+      if (this.earliest === undefined || earliest < this.earliest) this.earliest = earliest;
     }
   }
 

@@ -3,7 +3,7 @@ import { olapDialect, warehouseDialect } from "../dialects/choose.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { PgSession } from "../io/db/pg-session.js";
 import type { VerifyAction } from "../plan/actions.js";
-import { VERIFY_SCOPE_PAGE, VERIFY_WAREHOUSE_SESSIONS } from "../plan/tenant-actions.js";
+import { VERIFY_OLDER_PAGE, VERIFY_SCOPE_PAGE, VERIFY_WAREHOUSE_SESSIONS } from "../plan/tenant-actions.js";
 import type { StepContext, TenantSessions } from "./context.js";
 import type { FailureDetails, OlderMissing } from "./results.js";
 import {
@@ -158,7 +158,11 @@ async function* scopePages(
   }
 }
 
-/** Walks the OLAP exams older than the window without alt scores, a page at a time, as `tallyWarehouse` does. */
+/**
+ * Walks the OLAP exams older than the window, a page of `VERIFY_OLDER_PAGE` at a time: those
+ * without alt score rows go as bitmaps to the warehouse, which sums their loadable alt scores per
+ * school year.
+ */
 async function olderMissing(
   action: VerifyAction,
   olap: PgSession,
@@ -166,37 +170,27 @@ async function olderMissing(
 ): Promise<OlderMissing> {
   const { olapSql, warehouseSql, warehouseScope, scope } = statementsOf(action);
   const tally = new OlderTally();
-  await forEachPage(
-    async (after) =>
-      olap.query<{ id: string }>(
-        olapSql.olderExamsWithoutAltScores(scope.altScoreIds, scope.since, after, VERIFY_SCOPE_PAGE),
-      ),
-    async (ids, first, last) =>
-      tally.addPage(
-        await warehouse.query<Row>(warehouseSql.verifyOlderExams(warehouseScope, first, last)),
-        ids,
-      ),
-  );
-  return tally.result();
-}
-
-/**
- * Keyset pagination over OLAP exam ids: each page's ids go to `onPage` with the first and the
- * last, and the next page is read from OLAP while the warehouse works on this one.
- */
-async function forEachPage(
-  read: (after: string) => Promise<{ rows: { id: string }[] }>,
-  onPage: (ids: ReadonlySet<string>, first: string, last: string) => Promise<void>,
-): Promise<void> {
-  const page = async (after: string) => (await read(after)).rows.map((row) => String(row.id));
-  let ids = await page("0");
-  while (ids.length > 0) {
-    const last = ids[ids.length - 1]!;
-    const next = ids.length < VERIFY_SCOPE_PAGE ? Promise.resolve([]) : page(last);
-    next.catch(() => undefined); // awaited below
-    await onPage(new Set(ids), ids[0]!, last);
-    ids = await next;
+  let after = "0";
+  for (;;) {
+    const [page] = (
+      await olap.query<{ last_id: string | null }>(
+        olapSql.olderPageEnd(scope.since, after, VERIFY_OLDER_PAGE),
+      )
+    ).rows;
+    const last = page?.last_id;
+    if (last === null || last === undefined) break;
+    const { rows } = await olap.query<{ id: string }>(
+      olapSql.olderExamsWithoutAltScores(scope.altScoreIds, scope.since, after, last),
+    );
+    for (const bitmap of examBitmaps(rows.map((row) => String(row.id)))) {
+      await warehouse.query(warehouseSql.verifyPageExams(bitmap.hex));
+      tally.addSums(
+        await warehouse.query<Row>(warehouseSql.verifyOlderSums(warehouseScope, bitmap.low, bitmap.high)),
+      );
+    }
+    after = String(last);
   }
+  return tally.result();
 }
 
 /** The dialects' statement makers for the action's tenant. */

@@ -145,7 +145,7 @@ WHERE key_rank = 1;
 -- merge: OLAP, statistics of the kept rows
 ANALYZE backfill_rows;
 
--- merge: OLAP, before the transaction
+-- merge: OLAP, before the transaction: the rows not kept, by reason
 SELECT reason, rejected, id, exam_id FROM (
   SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
          ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
@@ -167,10 +167,10 @@ SELECT reason, rejected, id, exam_id FROM (
 WHERE example_rank <= 5
 ORDER BY reason, id;
 
--- merge: OLAP, before the transaction
+-- merge: OLAP, before the transaction: keys held by two kept rows
 SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_score_id FROM backfill_rows GROUP BY school_year, asmt_id, student_id, subject_score_id HAVING count(*) > 1) twice;
 
--- merge: OLAP, before the transaction
+-- merge: OLAP, before the transaction: the kept rows' count and checksum
 SELECT count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM backfill_rows t;
 
 -- merge: BEGIN; count before

@@ -118,7 +118,7 @@ WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_stage_20261124_0315
 -- merge: OLAP, statistics of the kept rows
 ANALYZE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 
--- merge: OLAP, on a second session during the transaction
+-- merge: OLAP, on a second session during the transaction: the rows not kept, by reason
 SELECT reason, rejected, id, exam_id FROM (
   SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
          ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
@@ -140,10 +140,19 @@ SELECT reason, rejected, id, exam_id FROM (
 WHERE example_rank <= 5
 ORDER BY reason, id;
 
--- merge: OLAP, on a second session during the transaction
+-- merge: OLAP, on a second session during the transaction: is exam's (school_year, asmt_id, student_id) enforced unique?
+SELECT count(*) AS n FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace s ON s.oid = c.relnamespace
+WHERE s.nspname = $1 AND c.relname = 'exam'
+  AND i.indisunique AND i.indisvalid AND i.indimmediate AND i.indpred IS NULL AND i.indnatts = 3
+  AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a
+       WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey)) = ARRAY['asmt_id', 'school_year', 'student_id'];
+-- bound values: ["reporting_pa"]
+
+-- merge: OLAP, on a second session during the transaction, only when it is not: keys held by two kept rows
 SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" GROUP BY school_year, asmt_id, student_id, subject_score_id HAVING count(*) > 1) twice;
 
--- merge: OLAP, on a second session during the transaction
+-- merge: OLAP, on a second session during the transaction: the kept rows' count and checksum
 SELECT count(*) AS n, sum(hashtext(concat_ws('|', t.id, t.exam_id, t.subject_score_id, t.student_id, t.asmt_id, t.school_year, t.scale_score, t.performance_level, t.completed_at, t.migrate_id, t.updated, t.update_import_id))) AS checksum FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" t;
 
 -- merge: BEGIN; count before

@@ -134,7 +134,7 @@ export function warehouseStatements(dialect: MysqlDialect): Collector<MysqlState
   add("verifyPageExams", "", dialect.verifyPageExams("0a05"));
   add("verifyPageSums", "", dialect.verifyPageSums(SCOPE, 1000, 1999));
   add("verifyGroupRows", "", dialect.verifyGroupRows(SCOPE, GROUP));
-  add("verifyOlderExams", "", dialect.verifyOlderExams(SCOPE, 1000, 1999));
+  add("verifyOlderSums", "", dialect.verifyOlderSums(SCOPE, 1000, 1999));
   add("connectionId", "", dialect.connectionId());
   add("processOf", "", dialect.processOf(4711));
   add("killQuery", "", dialect.killQuery(4711));
@@ -199,6 +199,9 @@ export function olapStatements(dialect: PostgresDialect): {
     else tenantSql.called.add("tenant.reclaimDeleted"); // PostgreSQL: autovacuum
     add("analyzeRows", "", t.analyzeRows());
     add("keysHeldTwice", "", t.keysHeldTwice());
+    const enforced = t.examKeyEnforced();
+    if (enforced) add("examKeyEnforced", "", enforced);
+    else tenantSql.called.add("tenant.examKeyEnforced"); // Redshift: not enforced
     add("rowsChecksum", "", t.rowsChecksum());
     add("liveChecksum", "", t.liveChecksum());
     const lock = t.lock();
@@ -218,6 +221,7 @@ export function olapStatements(dialect: PostgresDialect): {
     add("verifyGroups", "1 id", t.verifyGroups([19], SINCE));
     add("verifyGroupRows", "", t.verifyGroupRows(ALT_IDS, SINCE, GROUP));
     add("verifyGroupScope", "", t.verifyGroupScope(SINCE, GROUP));
+    add("olderPageEnd", "", t.olderPageEnd(SINCE, "0", 1000));
     add("olderExamsWithoutAltScores", "", t.olderExamsWithoutAltScores(ALT_IDS, SINCE, "0", 1000));
     add("duplicateKeys", "", t.duplicateKeys(10));
     add("orphans", "", t.orphans(10));
@@ -235,6 +239,7 @@ export const PG_PRODUCED = olaps.flatMap(({ olap, tenant }) => [...olap.produced
  * fragments to the statement methods, and checks that return text.
  */
 export const NOT_STATEMENTS = new Set([
+  "warehouse.inPageBitmap", // a WHERE fragment of verifyPageSums and verifyOlderSums
   "warehouse.selection", // the row selection, a fragment of the extract and verify statements (see selectionOf)
   "warehouse.s3Preflight", // Aurora's preflight: messages, from facts already read
   "warehouse.s3RoleParameters", // parameter names (s3Role makes their statements)

@@ -325,28 +325,21 @@ describe("the checks verify reports", () => {
 });
 
 describe("OlderTally: what a runbook run lost", () => {
-  const row = (exam: number, year: number, updated: string, n: number) => ({
-    exam_id: String(exam),
+  /** One page's sums for one school year, as the warehouse returns them. */
+  const sums = (year: number, exams: number, n: number, earliest: string) => ({
     school_year: year,
-    updated,
+    exams: String(exams),
     n: String(n),
+    earliest,
   });
 
-  it("counts the listed exams per school year, their rows, and the earliest day as the --since", () => {
+  it("adds the exams and rows per school year over the pages, and takes the earliest day as the --since", () => {
     const tally = new OlderTally();
-    tally.addPage(
-      [
-        row(1, 2018, "2018-03-02 10:00:00.000000", 2),
-        row(2, 2018, "2018-01-15 23:59:59.999999", 1),
-        row(3, 2019, "2019-05-01 00:00:00.000000", 1),
-      ],
-      new Set(["1", "2", "3"]),
-    );
-    // Exam 4 has alt scores in the warehouse, but OLAP has rows for it (not listed): not lost.
-    tally.addPage(
-      [row(4, 2017, "2017-01-01 00:00:00.000000", 1), row(5, 2019, "2019-06-01 00:00:00.000000", 3)],
-      new Set(["5"]),
-    );
+    tally.addSums([
+      sums(2018, 2, 3, "2018-01-15 23:59:59.999999"),
+      sums(2019, 1, 1, "2019-05-01 00:00:00.000000"),
+    ]);
+    tally.addSums([sums(2019, 1, 3, "2019-06-01 00:00:00.000000")]);
     assert.deepEqual(tally.result(), {
       bySchoolYear: [
         { schoolYear: 2018, exams: 2, rows: 3 },
