@@ -6,7 +6,8 @@
  */
 export type Protocol = "mysql" | "postgres";
 
-export type BoundValue = string | number;
+/** A bound value; bytes reach MySQL as a hex literal (X'…'), a constant the server reads in place. */
+export type BoundValue = string | number | Uint8Array;
 
 /** One SQL statement exactly as it will be sent, with its bound values. */
 export interface Statement<P extends Protocol = Protocol> {

@@ -9,6 +9,7 @@ import {
   type Wire,
 } from "../core/statement.js";
 import {
+  type ExamBitmapValues,
   type ExtractDriver,
   type ExtractScope,
   type IdRange,
@@ -319,57 +320,59 @@ export class MysqlDialect {
   }
 
   /**
-   * Verify: the OLAP exams in scope of one page, as a bitmap (bit i of byte i / 8 stands for exam
-   * `low + i`) in a session variable: a binary string, so that reading a byte at an offset is one
-   * step, however long the page.
+   * Verify: the loadable rows of one range of exam_score ids whose exam the bitmap names, summed on the warehouse per (school year, asmt, alt score,
+   * performance level): rows, ids, checksums and students (one OLAP exam per student, assessment
+   * and year). It reads as the streaming extract does (exam_score in key order, each exam by its
+   * key), writes nothing, and sends back a few rows instead of every row.
    */
-  verifyPageExams(bitmapHex: BoundValue): MysqlStatement {
-    const q = builder();
-    return q.build(`SET @rdw_backfill_exams = UNHEX(${q.bind(bitmapHex)})`);
-  }
-
-  /**
-   * Verify: the loadable rows of the exams from `low` to `high` (both inclusive) that the page's
-   * bitmap names, summed on the warehouse per (school year, asmt, alt score, performance level):
-   * rows, ids, checksums and students (one OLAP exam per student, assessment and year). Reads by
-   * the exam's primary key and writes nothing (it runs on a read-only session or a reader
-   * endpoint); a few rows come back per page instead of every row.
-   */
-  verifyPageSums(scope: ExtractScope, low: BoundValue, high: BoundValue): MysqlStatement {
+  verifyRangeSums(scope: ExtractScope, range: IdRange, exams: ExamBitmapValues): MysqlStatement {
     const q = builder();
     return q.build([
+      // Students are rows: one OLAP exam per student, assessment and year, and one score row per
+      // exam and alt score. (COUNT(DISTINCT) would sort every row of the range: 2.5 times slower.)
       "SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,",
-      `       SUM(wes.id) AS ids, SUM(${rowChecksum()}) AS checksums, COUNT(DISTINCT we.id) AS students`,
-      ...this.selection(q, scope),
+      `       SUM(wes.id) AS ids, SUM(${rowChecksum()}) AS checksums, COUNT(*) AS students`,
+      ...this.selection(q, scope, "exam_score"),
       LOADABLE,
-      ...this.inPageBitmap(q, low, high),
+      ...(range.low !== null ? [`  AND wes.id >= ${q.bind(range.low)}`] : []),
+      ...(range.high !== null ? [`  AND wes.id < ${q.bind(range.high)}`] : []),
+      ...this.inBitmap(q, exams),
       "GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level",
     ]);
   }
 
   /**
    * Verify, for deployments that ran the runbook by hand: of the exams updated before the window
-   * with ids from `low` to `high` that the page's bitmap names (see `verifyPageExams`), those with
+   * that the page's bitmap names, those with
    * loadable alt scores, per school year: how many, their rows, and the earliest `updated` (the
    * `--since` that would bring them back).
    */
-  verifyOlderSums(scope: ExtractScope, low: BoundValue, high: BoundValue): MysqlStatement {
+  verifyOlderSums(scope: ExtractScope, exams: ExamBitmapValues): MysqlStatement {
     const q = builder();
+    // Grouped per exam first: the exams are read in key order, so that grouping needs no sort.
     return q.build([
-      "SELECT we.school_year, COUNT(DISTINCT we.id) AS exams, COUNT(*) AS n, MIN(we.updated) AS earliest",
+      "SELECT school_year, COUNT(*) AS exams, SUM(n) AS n, MIN(updated) AS earliest FROM (",
+      "  SELECT we.id, we.school_year, we.updated, COUNT(*) AS n",
       ...this.selection(q, scope, "exam", "before"),
       LOADABLE,
-      ...this.inPageBitmap(q, low, high),
-      "GROUP BY we.school_year",
+      ...this.inBitmap(q, exams),
+      "  GROUP BY we.id, we.school_year, we.updated",
+      ") per_exam",
+      "GROUP BY school_year",
     ]);
   }
 
-  /** The exams from `low` to `high` that the session's bitmap names (see `verifyPageExams`). */
-  private inPageBitmap(q: StatementBuilder<"mysql">, low: BoundValue, high: BoundValue): string[] {
-    const offset = () => `(we.id - ${q.bind(low)})`;
+  /**
+   * The exams a bitmap names (bit i of byte i / 8 stands for exam `low + i`). The bytes are bound
+   * and reach the server as a hex literal, a constant it reads in place: the same bytes in a user
+   * variable are copied whole for every row that reads one (4 s instead of 0.1 s for 400,000 rows
+   * with a 420 KB bitmap, on MariaDB 10.11).
+   */
+  private inBitmap(q: StatementBuilder<"mysql">, exams: ExamBitmapValues): string[] {
+    const offset = () => `(we.id - ${q.bind(exams.low)})`;
     return [
-      `  AND we.id BETWEEN ${q.bind(low)} AND ${q.bind(high)}`,
-      `  AND ASCII(SUBSTRING(@rdw_backfill_exams, ${offset()} DIV 8 + 1, 1)) & (1 << (${offset()} % 8)) <> 0`,
+      `  AND we.id BETWEEN ${q.bind(exams.low)} AND ${q.bind(exams.high)}`,
+      `  AND ASCII(SUBSTRING(${q.bind(exams.bits)}, ${offset()} DIV 8 + 1, 1)) & (1 << (${offset()} % 8)) <> 0`,
     ];
   }
 

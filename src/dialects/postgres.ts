@@ -418,16 +418,26 @@ export class PostgresTenantSql {
   }
 
   /**
-   * Verify: per (school year, asmt, alt score, performance level), the rows, the sum of their ids
-   * (exact: bigint sums are bigint on Redshift, numeric on PostgreSQL), the sum of their checksums
-   * and the students the aggregate report counts: one pass over the rows in scope serves both the
-   * completeness and values checks and the aggregate report's.
+   * Verify: per (school year, asmt, alt score), the rows, the sum of their ids (exact: bigint
+   * sums are bigint on Redshift, numeric on PostgreSQL) and the sum of their checksums. Without a
+   * DISTINCT aggregate, so that PostgreSQL computes the checksums in parallel workers.
    */
   verifyGroups(altScoreIds: readonly number[], since: string): PgStatement {
     const q = builder();
     return q.build([
-      "SELECT t.school_year, t.asmt_id, t.subject_score_id, t.performance_level AS level, count(*) AS n,",
-      `       sum(t.id) AS ids, sum(${this.rowChecksum()}) AS checksums, count(DISTINCT t.student_id) AS students`,
+      "SELECT t.school_year, t.asmt_id, t.subject_score_id, count(*) AS n, sum(t.id) AS ids,",
+      `       sum(${this.rowChecksum()}) AS checksums`,
+      ...this.inScope(q, altScoreIds, since),
+      "GROUP BY t.school_year, t.asmt_id, t.subject_score_id",
+    ]);
+  }
+
+  /** Verify: the aggregate report's cells, students per (school year, asmt, alt score, level). */
+  verifyLevels(altScoreIds: readonly number[], since: string): PgStatement {
+    const q = builder();
+    return q.build([
+      "SELECT t.school_year, t.asmt_id, t.subject_score_id, t.performance_level AS level,",
+      "       count(DISTINCT t.student_id) AS students",
       ...this.inScope(q, altScoreIds, since),
       "GROUP BY t.school_year, t.asmt_id, t.subject_score_id, t.performance_level",
     ]);

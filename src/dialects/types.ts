@@ -56,3 +56,10 @@ export type { MysqlStatement, PgStatement };
 
 /** One group of verify's comparison: school year, assessment and alt score (placeholders in the plan). */
 export type VerifyGroup = readonly [BoundValue, BoundValue, BoundValue];
+
+/** A bitmap of exam ids as verify binds it (bit i of byte i / 8 stands for exam `low + i`); placeholders in the plan. */
+export interface ExamBitmapValues {
+  low: BoundValue;
+  high: BoundValue;
+  bits: BoundValue;
+}

@@ -8,7 +8,7 @@ import type {
   WarehouseDialectName,
 } from "../dialects/choose.js";
 import type { LoadSql, LockSql } from "../dialects/postgres.js";
-import type { ExtractDriver, IdSpan } from "../dialects/types.js";
+import type { ExtractDriver, IdRange, IdSpan } from "../dialects/types.js";
 import type { ControllerSpec } from "../io/deployment/open.js";
 
 export type StepName =
@@ -184,9 +184,8 @@ export type CheckAction = ActionBase<"check">;
 /** The full, read-only comparison of `exam_alt_score` with the warehouse. */
 export interface VerifyAction extends ActionBase<"verify"> {
   warehouse: {
-    /** Templates: per page of OLAP exam ids, its bitmap, then the sums of its exams' rows. */
-    pageExams: MysqlStatement;
-    pageSums: MysqlStatement;
+    /** Templates: the sums of each range's rows of the exams a bitmap of the OLAP exams in scope names. */
+    rangeSums: MysqlStatement[];
     /** A template: one statement per group that differs (at most 20). */
     groupRows: MysqlStatement;
   };
@@ -196,6 +195,7 @@ export interface VerifyAction extends ActionBase<"verify"> {
     groups: PgStatement;
     groupRows: PgStatement;
     groupScope: PgStatement;
+    levels: PgStatement;
     duplicateKeys: PgStatement;
     orphans: PgStatement;
   };
@@ -208,6 +208,8 @@ export interface VerifyAction extends ActionBase<"verify"> {
   older?: { olapPageEnd: PgStatement; olapPage: PgStatement; warehouseSums: MysqlStatement };
   /** What the templates are filled from. */
   scope: { since: string; altScoreIds: number[]; database: string; schema: string };
+  /** The exam_score id ranges the warehouse sums at once, one session each (as the extract's). */
+  ranges: IdRange[];
   /** The dialects, to fill the templates. */
   dialects: { warehouse: WarehouseDialectName; olap: OlapDialectName };
 }

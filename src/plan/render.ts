@@ -3,7 +3,6 @@ import type { Statement } from "../core/statement.js";
 import type { Action, Plan, TenantPlan } from "./actions.js";
 import { BENCHMARK_RATE, planSummary, type RunRate } from "./estimate.js";
 import { journalCopyUri } from "./staging-location.js";
-import { VERIFY_WAREHOUSE_SESSIONS } from "./tenant-actions.js";
 
 const MASK = "********";
 
@@ -215,13 +214,13 @@ export function statementsOf(action: Action): Labeled[] {
     case "verify":
       return [
         ["OLAP, page by page (template)", action.olap.scopePage],
-        [
-          `warehouse, read-only, on ${VERIFY_WAREHOUSE_SESSIONS} sessions, each page's exams as a bitmap (template)`,
-          action.warehouse.pageExams,
-        ],
-        ["warehouse, the sums of that page's rows (template)", action.warehouse.pageSums],
-        ["OLAP, at the same time as the pages", action.olap.groups],
-        ["OLAP, on another session at the same time", action.olap.duplicateKeys],
+        ...each(
+          "warehouse, read-only, the sums of one range of exam_score ids, each on its own session at once, for each bitmap of the OLAP exams in scope (template)",
+          action.warehouse.rangeSums,
+        ),
+        ["OLAP, at the same time as the warehouse", action.olap.groups],
+        ["OLAP, on another session at the same time", action.olap.levels],
+        ["OLAP, on a third session at the same time", action.olap.duplicateKeys],
         ["OLAP, after it", action.olap.orphans],
         ["warehouse, for each group that differs (template)", action.warehouse.groupRows],
         ["OLAP, for each group that differs (template)", action.olap.groupRows],

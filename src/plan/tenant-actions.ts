@@ -33,10 +33,14 @@ export function serverExtractBoundMs(rowsApprox: number): number {
 export const RECLAIM_SHARE = 0.05;
 /** OLAP exam ids read per page in verify. */
 export const VERIFY_SCOPE_PAGE = 50_000;
+/** How a plan shows the bitmap of exam ids verify binds. */
+const EXAM_BITMAP = {
+  low: "<first exam id>",
+  high: "<last exam id>",
+  bits: "<the exams from the first to the last, a bit each>",
+};
 /** OLAP exams older than the window read per page in `verify` (their ids only, by the primary key). */
 export const VERIFY_OLDER_PAGE = 200_000;
-/** Warehouse sessions verify sums pages on at once. */
-export const VERIFY_WAREHOUSE_SESSIONS = 2;
 /** Examples per verify check. */
 export const VERIFY_EXAMPLES = 5;
 
@@ -323,16 +327,18 @@ function verifyAction(
   const warehouse = warehouseDialect(facts.extract.dialect);
   const olap = olapDialect(facts.load.dialect).tenant(facts.olapSchema, settings.runId);
   const group = ["<school year>", "<asmt id>", "<alt score id>"] as const;
+  const { lowest, highest } = facts.idSpans.examScore;
+  const ranges = idRanges(lowest, highest, settings.extractStreams);
   return {
     step: "verify",
     summary:
       "compare exam_alt_score with the warehouse, read-only: completeness, uniqueness, orphans, values, aggregate report",
     condition:
-      `the OLAP exams in scope are read in pages of ${VERIFY_SCOPE_PAGE}; the warehouse sums the rows of each page's exams ` +
-      "(named by a bitmap) per group; groups whose counts or checksums differ (at most 20) are read row by row",
+      `the ids of the OLAP exams in scope are read in pages of ${VERIFY_SCOPE_PAGE} into a bitmap, which goes to each ` +
+      "warehouse session once; each sums its range's rows of those exams per group; groups whose counts or checksums " +
+      "differ (at most 20) are read row by row",
     warehouse: {
-      pageExams: warehouse.verifyPageExams("<the page's exams as a bitmap, in hex>"),
-      pageSums: warehouse.verifyPageSums(scope, "<first exam id>", "<last exam id>"),
+      rangeSums: ranges.map((range) => warehouse.verifyRangeSums(scope, range, EXAM_BITMAP)),
       groupRows: warehouse.verifyGroupRows(scope, group),
     },
     olap: {
@@ -340,6 +346,7 @@ function verifyAction(
       groups: olap.verifyGroups(facts.altScoreIds, settings.since),
       groupRows: olap.verifyGroupRows(facts.altScoreIds, settings.since, group),
       groupScope: olap.verifyGroupScope(settings.since, group),
+      levels: olap.verifyLevels(facts.altScoreIds, settings.since),
       duplicateKeys: olap.duplicateKeys(VERIFY_EXAMPLES),
       orphans: olap.orphans(VERIFY_EXAMPLES),
     },
@@ -353,7 +360,7 @@ function verifyAction(
               "<last id>",
               "<the page's last id>",
             ),
-            warehouseSums: warehouse.verifyOlderSums(scope, "<first exam id>", "<last exam id>"),
+            warehouseSums: warehouse.verifyOlderSums(scope, EXAM_BITMAP),
           },
         }
       : {}),
@@ -363,6 +370,7 @@ function verifyAction(
       database: scope.database,
       schema: facts.olapSchema,
     },
+    ranges,
     dialects: { warehouse: facts.extract.dialect, olap: facts.load.dialect },
     skipWhenDone: ["verify"],
     durable: true,

@@ -83,40 +83,74 @@ function groupMap(rows: readonly Row[]): Map<string, GroupSums> {
   return addGroupSums(new Map(), rows);
 }
 
-/** Exam ids a bitmap may span: 512 KiB, sent as 1 MiB of hex text, well inside any max_allowed_packet. */
-export const BITMAP_SPAN = 4 * 1024 * 1024;
-
+/**
+ * Exam ids one bitmap may span: 1.5 MiB, sent as 3 MiB of hex text, inside MySQL 5.7's default
+ * max_allowed_packet (4 MB); a wider scope is cut into several.
+ */
+export const BITMAP_SPAN = 12 * 1024 * 1024;
 export interface ExamBitmap {
   low: number;
   high: number;
-  /** Bit i of byte i / 8 (least significant first) stands for exam `low + i`, as hex. */
-  hex: string;
+  /** Bit i of byte i / 8 (least significant first) stands for exam `low + i`. */
+  bits: Buffer;
 }
 
 /**
- * The exam ids of one page (ascending) as bitmaps, each spanning at most `span` ids: a page of
- * 50,000 dense ids is about 9 KB, where the ids as text would be 400 KB.
+ * Builds bitmaps of exam ids given in ascending order, each spanning at most `span` ids: a
+ * tenant's 3 million exams in scope, over 6.5 million ids, take 800 KB, where the ids as text
+ * would take 24 MB.
  */
-export function examBitmaps(ids: readonly string[], span = BITMAP_SPAN): ExamBitmap[] {
-  const bitmaps: ExamBitmap[] = [];
-  let start = 0;
-  while (start < ids.length) {
-    const low = Number(ids[start]);
-    let end = start;
-    while (end + 1 < ids.length && Number(ids[end + 1]) - low < span) end++;
-    const high = Number(ids[end]);
-    if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high)) {
-      throw new Error(`exam id ${ids[start]} or ${ids[end]} is beyond 2^53`);
+export class BitmapBuilder {
+  private readonly done: ExamBitmap[] = [];
+  private low = 0;
+  private high = -1;
+  private bits = Buffer.alloc(0);
+
+  constructor(private readonly span = BITMAP_SPAN) {}
+
+  add(id: string | number): void {
+    const value = Number(id);
+    if (!Number.isSafeInteger(value)) throw new Error(`exam id ${id} is beyond 2^53`);
+    if (value < this.high) throw new Error(`internal: exam ids out of order (${id} after ${this.high})`);
+    if (this.high < 0 || value - this.low >= this.span) {
+      this.finish();
+      this.low = value;
+      this.bits = Buffer.alloc(64 * 1024);
     }
-    const bits = Buffer.alloc(Math.floor((high - low) / 8) + 1);
-    for (let index = start; index <= end; index++) {
-      const offset = Number(ids[index]) - low;
-      bits[offset >> 3]! |= 1 << (offset & 7);
+    const offset = value - this.low;
+    if (offset >> 3 >= this.bits.length) {
+      const grown = Buffer.alloc(
+        Math.min(Math.max(this.bits.length * 2, (offset >> 3) + 1), (this.span >> 3) + 1),
+      );
+      this.bits.copy(grown);
+      this.bits = grown;
     }
-    bitmaps.push({ low, high, hex: bits.toString("hex") });
-    start = end + 1;
+    this.bits[offset >> 3]! |= 1 << (offset & 7);
+    this.high = value;
   }
-  return bitmaps;
+
+  /** The bitmaps, each trimmed to its last id. */
+  bitmaps(): ExamBitmap[] {
+    this.finish();
+    return this.done;
+  }
+
+  private finish(): void {
+    if (this.high < this.low) return;
+    this.done.push({
+      low: this.low,
+      high: this.high,
+      bits: this.bits.subarray(0, ((this.high - this.low) >> 3) + 1),
+    });
+    this.high = this.low - 1;
+  }
+}
+
+/** The exam ids of one page (ascending) as bitmaps, each spanning at most `span` ids. */
+export function examBitmaps(ids: readonly string[], span = BITMAP_SPAN): ExamBitmap[] {
+  const builder = new BitmapBuilder(span);
+  for (const id of ids) builder.add(id);
+  return builder.bitmaps();
 }
 
 /** The groups of both sides: those whose rows differ (count or ids), those whose values differ. */

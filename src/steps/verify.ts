@@ -3,7 +3,7 @@ import { olapDialect, warehouseDialect } from "../dialects/choose.js";
 import type { MysqlSession } from "../io/db/mysql-session.js";
 import type { PgSession } from "../io/db/pg-session.js";
 import type { VerifyAction } from "../plan/actions.js";
-import { VERIFY_OLDER_PAGE, VERIFY_SCOPE_PAGE, VERIFY_WAREHOUSE_SESSIONS } from "../plan/tenant-actions.js";
+import { VERIFY_OLDER_PAGE, VERIFY_SCOPE_PAGE } from "../plan/tenant-actions.js";
 import type { StepContext, TenantSessions } from "./context.js";
 import type { FailureDetails, OlderMissing } from "./results.js";
 import {
@@ -12,6 +12,8 @@ import {
   compareRows,
   completenessCheck,
   DRILL_GROUPS,
+  BitmapBuilder,
+  type ExamBitmap,
   examBitmaps,
   levelCells,
   orphansCheck,
@@ -67,14 +69,19 @@ async function compare(
   const { scope } = action;
   const result: TenantVerification = { tenant, olapSchema: scope.schema, ok: false, checks: [], levels: [] };
   try {
-    const [olap, olapGroups, olapKeys, ...warehouses] = await Promise.all([
+    const [olap, olapGroups, olapLevels, olapKeys, ...warehouses] = await Promise.all([
       sessions.olapReader(),
       sessions.olapReader(),
       sessions.olapReader(),
-      ...Array.from({ length: VERIFY_WAREHOUSE_SESSIONS }, () => sessions.warehouseReader()),
+      sessions.olapReader(),
+      ...action.ranges.map(() => sessions.warehouseReader()),
     ]);
-    // The OLAP side's aggregates run on their own sessions while the warehouse sums the pages.
+    // The exams in scope are read first, alone (a few seconds by the primary key, where the
+    // aggregates running alongside slowed it tenfold); then the OLAP side's aggregates run on
+    // their own sessions while the warehouse sums its ranges.
+    const bitmaps = await scopeBitmaps(action, olap);
     const groupSums = olapGroups.query<Row>(action.olap.groups);
+    const levels = olapLevels.query<Row>(action.olap.levels);
     const keyChecks = (async () => {
       const duplicates = await olapKeys.query<{ n: string; first_id: string; last_id: string; keys: string }>(
         action.olap.duplicateKeys,
@@ -82,16 +89,14 @@ async function compare(
       const orphans = await olapKeys.query<{ id: string; orphans: string }>(action.olap.orphans);
       return { duplicates, orphans };
     })();
-    groupSums.catch(() => undefined); // awaited below
-    keyChecks.catch(() => undefined); // awaited below
-    const tally = await tallyWarehouse(action, olap, warehouses);
+    for (const pending of [groupSums, levels, keyChecks]) pending.catch(() => undefined); // awaited below
+    const tally = await tallyWarehouse(action, bitmaps, warehouses);
     const warehouse = warehouses[0]!;
     if (action.older) result.older = await olderMissing(action, olap, warehouse);
-    const olapSums = (await groupSums).rows;
     const { duplicates, orphans } = await keyChecks;
-    const groups = compareGroups(tally.groups, olapSums);
+    const groups = compareGroups(tally.groups, (await groupSums).rows);
     const rows = await drillDown(action, [...groups.identity, ...groups.values], olap, warehouse);
-    result.levels = levelCells(tally.levels, olapSums);
+    result.levels = levelCells(tally.levels, (await levels).rows);
     result.checks.push(
       completenessCheck(groups, rows),
       uniquenessCheck(duplicates.rows),
@@ -107,45 +112,41 @@ async function compare(
   return { verification: result };
 }
 
-/**
- * Walks the OLAP exams in scope page by page (keyset pagination); each page goes, as bitmaps of
- * exam ids, to the next free warehouse session, which sums that page's rows per group and level.
- */
-async function tallyWarehouse(
-  action: VerifyAction,
-  olap: PgSession,
-  warehouses: readonly MysqlSession[],
-): Promise<WarehouseTally> {
-  const { olapSql, warehouseSql, warehouseScope, scope } = statementsOf(action);
-  const tally = new WarehouseTally();
+/** The ids of the OLAP exams in scope (keyset pages, by the primary key), as bitmaps. */
+async function scopeBitmaps(action: VerifyAction, olap: PgSession): Promise<ExamBitmap[]> {
+  const { olapSql, scope } = statementsOf(action);
+  const builder = new BitmapBuilder();
   const pages = scopePages((after) =>
     olap.query<{ id: string }>(olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE)),
   );
-  let failed = false;
+  for await (const ids of pages) for (const id of ids) builder.add(id);
+  return builder.bitmaps();
+}
+
+/**
+ * Each warehouse session sums the rows of its range of exam_score ids whose exam a bitmap of
+ * the exams in scope names, per group and level; the bitmaps go with the statements.
+ */
+async function tallyWarehouse(
+  action: VerifyAction,
+  bitmaps: readonly ExamBitmap[],
+  warehouses: readonly MysqlSession[],
+): Promise<WarehouseTally> {
+  const { warehouseSql, warehouseScope } = statementsOf(action);
+  const tally = new WarehouseTally();
   await Promise.all(
-    warehouses.map(async (warehouse) => {
-      try {
-        for await (const ids of pages) {
-          if (failed) return;
-          for (const bitmap of examBitmaps(ids)) {
-            await warehouse.query(warehouseSql.verifyPageExams(bitmap.hex));
-            tally.addSums(
-              await warehouse.query<Row>(
-                warehouseSql.verifyPageSums(warehouseScope, bitmap.low, bitmap.high),
-              ),
-            );
-          }
-        }
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
+    action.ranges.map(async (range, index) => {
+      const warehouse = warehouses[index % warehouses.length]!;
+      for (const bitmap of bitmaps)
+        tally.addSums(
+          await warehouse.query<Row>(warehouseSql.verifyRangeSums(warehouseScope, range, bitmap)),
+        );
     }),
   );
   return tally;
 }
 
-/** The OLAP exam ids in scope, a page at a time (keyset pagination keeps memory flat); shared by the sessions that sum them. */
+/** The OLAP exam ids in scope, a page at a time (keyset pagination keeps memory flat). */
 async function* scopePages(
   read: (after: string) => Promise<{ rows: { id: string }[] }>,
 ): AsyncGenerator<string[]> {
@@ -183,10 +184,7 @@ async function olderMissing(
       olapSql.olderExamsWithoutAltScores(scope.altScoreIds, scope.since, after, last),
     );
     for (const bitmap of examBitmaps(rows.map((row) => String(row.id)))) {
-      await warehouse.query(warehouseSql.verifyPageExams(bitmap.hex));
-      tally.addSums(
-        await warehouse.query<Row>(warehouseSql.verifyOlderSums(warehouseScope, bitmap.low, bitmap.high)),
-      );
+      tally.addSums(await warehouse.query<Row>(warehouseSql.verifyOlderSums(warehouseScope, bitmap)));
     }
     after = String(last);
   }

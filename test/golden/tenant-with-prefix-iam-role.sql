@@ -206,36 +206,59 @@ VACUUM DELETE ONLY "reporting_pa".exam_alt_score;
 SELECT id FROM "reporting_pa".exam WHERE updated >= $1 AND id > $2 ORDER BY id LIMIT 50000;
 -- bound values: ["2019-11-01 00:00:00.000000","<last id>"]
 
--- verify: warehouse, read-only, on 2 sessions, each page's exams as a bitmap (template)
-SET @rdw_backfill_exams = UNHEX(?);
--- bound values: ["<the page's exams as a bitmap, in hex>"]
-
--- verify: warehouse, the sums of that page's rows (template)
+-- verify: warehouse, read-only, the sums of one range of exam_score ids, each on its own session at once, for each bitmap of the OLAP exams in scope (template)
 SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,
-       SUM(wes.id) AS ids, SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', wes.id, CAST(CONCAT(wes.scale_score) AS DECIMAL(20,6)), wes.performance_level, DATE_FORMAT(we.completed_at, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(we.updated, '%Y-%m-%d %H:%i:%s.%f'))), 8), 16, 10) AS UNSIGNED)) AS checksums, COUNT(DISTINCT we.id) AS students
-FROM `warehouse_pa`.exam we
-JOIN `warehouse_pa`.exam_score wes ON wes.exam_id = we.id
+       SUM(wes.id) AS ids, SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', wes.id, CAST(CONCAT(wes.scale_score) AS DECIMAL(20,6)), wes.performance_level, DATE_FORMAT(we.completed_at, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(we.updated, '%Y-%m-%d %H:%i:%s.%f'))), 8), 16, 10) AS UNSIGNED)) AS checksums, COUNT(*) AS students
+FROM `warehouse_pa`.exam_score wes
+STRAIGHT_JOIN `warehouse_pa`.exam we ON we.id = wes.exam_id
 WHERE we.deleted = 0
   AND we.updated >= ?
   AND we.scale_score IS NOT NULL
   AND we.performance_level IS NOT NULL
   AND wes.subject_score_id IN (?, ?)
   AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
+  AND wes.id < ?
   AND we.id BETWEEN ? AND ?
-  AND ASCII(SUBSTRING(@rdw_backfill_exams, (we.id - ?) DIV 8 + 1, 1)) & (1 << ((we.id - ?) % 8)) <> 0
+  AND ASCII(SUBSTRING(?, (we.id - ?) DIV 8 + 1, 1)) & (1 << ((we.id - ?) % 8)) <> 0
 GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level;
--- bound values: ["2019-11-01 00:00:00.000000",19,20,"<first exam id>","<last exam id>","<first exam id>","<first exam id>"]
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,51500,"<first exam id>","<last exam id>","<the exams from the first to the last, a bit each>","<first exam id>","<first exam id>"]
 
--- verify: OLAP, at the same time as the pages
-SELECT t.school_year, t.asmt_id, t.subject_score_id, t.performance_level AS level, count(*) AS n,
-       sum(t.id) AS ids, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(CAST(t.scale_score AS DECIMAL(20,6)) AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || TO_CHAR(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '|' || TO_CHAR(t.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')), 8), 16)) AS checksums, count(DISTINCT t.student_id) AS students
+-- verify: warehouse, read-only, the sums of one range of exam_score ids, each on its own session at once, for each bitmap of the OLAP exams in scope (template)
+SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,
+       SUM(wes.id) AS ids, SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', wes.id, CAST(CONCAT(wes.scale_score) AS DECIMAL(20,6)), wes.performance_level, DATE_FORMAT(we.completed_at, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(we.updated, '%Y-%m-%d %H:%i:%s.%f'))), 8), 16, 10) AS UNSIGNED)) AS checksums, COUNT(*) AS students
+FROM `warehouse_pa`.exam_score wes
+STRAIGHT_JOIN `warehouse_pa`.exam we ON we.id = wes.exam_id
+WHERE we.deleted = 0
+  AND we.updated >= ?
+  AND we.scale_score IS NOT NULL
+  AND we.performance_level IS NOT NULL
+  AND wes.subject_score_id IN (?, ?)
+  AND wes.scale_score IS NOT NULL AND wes.performance_level IS NOT NULL
+  AND wes.id >= ?
+  AND we.id BETWEEN ? AND ?
+  AND ASCII(SUBSTRING(?, (we.id - ?) DIV 8 + 1, 1)) & (1 << ((we.id - ?) % 8)) <> 0
+GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20,51500,"<first exam id>","<last exam id>","<the exams from the first to the last, a bit each>","<first exam id>","<first exam id>"]
+
+-- verify: OLAP, at the same time as the warehouse
+SELECT t.school_year, t.asmt_id, t.subject_score_id, count(*) AS n, sum(t.id) AS ids,
+       sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(CAST(t.scale_score AS DECIMAL(20,6)) AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || TO_CHAR(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '|' || TO_CHAR(t.updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')), 8), 16)) AS checksums
+FROM "reporting_pa".exam_alt_score t
+JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
+WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
+GROUP BY t.school_year, t.asmt_id, t.subject_score_id;
+-- bound values: ["2019-11-01 00:00:00.000000",19,20]
+
+-- verify: OLAP, on another session at the same time
+SELECT t.school_year, t.asmt_id, t.subject_score_id, t.performance_level AS level,
+       count(DISTINCT t.student_id) AS students
 FROM "reporting_pa".exam_alt_score t
 JOIN "reporting_pa".exam e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year
 WHERE e.updated >= $1 AND t.subject_score_id IN ($2, $3)
 GROUP BY t.school_year, t.asmt_id, t.subject_score_id, t.performance_level;
 -- bound values: ["2019-11-01 00:00:00.000000",19,20]
 
--- verify: OLAP, on another session at the same time
+-- verify: OLAP, on a third session at the same time
 SELECT school_year, asmt_id, student_id, subject_score_id, count(*) AS n, min(id) AS first_id, max(id) AS last_id,
        count(*) OVER () AS keys
 FROM "reporting_pa".exam_alt_score

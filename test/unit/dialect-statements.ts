@@ -55,7 +55,10 @@ export const dollarNumbers = (sql: string) => [...codeOf(sql).matchAll(/\$(\d+)/
 
 export const literal = (value: BoundValue | undefined) => {
   assert.ok(value !== undefined, "a placeholder without a bound value");
-  return typeof value === "number" ? String(value) : `'${value}'`;
+  if (typeof value === "number") return String(value);
+  // Bytes, as mysql2 sends them: a hex literal.
+  if (value instanceof Uint8Array) return `X'${Buffer.from(value).toString("hex")}'`;
+  return `'${value}'`;
 };
 
 /** The statement with each placeholder replaced by its bound value, as the server reads it. */
@@ -131,10 +134,11 @@ export function warehouseStatements(dialect: MysqlDialect): Collector<MysqlState
       );
     }
   }
-  add("verifyPageExams", "", dialect.verifyPageExams("0a05"));
-  add("verifyPageSums", "", dialect.verifyPageSums(SCOPE, 1000, 1999));
+  const bitmap = { low: 1000, high: 1999, bits: Buffer.from([5, 10]) };
+  add("verifyRangeSums", "open", dialect.verifyRangeSums(SCOPE, { low: null, high: null }, bitmap));
+  add("verifyRangeSums", "bounded", dialect.verifyRangeSums(SCOPE, { low: 5, high: 500 }, bitmap));
   add("verifyGroupRows", "", dialect.verifyGroupRows(SCOPE, GROUP));
-  add("verifyOlderSums", "", dialect.verifyOlderSums(SCOPE, 1000, 1999));
+  add("verifyOlderSums", "", dialect.verifyOlderSums(SCOPE, bitmap));
   add("connectionId", "", dialect.connectionId());
   add("processOf", "", dialect.processOf(4711));
   add("killQuery", "", dialect.killQuery(4711));
@@ -220,6 +224,7 @@ export function olapStatements(dialect: PostgresDialect): {
     add("verifyGroups", "3 ids", t.verifyGroups(ALT_IDS, SINCE));
     add("verifyGroups", "1 id", t.verifyGroups([19], SINCE));
     add("verifyGroupRows", "", t.verifyGroupRows(ALT_IDS, SINCE, GROUP));
+    add("verifyLevels", "", t.verifyLevels(ALT_IDS, SINCE));
     add("verifyGroupScope", "", t.verifyGroupScope(SINCE, GROUP));
     add("olderPageEnd", "", t.olderPageEnd(SINCE, "0", 1000));
     add("olderExamsWithoutAltScores", "", t.olderExamsWithoutAltScores(ALT_IDS, SINCE, "0", 1000));
@@ -239,7 +244,7 @@ export const PG_PRODUCED = olaps.flatMap(({ olap, tenant }) => [...olap.produced
  * fragments to the statement methods, and checks that return text.
  */
 export const NOT_STATEMENTS = new Set([
-  "warehouse.inPageBitmap", // a WHERE fragment of verifyPageSums and verifyOlderSums
+  "warehouse.inBitmap", // a WHERE fragment of verifyRangeSums and verifyOlderSums
   "warehouse.selection", // the row selection, a fragment of the extract and verify statements (see selectionOf)
   "warehouse.s3Preflight", // Aurora's preflight: messages, from facts already read
   "warehouse.s3RoleParameters", // parameter names (s3Role makes their statements)

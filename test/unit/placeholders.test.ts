@@ -122,7 +122,10 @@ describe("every statement of every dialect", () => {
         `${origin} ${label}`,
       );
       for (const value of statement.params) {
-        assert.ok(typeof value === "string" || Number.isFinite(value), `${origin} ${label}: ${value}`);
+        assert.ok(
+          typeof value === "string" || value instanceof Uint8Array || Number.isFinite(value),
+          `${origin} ${label}: ${String(value)}`,
+        );
       }
     }
   });
@@ -170,15 +173,16 @@ describe("bound values land where their placeholders are", () => {
         "table_schema = 'warehouse_pa' AND table_name IN ('exam', 'exam_score')",
       ),
     );
-    const pageSums = inline(MYSQL.verifyPageSums(SCOPE, 101, 202));
-    assert.ok(pageSums.includes("AND we.id BETWEEN 101 AND 202"));
-    // The bitmap's byte and bit are counted from the page's first exam id.
+    const bitmap = { low: 101, high: 202, bits: Buffer.from([0x0a, 0xff]) };
+    const rangeSums = inline(MYSQL.verifyRangeSums(SCOPE, { low: 7, high: 70 }, bitmap));
+    assert.ok(rangeSums.includes("AND wes.id >= 7\n  AND wes.id < 70\n  AND we.id BETWEEN 101 AND 202"));
+    // The bitmap's byte and bit are counted from its first exam id; its bytes are a hex literal.
     assert.ok(
-      pageSums.includes(
-        "AND ASCII(SUBSTRING(@rdw_backfill_exams, (we.id - 101) DIV 8 + 1, 1)) & (1 << ((we.id - 101) % 8)) <> 0",
+      rangeSums.includes(
+        "AND ASCII(SUBSTRING(X'0aff', (we.id - 101) DIV 8 + 1, 1)) & (1 << ((we.id - 101) % 8)) <> 0",
       ),
+      rangeSums,
     );
-    assert.equal(inline(MYSQL.verifyPageExams("0a05")), "SET @rdw_backfill_exams = UNHEX('0a05')");
   });
 
   it("the window sample: 20 ascending, disjoint slices inside the id span, as many ids as it says", () => {

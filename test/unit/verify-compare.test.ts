@@ -5,7 +5,9 @@ import {
   compareGroups,
   compareRows,
   completenessCheck,
+  BitmapBuilder,
   EXAMPLES,
+  type ExamBitmap,
   examBitmaps,
   type LevelCell,
   type GroupSums,
@@ -140,26 +142,25 @@ describe("WarehouseTally", () => {
   });
 });
 
-describe("examBitmaps", () => {
+describe("exam bitmaps", () => {
   /** The ids a bitmap names, read back bit by bit as the warehouse does. */
-  const named = ({ low, hex }: { low: number; hex: string }) => {
-    const bytes = Buffer.from(hex, "hex");
+  const named = ({ low, bits }: ExamBitmap) => {
     const ids: number[] = [];
-    for (let offset = 0; offset < bytes.length * 8; offset++)
-      if (bytes[offset >> 3]! & (1 << (offset % 8))) ids.push(low + offset);
+    for (let offset = 0; offset < bits.length * 8; offset++)
+      if (bits[offset >> 3]! & (1 << (offset % 8))) ids.push(low + offset);
     return ids;
   };
 
-  it("names exactly the page's ids, from its first to its last", () => {
-    const ids = ["1000", "1001", "1007", "1008", "1100", "123456"];
+  it("names exactly the ids given, from the first to the last", () => {
+    const ids = ["1000", "1001", "1007", "1008", "1100", "123456", "1000000"];
     const [bitmap, ...rest] = examBitmaps(ids);
     assert.deepEqual(rest, []);
-    assert.equal(bitmap!.low, 1000);
-    assert.equal(bitmap!.high, 123456);
+    assert.deepEqual([bitmap!.low, bitmap!.high], [1000, 1000000]);
+    assert.equal(bitmap!.bits.length, Math.floor((1000000 - 1000) / 8) + 1);
     assert.deepEqual(named(bitmap!), ids.map(Number));
   });
 
-  it("splits a page whose ids spread wider than a bitmap may span", () => {
+  it("starts another bitmap where the ids spread wider than one may span", () => {
     const ids = ["10", "11", "40", "41", "95"];
     const bitmaps = examBitmaps(ids, 32);
     assert.deepEqual(
@@ -170,6 +171,15 @@ describe("examBitmaps", () => {
       ],
     );
     assert.deepEqual(bitmaps.flatMap(named), ids.map(Number));
+  });
+
+  it("grows while ids are added page by page, and refuses ids out of order", () => {
+    const builder = new BitmapBuilder(1 << 24);
+    const ids = Array.from({ length: 3000 }, (_, i) => 5 + i * 997);
+    for (const id of ids) builder.add(id);
+    assert.throws(() => builder.add(6), /out of order/);
+    const [bitmap] = builder.bitmaps();
+    assert.deepEqual(named(bitmap!), ids);
   });
 });
 
