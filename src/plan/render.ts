@@ -213,7 +213,10 @@ export function statementsOf(action: Action): Labeled[] {
       return [];
     case "verify":
       return [
-        ["OLAP, page by page (template)", action.olap.scopePage],
+        [
+          "OLAP, first, alone: the ids of the exams in scope, page by page, into bitmaps (template)",
+          action.olap.scopePage,
+        ],
         ...each(
           "warehouse, read-only, the sums of one range of exam_score ids, each on its own session at once, for each bitmap of the OLAP exams in scope (template)",
           action.warehouse.rangeSums,

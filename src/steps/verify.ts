@@ -48,9 +48,10 @@ export async function verify(action: VerifyAction, context: StepContext): Promis
  * The one entry point of verify, for `run` and `verify`: compares a tenant's `exam_alt_score`
  * with what the warehouse says it should hold, for the OLAP exams in scope, per (school year,
  * assessment, alt score) by counts, id sums and row checksums, drilling into the groups that
- * differ for example ids. Writes nothing on either server: the warehouse reads by exam id, page
- * by page of the OLAP exams in scope, and the comparison keeps one page of ids at a time (the
- * drill-down into at most 20 differing groups reads each of those groups whole).
+ * differ for example ids. Writes nothing on either server: the warehouse sums its rows of the
+ * OLAP exams in scope, named by bitmaps of their ids, as the extract reads them; this process
+ * keeps the bitmaps (a bit per exam id) and the sums (the drill-down into at most 20 differing
+ * groups reads each of those groups whole).
  * Never throws: a failure is in `error`.
  */
 export async function verifyTenant(
@@ -76,6 +77,7 @@ async function compare(
       sessions.olapReader(),
       ...action.ranges.map(() => sessions.warehouseReader()),
     ]);
+    const warehouse = warehouses[0]!;
     // The exams in scope are read first, alone (a few seconds by the primary key, where the
     // aggregates running alongside slowed it tenfold); then the OLAP side's aggregates run on
     // their own sessions while the warehouse sums its ranges.
@@ -89,10 +91,15 @@ async function compare(
       const orphans = await olapKeys.query<{ id: string; orphans: string }>(action.olap.orphans);
       return { duplicates, orphans };
     })();
-    for (const pending of [groupSums, levels, keyChecks]) pending.catch(() => undefined); // awaited below
+    // `verify` also reads the older exams a runbook run lost, on sessions of their own meanwhile.
+    const older = action.older
+      ? Promise.all([sessions.olapReader(), sessions.warehouseReader()]).then(([olderOlap, olderWarehouse]) =>
+          olderMissing(action, olderOlap, olderWarehouse),
+        )
+      : undefined;
+    for (const pending of [groupSums, levels, keyChecks, older]) pending?.catch(() => undefined); // awaited below
     const tally = await tallyWarehouse(action, bitmaps, warehouses);
-    const warehouse = warehouses[0]!;
-    if (action.older) result.older = await olderMissing(action, olap, warehouse);
+    if (older) result.older = await older;
     const { duplicates, orphans } = await keyChecks;
     const groups = compareGroups(tally.groups, (await groupSums).rows);
     const rows = await drillDown(action, [...groups.identity, ...groups.values], olap, warehouse);

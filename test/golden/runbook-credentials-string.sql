@@ -202,7 +202,7 @@ ANALYZE "reporting_ot".exam_alt_score;
 -- analyze: OLAP, when many rows were replaced
 VACUUM DELETE ONLY "reporting_ot".exam_alt_score;
 
--- verify: OLAP, page by page (template)
+-- verify: OLAP, first, alone: the ids of the exams in scope, page by page, into bitmaps (template)
 SELECT id FROM "reporting_ot".exam WHERE updated >= $1 AND id > $2 ORDER BY id LIMIT 50000;
 -- bound values: ["2019-11-01 00:00:00.000000","<last id>"]
 

@@ -187,7 +187,7 @@ DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 -- analyze: OLAP, after COMMIT
 ANALYZE "reporting_pa".exam_alt_score;
 
--- verify: OLAP, page by page (template)
+-- verify: OLAP, first, alone: the ids of the exams in scope, page by page, into bitmaps (template)
 SELECT id FROM "reporting_pa".exam WHERE updated >= $1 AND id > $2 ORDER BY id LIMIT 50000;
 -- bound values: ["2019-11-01 00:00:00.000000","<last id>"]
 
