@@ -256,8 +256,7 @@ export class MysqlDialect {
       `       ${REJECTED_REASON} AS rejected,`,
       "       wes.id",
       ...this.selection(q, scope, driver),
-      ...(range.low !== null ? [`  AND ${id} >= ${q.bind(range.low)}`] : []),
-      ...(range.high !== null ? [`  AND ${id} < ${q.bind(range.high)}`] : []),
+      ...this.inIdRange(q, id, range),
     ]);
   }
 
@@ -320,9 +319,9 @@ export class MysqlDialect {
   }
 
   /**
-   * Verify: the loadable rows of one range of exam_score ids whose exam the bitmap names, summed on the warehouse per (school year, asmt, alt score,
-   * performance level): rows, ids, checksums and students (one OLAP exam per student, assessment
-   * and year). It reads as the streaming extract does (exam_score in key order, each exam by its
+   * Verify: the loadable rows of one range of exam_score ids whose exam the bitmap names, summed
+   * on the warehouse per (school year, asmt, alt score, performance level): rows, ids, checksums
+   * and students (one OLAP exam per student, assessment and year). It reads as the streaming extract does (exam_score in key order, each exam by its
    * key), writes nothing, and sends back a few rows instead of every row.
    */
   verifyRangeSums(scope: ExtractScope, range: IdRange, exams: ExamBitmapValues): MysqlStatement {
@@ -334,8 +333,7 @@ export class MysqlDialect {
       `       SUM(wes.id) AS ids, SUM(${rowChecksum()}) AS checksums, COUNT(*) AS students`,
       ...this.selection(q, scope, "exam_score"),
       LOADABLE,
-      ...(range.low !== null ? [`  AND wes.id >= ${q.bind(range.low)}`] : []),
-      ...(range.high !== null ? [`  AND wes.id < ${q.bind(range.high)}`] : []),
+      ...this.inIdRange(q, "wes.id", range),
       ...this.inBitmap(q, exams),
       "GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level",
     ]);
@@ -343,9 +341,8 @@ export class MysqlDialect {
 
   /**
    * Verify, for deployments that ran the runbook by hand: of the exams updated before the window
-   * that the page's bitmap names, those with
-   * loadable alt scores, per school year: how many, their rows, and the earliest `updated` (the
-   * `--since` that would bring them back).
+   * that the page's bitmap names, those with loadable alt scores, per school year: how many, their
+   * rows, and the earliest `updated` (the `--since` that would bring them back).
    */
   verifyOlderSums(scope: ExtractScope, exams: ExamBitmapValues): MysqlStatement {
     const q = builder();
@@ -360,6 +357,14 @@ export class MysqlDialect {
       ") per_exam",
       "GROUP BY school_year",
     ]);
+  }
+
+  /** Rows of the driving table whose id is in `range` (an open end adds no condition). */
+  private inIdRange(q: StatementBuilder<"mysql">, id: string, range: IdRange): string[] {
+    return [
+      ...(range.low !== null ? [`  AND ${id} >= ${q.bind(range.low)}`] : []),
+      ...(range.high !== null ? [`  AND ${id} < ${q.bind(range.high)}`] : []),
+    ];
   }
 
   /**

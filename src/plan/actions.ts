@@ -147,7 +147,7 @@ export interface MergeAction extends ActionBase<"merge"> {
   /** Staged rows that were not kept, by reason, with up to five example ids each. */
   rejections: PgStatement;
   /** Keys held by more than one kept row (must be none); not read where `exam`'s key is enforced. */
-  keysHeldTwice: { enforced?: PgStatement; count: PgStatement };
+  keysHeldTwice: { enforced: PgStatement | undefined; count: PgStatement };
   /** The kept rows' count and checksum. */
   rowsChecksum: PgStatement;
   /**

@@ -166,10 +166,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     selectRows: olap.selectRows(),
     analyzeRows: olap.analyzeRows(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),
-    keysHeldTwice: {
-      ...(olap.examKeyEnforced() ? { enforced: olap.examKeyEnforced() } : {}),
-      count: olap.keysHeldTwice(),
-    },
+    keysHeldTwice: { enforced: olap.examKeyEnforced(), count: olap.keysHeldTwice() },
     rowsChecksum: olap.rowsChecksum(),
     rejectionsOnSecondSession,
     transaction: {
@@ -334,9 +331,9 @@ function verifyAction(
     summary:
       "compare exam_alt_score with the warehouse, read-only: completeness, uniqueness, orphans, values, aggregate report",
     condition:
-      `the ids of the OLAP exams in scope are read in pages of ${VERIFY_SCOPE_PAGE} into a bitmap, which goes to each ` +
-      "warehouse session once; each sums its range's rows of those exams per group; groups whose counts or checksums " +
-      "differ (at most 20) are read row by row",
+      `the ids of the OLAP exams in scope are read in pages of ${VERIFY_SCOPE_PAGE} into a bitmap, bound to each ` +
+      "warehouse session's statement; each sums its range's rows of those exams per group; groups whose counts or " +
+      "checksums differ (at most 20) are read row by row",
     warehouse: {
       rangeSums: ranges.map((range) => warehouse.verifyRangeSums(scope, range, EXAM_BITMAP)),
       groupRows: warehouse.verifyGroupRows(scope, group),

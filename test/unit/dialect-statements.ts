@@ -245,6 +245,7 @@ export const PG_PRODUCED = olaps.flatMap(({ olap, tenant }) => [...olap.produced
  */
 export const NOT_STATEMENTS = new Set([
   "warehouse.inBitmap", // a WHERE fragment of verifyRangeSums and verifyOlderSums
+  "warehouse.inIdRange", // a WHERE fragment of streamExtract and verifyRangeSums
   "warehouse.selection", // the row selection, a fragment of the extract and verify statements (see selectionOf)
   "warehouse.s3Preflight", // Aurora's preflight: messages, from facts already read
   "warehouse.s3RoleParameters", // parameter names (s3Role makes their statements)
