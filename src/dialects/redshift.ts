@@ -39,6 +39,11 @@ export class RedshiftDialect extends PostgresDialect {
     return [];
   }
 
+  /** Redshift compiles its queries itself; it has no `jit` parameter. */
+  protected override compilerSettings(): PgStatement[] {
+    return [];
+  }
+
   /**
    * Redshift has no `lock_timeout` (its configuration parameters are a short list); a query
    * waiting on a lock is bounded by the workload management's query timeout instead.
@@ -69,6 +74,14 @@ export class RedshiftDialect extends PostgresDialect {
 }
 
 export class RedshiftTenantSql extends PostgresTenantSql {
+  /**
+   * "The COPY command performs an analysis automatically when it loads data into an empty
+   * table" (Redshift's guide, Analyzing tables): the stage has its statistics already.
+   */
+  override analyzeStage(): PgStatement[] {
+    return [];
+  }
+
   /**
    * Deleted rows keep their blocks until a vacuum; DELETE ONLY reclaims them without the sort.
    * "You can't run VACUUM within a transaction block": it runs after the COMMIT.

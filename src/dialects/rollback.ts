@@ -9,6 +9,15 @@ const sameKey = (a: string, b: string) =>
 /** The rollback's list of keys to restore: a temporary table, so it lives in the rollback's session only. */
 const RESTORE = "rdw_backfill_restore";
 
+/** The merge's record of the keys it inserted, for `rollback`. */
+export interface RecordKeysSql {
+  create: PgStatement;
+  /** 1 when an earlier attempt of the merge recorded keys (then `insertNew`, else `insertAll`). */
+  anyRecorded: PgStatement;
+  insertAll: PgStatement;
+  insertNew: PgStatement;
+}
+
 /** The key-scoped restore: each statement runs in one transaction, in this order. */
 export interface KeyRestoreSql {
   /** The run's keys that still hold a back-filled row (migrate_id -1): those are restored. */
@@ -52,19 +61,24 @@ export class RollbackSql {
 
   /**
    * In the merge's transaction, after its INSERT: the keys of the rows it inserted (`rows`, the
-   * kept rows' work table). A merge repeated after a crash adds the keys it did not record yet.
+   * kept rows' work table). A merge repeated after a crash finds keys recorded by an earlier
+   * attempt that committed, and adds only those it did not record yet; the first merge inserts
+   * them all without that anti-join (which costs as much as the insert itself).
    */
-  recordKeys(rows: string): PgStatement[] {
+  recordKeys(rows: string): RecordKeysSql {
     const columns = UNIQUE_KEY.map((column) => `${column} BIGINT NOT NULL`).join(", ");
-    return [
-      sql(`CREATE TABLE IF NOT EXISTS ${this.keys} (${columns})`),
-      sql([
+    // No DISTINCT: the merge has proved, before this, that no key is held by two kept rows.
+    const select = `SELECT ${UNIQUE_KEY.map((column) => `b.${column}`).join(", ")} FROM ${rows} b`;
+    return {
+      create: sql(`CREATE TABLE IF NOT EXISTS ${this.keys} (${columns})`),
+      anyRecorded: sql(`SELECT count(*) AS n FROM (SELECT 1 AS one FROM ${this.keys} LIMIT 1) recorded`),
+      insertAll: sql([`INSERT INTO ${this.keys} (${KEY})`, select]),
+      insertNew: sql([
         `INSERT INTO ${this.keys} (${KEY})`,
-        // No DISTINCT: the merge has proved, before this, that no key is held by two kept rows.
-        `SELECT ${UNIQUE_KEY.map((column) => `b.${column}`).join(", ")} FROM ${rows} b`,
+        select,
         `WHERE NOT EXISTS (SELECT 1 FROM ${this.keys} k WHERE ${sameKey("k", "b")})`,
       ]),
-    ];
+    };
   }
 
   /**

@@ -8,6 +8,7 @@ import type {
   WarehouseDialectName,
 } from "../dialects/choose.js";
 import type { LoadSql, LockSql } from "../dialects/postgres.js";
+import type { RecordKeysSql } from "../dialects/rollback.js";
 import type { ExtractDriver, IdRange, IdSpan } from "../dialects/types.js";
 import type { ControllerSpec } from "../io/deployment/open.js";
 
@@ -140,6 +141,8 @@ export interface CheckMigrateAction extends ActionBase<"check-migrate"> {
 }
 
 export interface MergeAction extends ActionBase<"merge"> {
+  /** Statistics of the staged rows, for the plans of the keep pass and the census (empty where COPY takes them). */
+  analyzeStage: PgStatement[];
   /** Keep the staged rows whose exam is the tenant's OLAP exam, one per unique key. */
   selectRows: PgStatement[];
   /** Statistics of the kept rows, for the plans of the statements that read them. */
@@ -155,6 +158,8 @@ export interface MergeAction extends ActionBase<"merge"> {
    * work tables are visible to it); else on the merge's session, before it.
    */
   rejectionsOnSecondSession: boolean;
+  /** What the second session starts with. */
+  secondSession: PgStatement[];
   /** The single transaction that replaces the affected rows, with the counts checked before COMMIT. */
   transaction: {
     countLive: PgStatement;
@@ -163,7 +168,7 @@ export interface MergeAction extends ActionBase<"merge"> {
     /** The live table's count and checksum, after the DELETE and again after the INSERT. */
     liveChecksum: PgStatement;
     /** With a backup: the keys of the inserted rows, kept for `rollback` (absent with --no-backup). */
-    recordKeys?: PgStatement[];
+    recordKeys?: RecordKeysSql;
   };
 }
 

@@ -168,15 +168,16 @@ export function statementsOf(action: Action): Labeled[] {
     case "check-migrate":
       return [];
     case "merge": {
-      const keys = action.transaction.recordKeys ?? [];
+      const keys = action.transaction.recordKeys;
       const { enforced } = action.keysHeldTwice;
       const kept = action.rejectionsOnSecondSession
         ? "OLAP, on a second session during the transaction"
         : "OLAP, before the transaction";
-      const commit = (index: number) => (index === keys.length - 1 ? ", then COMMIT" : "");
       return [
+        ...each("OLAP, statistics of the staged rows", action.analyzeStage),
         ...each("OLAP", action.selectRows),
         ["OLAP, statistics of the kept rows", action.analyzeRows],
+        ...each("OLAP, the second session first", action.secondSession),
         [`${kept}: the rows not kept, by reason`, action.rejections],
         ...(enforced
           ? [[`${kept}: is exam's (school_year, asmt_id, student_id) enforced unique?`, enforced] as Labeled]
@@ -191,15 +192,19 @@ export function statementsOf(action: Action): Labeled[] {
         ["count and checksum after the replace", action.transaction.liveChecksum],
         ["insert", action.transaction.insertRows],
         [
-          `count and checksum after the insert${keys.length > 0 ? "" : ", then COMMIT"} ` +
+          `count and checksum after the insert${keys ? "" : ", then COMMIT"} ` +
             "(ROLLBACK unless: no key twice among the kept rows, inserted = kept, " +
             "count = after the replace + inserted, checksum = after the replace + the kept rows')",
           action.transaction.liveChecksum,
         ],
-        ...keys.map((statement, index): Labeled => [
-          `record the inserted rows' keys for rollback${commit(index)}`,
-          statement,
-        ]),
+        ...(keys
+          ? ([
+              ["record the inserted rows' keys for rollback", keys.create],
+              ["did an earlier attempt of this merge record keys", keys.anyRecorded],
+              ["if not: record every inserted row's key, then COMMIT", keys.insertAll],
+              ["if so: record the keys it did not, then COMMIT", keys.insertNew],
+            ] satisfies Labeled[])
+          : []),
       ];
     }
     case "drop-work-tables":

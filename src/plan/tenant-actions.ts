@@ -139,7 +139,8 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     skipWhenDone: ["merge"],
     durable: false,
   });
-  const rejectionsOnSecondSession = olapDialect(facts.load.dialect).capabilities.rejectionsOnSecondSession;
+  const olapEngine = olapDialect(facts.load.dialect);
+  const { rejectionsOnSecondSession } = olapEngine.capabilities;
   const check = settings.migrateCheck;
   if (check) {
     actions.push({
@@ -163,12 +164,14 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       (settings.backup
         ? `, recording their keys in ${schema}.${olap.rollback().keysTable} for rollback`
         : ""),
+    analyzeStage: olap.analyzeStage(),
     selectRows: olap.selectRows(),
     analyzeRows: olap.analyzeRows(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),
     keysHeldTwice: { enforced: olap.examKeyEnforced(), count: olap.keysHeldTwice() },
     rowsChecksum: olap.rowsChecksum(),
     rejectionsOnSecondSession,
+    secondSession: rejectionsOnSecondSession ? olapEngine.besideTheReplace() : [],
     transaction: {
       countLive: olap.countLive(),
       deleteReplaced: olap.deleteReplaced(),

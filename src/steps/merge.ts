@@ -19,12 +19,14 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
   const { rowsCopied } = loaded;
   const progress = context.progress("merge", rowsCopied);
   const olap = await context.sessions.olap();
+  for (const statement of action.analyzeStage) await olap.query(statement);
   let selected = 0;
   for (const statement of action.selectRows) selected = (await olap.query(statement)).rowCount;
   await olap.query(action.analyzeRows);
   // The replace does not touch the work tables, so a second session can read the kept rows while
   // it runs (PostgreSQL's DELETE and INSERT use one core; these reads use the other).
   const second = action.rejectionsOnSecondSession ? await context.sessions.olapReader() : undefined;
+  if (second) for (const statement of action.secondSession) await second.query(statement);
   const keptRows = readKeptRows(second ?? olap, action).then((kept) => {
     expectEqual(
       "staged rows = rows selected + rows rejected",
@@ -56,7 +58,11 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
       addChecksums(afterReplace.checksum, kept.checksum),
       final.checksum,
     );
-    for (const statement of transaction.recordKeys ?? []) await olap.query(statement);
+    const keys = transaction.recordKeys;
+    if (keys) {
+      await olap.query(keys.create);
+      await olap.query((await olap.count(keys.anyRecorded)) > 0 ? keys.insertNew : keys.insertAll);
+    }
     return {
       rowsCopied,
       liveBefore,

@@ -191,7 +191,14 @@ SELECT count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t
 -- merge: record the inserted rows' keys for rollback
 CREATE TABLE IF NOT EXISTS "reporting_ts_s001"."rdw_backfill_keys_20261124_031500_ab12" (school_year BIGINT NOT NULL, asmt_id BIGINT NOT NULL, student_id BIGINT NOT NULL, subject_score_id BIGINT NOT NULL);
 
--- merge: record the inserted rows' keys for rollback, then COMMIT
+-- merge: did an earlier attempt of this merge record keys
+SELECT count(*) AS n FROM (SELECT 1 AS one FROM "reporting_ts_s001"."rdw_backfill_keys_20261124_031500_ab12" LIMIT 1) recorded;
+
+-- merge: if not: record every inserted row's key, then COMMIT
+INSERT INTO "reporting_ts_s001"."rdw_backfill_keys_20261124_031500_ab12" (school_year, asmt_id, student_id, subject_score_id)
+SELECT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM backfill_rows b;
+
+-- merge: if so: record the keys it did not, then COMMIT
 INSERT INTO "reporting_ts_s001"."rdw_backfill_keys_20261124_031500_ab12" (school_year, asmt_id, student_id, subject_score_id)
 SELECT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM backfill_rows b
 WHERE NOT EXISTS (SELECT 1 FROM "reporting_ts_s001"."rdw_backfill_keys_20261124_031500_ab12" k WHERE k.school_year = b.school_year AND k.asmt_id = b.asmt_id AND k.student_id = b.student_id AND k.subject_score_id = b.subject_score_id);

@@ -17,6 +17,9 @@ SET timezone TO 'UTC';
 SET work_mem = '128MB';
 
 -- session: olap
+SET jit = off;
+
+-- session: olap
 SET lock_timeout = '120s';
 
 -- session: olapReader
@@ -24,6 +27,9 @@ SET timezone TO 'UTC';
 
 -- session: olapReader
 SET work_mem = '128MB';
+
+-- session: olapReader
+SET jit = off;
 
 -- session: olapReader
 SET lock_timeout = '120s';
@@ -106,6 +112,9 @@ CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (
 -- load: OLAP, once per staged part, when the COPY did not run alongside the extract
 COPY "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) FROM STDIN WITH (FORMAT csv, NULL '\N');
 
+-- merge: OLAP, statistics of the staged rows
+ANALYZE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12";
+
 -- merge: OLAP
 CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" AS
 SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_year, s.scale_score, s.performance_level, s.completed_at, s.migrate_id, s.updated, s.update_import_id
@@ -117,6 +126,9 @@ WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_stage_20261124_0315
 
 -- merge: OLAP, statistics of the kept rows
 ANALYZE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
+
+-- merge: OLAP, the second session first
+SET max_parallel_workers_per_gather = 0;
 
 -- merge: OLAP, on a second session during the transaction: the rows not kept, by reason
 SELECT reason, rejected, id, exam_id FROM (
@@ -173,7 +185,14 @@ SELECT count(*) AS n, sum(hashtext(concat_ws('|', t.id, t.exam_id, t.subject_sco
 -- merge: record the inserted rows' keys for rollback
 CREATE TABLE IF NOT EXISTS "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" (school_year BIGINT NOT NULL, asmt_id BIGINT NOT NULL, student_id BIGINT NOT NULL, subject_score_id BIGINT NOT NULL);
 
--- merge: record the inserted rows' keys for rollback, then COMMIT
+-- merge: did an earlier attempt of this merge record keys
+SELECT count(*) AS n FROM (SELECT 1 AS one FROM "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" LIMIT 1) recorded;
+
+-- merge: if not: record every inserted row's key, then COMMIT
+INSERT INTO "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" (school_year, asmt_id, student_id, subject_score_id)
+SELECT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b;
+
+-- merge: if so: record the keys it did not, then COMMIT
 INSERT INTO "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" (school_year, asmt_id, student_id, subject_score_id)
 SELECT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b
 WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" k WHERE k.school_year = b.school_year AND k.asmt_id = b.asmt_id AND k.student_id = b.student_id AND k.subject_score_id = b.subject_score_id);

@@ -170,6 +170,7 @@ export function olapStatements(dialect: PostgresDialect): {
   add("probeSession", "", ...dialect.probeSession());
   for (const readOnly of [true, false])
     add("session", `readOnly ${readOnly}`, ...dialect.session({ readOnly }));
+  add("besideTheReplace", "", ...dialect.besideTheReplace());
   add("version", "", dialect.version());
   add("currentSchema", "", dialect.currentSchema());
   add("requiredColumns", "2 tables", dialect.requiredColumns("reporting_pa", ["exam_alt_score", "exam"]));
@@ -202,6 +203,9 @@ export function olapStatements(dialect: PostgresDialect): {
     if (reclaim.length > 0) add("reclaimDeleted", "", ...reclaim);
     else tenantSql.called.add("tenant.reclaimDeleted"); // PostgreSQL: autovacuum
     add("analyzeRows", "", t.analyzeRows());
+    const analyzeStage = t.analyzeStage();
+    if (analyzeStage.length > 0) add("analyzeStage", "", ...analyzeStage);
+    else tenantSql.called.add("tenant.analyzeStage"); // Redshift: COPY analyzes an empty table
     add("keysHeldTwice", "", t.keysHeldTwice());
     const enforced = t.examKeyEnforced();
     if (enforced) add("examKeyEnforced", "", enforced);
@@ -212,7 +216,7 @@ export function olapStatements(dialect: PostgresDialect): {
     add("lock", "", ...Object.values(lock));
     const rollback = t.rollback();
     const restore = rollback.restoreKeys("exam_alt_score_backup_run1");
-    add("rollback", "recordKeys", ...rollback.recordKeys(t.rows));
+    add("rollback", "recordKeys", ...Object.values(rollback.recordKeys(t.rows)));
     add("rollback", "restoreKeys", restore.prepare, ...Object.values(restore.counts));
     add("rollback", "restoreKeys", restore.deleteRunRows, restore.insertBackupRows, restore.finish);
     add("rollback", "restoreWholeTable", ...rollback.restoreWholeTable("exam_alt_score_backup_run1"));
@@ -252,6 +256,7 @@ export const NOT_STATEMENTS = new Set([
   "warehouse.probeFailureHint", // a message
   "olap.memorySettings", // statements of session(), which lists them
   "olap.lockWaitSettings", // statements of session(), which lists them
+  "olap.compilerSettings", // statements of session(), which lists them
   "tenant.workTable", // a table name
   "tenant.createWorkTable", // the start of a CREATE statement
   "tenant.inOlapExam", // a FROM … JOIN fragment of selectRows
