@@ -447,28 +447,31 @@ export class PostgresTenantSql {
   }
 
   /**
-   * Verify: per (school year, asmt, alt score), the rows, the sum of their ids (exact: bigint
-   * sums are bigint on Redshift, numeric on PostgreSQL) and the sum of their checksums. Without a
-   * DISTINCT aggregate, so that PostgreSQL computes the checksums in parallel workers.
+   * Verify, in one pass over the live table joined with `exam`: per (school year, asmt, alt
+   * score, performance level), the rows in scope, the sum of their ids (exact: bigint sums are
+   * bigint on Redshift, numeric on PostgreSQL) and of their checksums, and the rows whose exam is
+   * not in `exam` (orphans). Once keys are unique (verify's uniqueness check), the rows of a cell
+   * are its students, so the aggregate report's cells need no DISTINCT pass of their own (where a
+   * key is held twice, the cell counts it twice, as the aggregate reports then do). No
+   * DISTINCT aggregate at all, so that PostgreSQL computes the checksums in parallel workers;
+   * cells of out-of-scope rows only come back with n = 0.
    */
-  verifyGroups(altScoreIds: readonly number[], since: string): PgStatement {
+  verifyCells(altScoreIds: readonly number[], since: string): PgStatement {
     const q = builder();
+    const inScope = "r.in_scope = 1";
     return q.build([
-      "SELECT t.school_year, t.asmt_id, t.subject_score_id, count(*) AS n, sum(t.id) AS ids,",
-      `       sum(${this.rowChecksum()}) AS checksums`,
-      ...this.inScope(q, altScoreIds, since),
-      "GROUP BY t.school_year, t.asmt_id, t.subject_score_id",
-    ]);
-  }
-
-  /** Verify: the aggregate report's cells, students per (school year, asmt, alt score, level). */
-  verifyLevels(altScoreIds: readonly number[], since: string): PgStatement {
-    const q = builder();
-    return q.build([
-      "SELECT t.school_year, t.asmt_id, t.subject_score_id, t.performance_level AS level,",
-      "       count(DISTINCT t.student_id) AS students",
-      ...this.inScope(q, altScoreIds, since),
-      "GROUP BY t.school_year, t.asmt_id, t.subject_score_id, t.performance_level",
+      "SELECT r.school_year, r.asmt_id, r.subject_score_id, r.performance_level AS level,",
+      `       sum(r.in_scope) AS n, sum(CASE WHEN ${inScope} THEN r.id END) AS ids,`,
+      `       sum(CASE WHEN ${inScope} THEN ${this.rowChecksum("r")} END) AS checksums,`,
+      "       sum(r.orphan) AS orphans",
+      "FROM (",
+      "  SELECT t.*,",
+      `    CASE WHEN e.updated >= ${q.bind(since)} AND t.subject_score_id IN (${q.bindAll(altScoreIds)}) THEN 1 ELSE 0 END AS in_scope,`,
+      "    CASE WHEN e.id IS NULL THEN 1 ELSE 0 END AS orphan",
+      `  FROM ${this.live} t`,
+      `  LEFT JOIN ${this.exam} e ON e.id = t.exam_id AND e.student_id = t.student_id AND e.asmt_id = t.asmt_id AND e.school_year = t.school_year`,
+      ") r",
+      "GROUP BY r.school_year, r.asmt_id, r.subject_score_id, r.performance_level",
     ]);
   }
 
@@ -476,7 +479,7 @@ export class PostgresTenantSql {
     const q = builder();
     const [year, asmt, score] = group;
     return q.build([
-      `SELECT t.id, t.exam_id, ${this.rowChecksum()} AS checksum`,
+      `SELECT t.id, t.exam_id, ${this.rowChecksum("t")} AS checksum`,
       ...this.inScope(q, altScoreIds, since),
       `  AND t.school_year = ${q.bind(year)} AND t.asmt_id = ${q.bind(asmt)} AND t.subject_score_id = ${q.bind(score)}`,
     ]);
@@ -533,12 +536,13 @@ export class PostgresTenantSql {
    * read from MySQL's 6-significant-digit text is the same `DECIMAL(20,6)` again; the timestamps
    * are rendered in UTC whatever the session's zone.
    */
-  protected rowChecksum(): string {
-    const utc = (column: string) => `TO_CHAR(t.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')`;
+  protected rowChecksum(row: string): string {
+    const utc = (column: string) =>
+      `TO_CHAR(${row}.${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')`;
     const text = [
-      "CAST(t.id AS VARCHAR)",
-      "CAST(CAST(t.scale_score AS DECIMAL(20,6)) AS VARCHAR)",
-      "CAST(t.performance_level AS VARCHAR)",
+      `CAST(${row}.id AS VARCHAR)`,
+      `CAST(CAST(${row}.scale_score AS DECIMAL(20,6)) AS VARCHAR)`,
+      `CAST(${row}.performance_level AS VARCHAR)`,
       utc("completed_at"),
       utc("updated"),
     ].join(" || '|' || ");

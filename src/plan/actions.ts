@@ -197,11 +197,12 @@ export interface VerifyAction extends ActionBase<"verify"> {
   olap: {
     /** A template: one statement per page of exam ids. */
     scopePage: PgStatement;
-    groups: PgStatement;
+    /** Per group and level: rows in scope, id and checksum sums, orphans; one pass. */
+    cells: PgStatement;
     groupRows: PgStatement;
     groupScope: PgStatement;
-    levels: PgStatement;
     duplicateKeys: PgStatement;
+    /** Example orphans, read only when the cells counted some. */
     orphans: PgStatement;
   };
   /**

@@ -343,10 +343,9 @@ function verifyAction(
     },
     olap: {
       scopePage: olap.scopePage(settings.since, "<last id>", VERIFY_SCOPE_PAGE),
-      groups: olap.verifyGroups(facts.altScoreIds, settings.since),
+      cells: olap.verifyCells(facts.altScoreIds, settings.since),
       groupRows: olap.verifyGroupRows(facts.altScoreIds, settings.since, group),
       groupScope: olap.verifyGroupScope(settings.since, group),
-      levels: olap.verifyLevels(facts.altScoreIds, settings.since),
       duplicateKeys: olap.duplicateKeys(VERIFY_EXAMPLES),
       orphans: olap.orphans(VERIFY_EXAMPLES),
     },

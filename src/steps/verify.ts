@@ -70,8 +70,7 @@ async function compare(
   const { scope } = action;
   const result: TenantVerification = { tenant, olapSchema: scope.schema, ok: false, checks: [], levels: [] };
   try {
-    const [olap, olapGroups, olapLevels, olapKeys, ...warehouses] = await Promise.all([
-      sessions.olapReader(),
+    const [olap, olapCells, olapKeys, ...warehouses] = await Promise.all([
       sessions.olapReader(),
       sessions.olapReader(),
       sessions.olapReader(),
@@ -79,35 +78,34 @@ async function compare(
     ]);
     const warehouse = warehouses[0]!;
     // The exams in scope are read first, alone (a few seconds by the primary key, where the
-    // aggregates running alongside slowed it tenfold); then the OLAP side's aggregates run on
-    // their own sessions while the warehouse sums its ranges.
+    // aggregates running alongside slowed it tenfold); then the OLAP side's pass over the live
+    // table and its key check run on their own sessions while the warehouse sums its ranges.
     const bitmaps = await scopeBitmaps(action, olap);
-    const groupSums = olapGroups.query<Row>(action.olap.groups);
-    const levels = olapLevels.query<Row>(action.olap.levels);
-    const keyChecks = (async () => {
-      const duplicates = await olapKeys.query<{ n: string; first_id: string; last_id: string; keys: string }>(
-        action.olap.duplicateKeys,
-      );
-      const orphans = await olapKeys.query<{ id: string; orphans: string }>(action.olap.orphans);
-      return { duplicates, orphans };
-    })();
+    const cells = olapCells.query<Row>(action.olap.cells);
+    const duplicates = olapKeys.query<{ n: string; first_id: string; last_id: string; keys: string }>(
+      action.olap.duplicateKeys,
+    );
     // `verify` also reads the older exams a runbook run lost, on sessions of their own meanwhile.
     const older = action.older
       ? Promise.all([sessions.olapReader(), sessions.warehouseReader()]).then(([olderOlap, olderWarehouse]) =>
           olderMissing(action, olderOlap, olderWarehouse),
         )
       : undefined;
-    for (const pending of [groupSums, levels, keyChecks, older]) pending?.catch(() => undefined); // awaited below
+    for (const pending of [cells, duplicates, older]) pending?.catch(() => undefined); // awaited below
     const tally = await tallyWarehouse(action, bitmaps, warehouses);
     if (older) result.older = await older;
-    const { duplicates, orphans } = await keyChecks;
-    const groups = compareGroups(tally.groups, (await groupSums).rows);
+    const olapSide = olapCellSums((await cells).rows);
+    const orphans =
+      olapSide.orphans > 0
+        ? (await olapKeys.query<{ id: string; orphans: string }>(action.olap.orphans)).rows
+        : [];
+    const groups = compareGroups(tally.groups, olapSide.inScope);
     const rows = await drillDown(action, [...groups.identity, ...groups.values], olap, warehouse);
-    result.levels = levelCells(tally.levels, (await levels).rows);
+    result.levels = levelCells(tally.levels, olapSide.inScope);
     result.checks.push(
       completenessCheck(groups, rows),
-      uniquenessCheck(duplicates.rows),
-      orphansCheck(orphans.rows),
+      uniquenessCheck((await duplicates).rows),
+      orphansCheck(orphans),
       valuesCheck(groups.values, rows.changed),
       aggregateReportCheck(result.levels),
     );
@@ -117,6 +115,16 @@ async function compare(
     return { verification: result, cause: error };
   }
   return { verification: result };
+}
+
+/**
+ * The OLAP side's cells with rows in scope, each with its students (its rows: the uniqueness
+ * check fails verify where a key is held twice), and the orphans counted over the whole table.
+ */
+function olapCellSums(rows: readonly Row[]): { inScope: Row[]; orphans: number } {
+  const inScope = rows.filter((row) => Number(row.n) > 0).map((row) => ({ ...row, students: row.n }));
+  const orphans = rows.reduce((sum, row) => sum + Number(row.orphans), 0);
+  return { inScope, orphans };
 }
 
 /** The ids of the OLAP exams in scope (keyset pages, by the primary key), as bitmaps. */
