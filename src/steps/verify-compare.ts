@@ -129,6 +129,11 @@ export class BitmapBuilder {
     this.high = value;
   }
 
+  /** The last id added (-1 before the first). */
+  lastId(): number {
+    return this.high;
+  }
+
   /** The bitmaps, each trimmed to its last id. */
   bitmaps(): ExamBitmap[] {
     this.finish();
@@ -144,13 +149,6 @@ export class BitmapBuilder {
     });
     this.high = this.low - 1;
   }
-}
-
-/** The exam ids of one page (ascending) as bitmaps, each spanning at most `span` ids. */
-export function examBitmaps(ids: readonly string[], span = BITMAP_SPAN): ExamBitmap[] {
-  const builder = new BitmapBuilder(span);
-  for (const id of ids) builder.add(id);
-  return builder.bitmaps();
 }
 
 /** The groups of both sides: those whose rows differ (count or ids), those whose values differ. */

@@ -14,7 +14,6 @@ import {
   DRILL_GROUPS,
   BitmapBuilder,
   type ExamBitmap,
-  examBitmaps,
   levelCells,
   orphansCheck,
   uniquenessCheck,
@@ -127,15 +126,20 @@ function olapCellSums(rows: readonly Row[]): { inScope: Row[]; orphans: number }
   return { inScope, orphans };
 }
 
-/** The ids of the OLAP exams in scope (keyset pages, by the primary key), as bitmaps. */
+/**
+ * The ids of the OLAP exams in scope, as bitmaps: keyset pages by the primary key, each id
+ * handed to the bitmap as its row arrives (millions of ids, none of them kept as a row).
+ */
 async function scopeBitmaps(action: VerifyAction, olap: PgSession): Promise<ExamBitmap[]> {
   const { olapSql, scope } = statementsOf(action);
   const builder = new BitmapBuilder();
-  const pages = scopePages((after) =>
-    olap.query<{ id: string }>(olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE)),
-  );
-  for await (const ids of pages) for (const id of ids) builder.add(id);
-  return builder.bitmaps();
+  let after = "0";
+  for (;;) {
+    const page = olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE);
+    const read = await olap.eachRow(page, ([id]) => builder.add(String(id)));
+    if (read < VERIFY_SCOPE_PAGE) return builder.bitmaps();
+    after = String(builder.lastId());
+  }
 }
 
 /**
@@ -161,19 +165,6 @@ async function tallyWarehouse(
   return tally;
 }
 
-/** The OLAP exam ids in scope, a page at a time (keyset pagination keeps memory flat). */
-async function* scopePages(
-  read: (after: string) => Promise<{ rows: { id: string }[] }>,
-): AsyncGenerator<string[]> {
-  let after = "0";
-  for (;;) {
-    const ids = (await read(after)).rows.map((row) => String(row.id));
-    if (ids.length > 0) yield ids;
-    if (ids.length < VERIFY_SCOPE_PAGE) return;
-    after = ids[ids.length - 1]!;
-  }
-}
-
 /**
  * Walks the OLAP exams older than the window, a page of `VERIFY_OLDER_PAGE` at a time: those
  * without alt score rows go as bitmaps to the warehouse, which sums their loadable alt scores per
@@ -195,10 +186,12 @@ async function olderMissing(
     ).rows;
     const last = page?.last_id;
     if (last === null || last === undefined) break;
-    const { rows } = await olap.query<{ id: string }>(
+    const builder = new BitmapBuilder();
+    await olap.eachRow(
       olapSql.olderExamsWithoutAltScores(scope.altScoreIds, scope.since, after, last),
+      ([id]) => builder.add(String(id)),
     );
-    for (const bitmap of examBitmaps(rows.map((row) => String(row.id)))) {
+    for (const bitmap of builder.bitmaps()) {
       tally.addSums(await warehouse.query<Row>(warehouseSql.verifyOlderSums(warehouseScope, bitmap)));
     }
     after = String(last);

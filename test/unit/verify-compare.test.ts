@@ -8,7 +8,6 @@ import {
   BitmapBuilder,
   EXAMPLES,
   type ExamBitmap,
-  examBitmaps,
   type LevelCell,
   type GroupSums,
   levelCells,
@@ -149,6 +148,12 @@ describe("exam bitmaps", () => {
     for (let offset = 0; offset < bits.length * 8; offset++)
       if (bits[offset >> 3]! & (1 << (offset % 8))) ids.push(low + offset);
     return ids;
+  };
+
+  const examBitmaps = (ids: readonly string[], span?: number) => {
+    const builder = new BitmapBuilder(span);
+    for (const id of ids) builder.add(id);
+    return builder.bitmaps();
   };
 
   it("names exactly the ids given, from the first to the last", () => {

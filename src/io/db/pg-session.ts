@@ -66,6 +66,34 @@ export class PgSession {
     });
   }
 
+  /**
+   * Hands each row to `onRow` as it arrives, as an array of its values, and keeps none: pg does
+   * not accumulate the rows of a query that has a "row" listener and no callback. For results of
+   * millions of small rows (verify's exam ids), which would otherwise be built as objects, held
+   * until the last one arrives and so promoted to the old heap. Resolves with the row count.
+   */
+  eachRow(statement: PgStatement, onRow: (values: unknown[]) => void): Promise<number> {
+    return this.inTurn(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          let rows = 0;
+          const config: pg.QueryArrayConfig = {
+            text: statement.sql,
+            values: [...statement.params],
+            rowMode: "array",
+          };
+          const query = new pg.Query(config);
+          query.on("row", (values: unknown[]) => {
+            rows += 1;
+            onRow(values);
+          });
+          query.on("error", (error) => reject(this.failure(error)));
+          query.on("end", () => resolve(rows));
+          this.client.query(query);
+        }),
+    );
+  }
+
   private inTurn<T>(work: () => Promise<T>): Promise<T> {
     const turn = this.busy.then(work);
     this.busy = turn.catch(() => undefined);
