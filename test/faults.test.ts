@@ -240,4 +240,27 @@ describe("one pg client, one caller at a time", () => {
       await session.close();
     }
   });
+
+  it("rows handed over one by one arrive all and in order; a handler that throws fails the statement, not the process, and the session goes on", async () => {
+    const { pg: server } = localServers();
+    const session = await PgSession.open({ ...server, database: "postgres", origin: "test" }, "test", []);
+    const series: PgStatement = {
+      protocol: "postgres",
+      sql: "SELECT n::bigint AS id FROM generate_series(1, 100000) n ORDER BY n",
+      params: [],
+    };
+    try {
+      const ids: string[] = [];
+      assert.equal(await session.eachRow(series, ([id]) => ids.push(String(id))), 100_000);
+      assert.equal(ids.length, 100_000);
+      assert.ok(ids.every((id, index) => id === String(index + 1)));
+      const failing = session.eachRow(series, ([id]) => {
+        if (id === "50000") throw new Error("row 50000 refused");
+      });
+      await assert.rejects(failing, /row 50000 refused/);
+      assert.equal(await session.count({ protocol: "postgres", sql: "SELECT 7 AS n", params: [] }), 7);
+    } finally {
+      await session.close();
+    }
+  });
 });

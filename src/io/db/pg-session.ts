@@ -82,13 +82,21 @@ export class PgSession {
             values: [...statement.params],
             rowMode: "array",
           };
+          // A throw inside pg's row event would escape into its socket handler: it is kept, and
+          // the promise rejected once the server has finished the statement.
+          let rowFailure: unknown;
           const query = new pg.Query(config);
           query.on("row", (values: unknown[]) => {
             rows += 1;
-            onRow(values);
+            if (rowFailure !== undefined) return;
+            try {
+              onRow(values);
+            } catch (error) {
+              rowFailure = error;
+            }
           });
           query.on("error", (error) => reject(this.failure(error)));
-          query.on("end", () => resolve(rows));
+          query.on("end", () => (rowFailure === undefined ? resolve(rows) : reject(rowFailure)));
           this.client.query(query);
         }),
     );
