@@ -15,8 +15,8 @@ const TRANSIENT_CODES = new Set([
   "ER_LOCK_WAIT_TIMEOUT",
   "ER_CONNECTION_KILLED", // 1927: KILL CONNECTION, a proxy restart, an Aurora failover
   "ER_SERVER_SHUTDOWN", // 1053
-  // Right after an Aurora failover the old writer answers as a reader for a moment:
-  "ER_OPTION_PREVENTS_STATEMENT", // 1290 (--read-only)
+  // Right after an Aurora failover the old writer answers as a reader for a moment (and with
+  // 1290, ER_OPTION_PREVENTS_STATEMENT, naming --read-only: see READ_ONLY_FOR_NOW):
   "ER_READ_ONLY_MODE", // 1836
   "ER_CON_COUNT_ERROR", // 1040: too many connections, for a moment
   "57P01", // admin_shutdown
@@ -36,7 +36,13 @@ const TRANSIENT_CODES = new Set([
  */
 const REDSHIFT_SERIALIZATION = /^\s*(ERROR:\s*)?1023\b|serializable isolation violation/i;
 /** MySQL client errors by number, where the driver gives only `errno`: server gone (2006), lost (2013). */
-const TRANSIENT_ERRNOS = new Set([1927, 1053, 1290, 1836, 1040, 2006, 2013]);
+const TRANSIENT_ERRNOS = new Set([1927, 1053, 1836, 1040, 2006, 2013]);
+/**
+ * MySQL's 1290 names the option that prevents the statement: `--read-only` (or
+ * `--super-read-only`) is a writer turned reader by a failover, for a moment; `--secure-file-priv`
+ * (an `INTO OUTFILE` where the server may not write) stays until someone changes the server.
+ */
+const READ_ONLY_FOR_NOW = /read[-_]only/i;
 /**
  * Temporary AWS credentials that expired mid-run: the next attempt opens a new client, whose
  * credential chain fetches fresh ones where it can (instance or task role, SSO, a refreshed
@@ -66,6 +72,11 @@ export function isTransient(error: unknown): boolean {
     };
     if (typeof e.code === "string" && TRANSIENT_CODES.has(e.code)) return true;
     if (typeof e.errno === "number" && TRANSIENT_ERRNOS.has(e.errno)) return true;
+    if (
+      (e.code === "ER_OPTION_PREVENTS_STATEMENT" || e.errno === 1290) &&
+      READ_ONLY_FOR_NOW.test(String(e.message))
+    )
+      return true;
     if (typeof e.name === "string" && TRANSIENT_S3.has(e.name)) return true;
     if (e.code === "XX000" && REDSHIFT_SERIALIZATION.test(`${String(e.message)}\n${String(e.detail)}`))
       return true;

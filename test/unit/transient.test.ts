@@ -76,6 +76,18 @@ describe("isTransient: worth another attempt", () => {
     assert.equal(isTransient(inMessage), true);
   });
 
+  it("1290 naming --read-only (a writer turned reader by a failover, for a moment)", () => {
+    const readOnly = Object.assign(
+      coded(
+        "ER_OPTION_PREVENTS_STATEMENT",
+        "The MySQL server is running with the --read-only option so it cannot execute this statement",
+      ),
+      { errno: 1290 },
+    );
+    assert.equal(isTransient(readOnly), true);
+    assert.equal(isTransient(wrapped(readOnly)), true);
+  });
+
   it("an error nested in cause, one or several levels deep", () => {
     assert.equal(isTransient(wrapped(coded("ECONNRESET"))), true);
     assert.equal(isTransient(wrapped(coded("57P01"), 3)), true);
@@ -101,6 +113,16 @@ describe("isTransient: stops the tenant", () => {
     ["an undefined table (42P01)", coded("42P01", 'relation "reporting_pa.exam_alt_score" does not exist')],
     ["ER_NO_SUCH_TABLE", coded("ER_NO_SUCH_TABLE", "Table 'warehouse_pa.exam' doesn't exist")],
     ["ER_ACCESS_DENIED_ERROR", coded("ER_ACCESS_DENIED_ERROR", "Access denied for user 'rdw'@'%'")],
+    [
+      "1290 naming --secure-file-priv (INTO OUTFILE where the server may not write: it stays so)",
+      Object.assign(
+        coded(
+          "ER_OPTION_PREVENTS_STATEMENT",
+          "The MariaDB server is running with the --secure-file-priv option so it cannot execute this statement",
+        ),
+        { errno: 1290 },
+      ),
+    ],
     ["a ConfigError", new ConfigError("archive.uri-root is not s3://bucket[/path] or file:///path")],
     ["a count-check RuntimeError", thrown(() => expectEqual("rows inserted = rows selected", 10, 9))],
     ["the check before merge", thrown(() => expectAllCopied(10, 9, "s3://b/x/"))],
