@@ -208,7 +208,7 @@ export interface VerifyAction extends ActionBase<"verify"> {
   /**
    * `verify` only: the OLAP exams older than the window without alt score rows (a page at a
    * time: where the page ends, then its exams), and the warehouse's loadable alt scores of those
-   * exams (named by a bitmap, as in `warehouse.pageExams`), summed per school year: what a
+   * exams (named by a bitmap, as in `warehouse.rangeSums`), summed per school year: what a
    * runbook's `DELETE … WHERE true` lost, reported as information.
    */
   older?: { olapPageEnd: PgStatement; olapPage: PgStatement; warehouseSums: MysqlStatement };
