@@ -25,11 +25,10 @@ export type StepName =
   | "analyze"
   | "check"
   | "verify"
-  | "report-reads"
   | "unlock";
 
 /** Steps whose result the runner keeps, and which later actions can be skipped for. */
-export type ResultStep = "backup" | "extract" | "load" | "merge" | "check" | "verify" | "report-reads";
+export type ResultStep = "backup" | "extract" | "load" | "merge" | "check" | "verify";
 
 /** What every action tells the runner, which needs nothing else to run it. */
 interface ActionBase<S extends StepName> {
@@ -162,11 +161,15 @@ export interface MergeAction extends ActionBase<"merge"> {
   secondSession: PgStatement[];
   /** The single transaction that replaces the affected rows, with the counts checked before COMMIT. */
   transaction: {
-    countLive: PgStatement;
+    /**
+     * The live table's count and checksum per school year, alt score and level, before the DELETE
+     * and after the INSERT: for the checks and for the report's charts.
+     */
+    liveLevels: PgStatement;
     deleteReplaced: PgStatement;
-    insertRows: PgStatement;
-    /** The live table's count and checksum, after the DELETE and again after the INSERT. */
+    /** The live table's count and checksum after the DELETE. */
     liveChecksum: PgStatement;
+    insertRows: PgStatement;
     /** With a backup: the keys of the inserted rows, kept for `rollback` (absent with --no-backup). */
     recordKeys?: RecordKeysSql;
   };
@@ -220,13 +223,6 @@ export interface VerifyAction extends ActionBase<"verify"> {
   dialects: { warehouse: WarehouseDialectName; olap: OlapDialectName };
 }
 
-/** The performance-level distributions the HTML report charts: before (the backup) and after. */
-export interface ReportReadsAction extends ActionBase<"report-reads"> {
-  backupExists: PgStatement | undefined;
-  before: PgStatement | undefined;
-  after: PgStatement;
-}
-
 export type Action =
   | CheckStagingAction
   | ClearStagingAction
@@ -240,7 +236,6 @@ export type Action =
   | AnalyzeAction
   | CheckAction
   | VerifyAction
-  | ReportReadsAction
   | UnlockAction;
 
 export interface RowEstimates {

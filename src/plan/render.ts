@@ -187,7 +187,10 @@ export function statementsOf(action: Action): Labeled[] {
           action.keysHeldTwice.count,
         ],
         [`${kept}: the kept rows' count and checksum`, action.rowsChecksum],
-        ["BEGIN; count before", action.transaction.countLive],
+        [
+          "BEGIN; count and checksum before, per school year, alt score and level",
+          action.transaction.liveLevels,
+        ],
         ["replace", action.transaction.deleteReplaced],
         ["count and checksum after the replace", action.transaction.liveChecksum],
         ["insert", action.transaction.insertRows],
@@ -195,13 +198,12 @@ export function statementsOf(action: Action): Labeled[] {
           `count and checksum after the insert${keys ? "" : ", then COMMIT"} ` +
             "(ROLLBACK unless: no key twice among the kept rows, inserted = kept, " +
             "count = after the replace + inserted, checksum = after the replace + the kept rows')",
-          action.transaction.liveChecksum,
+          action.transaction.liveLevels,
         ],
         ...(keys
           ? ([
-              ["record the inserted rows' keys for rollback", keys.create],
-              ["did an earlier attempt of this merge record keys", keys.anyRecorded],
-              ["if not: record every inserted row's key, then COMMIT", keys.insertAll],
+              ["did an earlier attempt of this merge record keys for rollback", keys.exists],
+              ["if not: record every inserted row's key, then COMMIT", keys.createAll],
               ["if so: record the keys it did not, then COMMIT", keys.insertNew],
             ] satisfies Labeled[])
           : []),
@@ -245,12 +247,6 @@ export function statementsOf(action: Action): Labeled[] {
               ],
             ] as Labeled[])
           : []),
-      ];
-    case "report-reads":
-      return [
-        ...(action.backupExists ? [["OLAP, does the backup exist", action.backupExists] as Labeled] : []),
-        ...(action.before ? [["OLAP, before: the backup", action.before] as Labeled] : []),
-        ["OLAP, after, at the same time", action.after],
       ];
   }
 }

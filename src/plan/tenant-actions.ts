@@ -173,10 +173,10 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     rejectionsOnSecondSession,
     secondSession: rejectionsOnSecondSession ? olapEngine.besideTheReplace() : [],
     transaction: {
-      countLive: olap.countLive(),
+      liveLevels: olap.liveLevels(),
       deleteReplaced: olap.deleteReplaced(),
-      insertRows: olap.insertRows(),
       liveChecksum: olap.liveChecksum(),
+      insertRows: olap.insertRows(),
       ...(settings.backup ? { recordKeys: olap.rollback().recordKeys(olap.rows) } : {}),
     },
     skipWhenDone: ["merge"],
@@ -213,26 +213,14 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     durable: true,
   });
   if (settings.verify) actions.push(verifyAction(facts, settings));
-  actions.push(
-    {
-      step: "report-reads",
-      summary:
-        "read the students per performance level before (the backup) and after, for the report's charts",
-      backupExists: settings.backup ? olap.tableExists(backupTable) : undefined,
-      before: settings.backup ? olap.levelDistribution(backupTable) : undefined,
-      after: olap.levelDistribution("exam_alt_score"),
-      skipWhenDone: ["report-reads"],
-      durable: true,
-    },
-    {
-      step: "unlock",
-      summary: "release the tenant lock",
-      release: lock.release,
-      skipWhenDone: [],
-      durable: false,
-      always: true,
-    },
-  );
+  actions.push({
+    step: "unlock",
+    summary: "release the tenant lock",
+    release: lock.release,
+    skipWhenDone: [],
+    durable: false,
+    always: true,
+  });
   return actions;
 }
 

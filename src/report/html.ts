@@ -29,9 +29,10 @@ const STYLE = `
 const DRAW_CHARTS = `
   const specs = JSON.parse(document.getElementById("chart-data").textContent);
   const draw = (spec) => {
-    const datasets = [];
-    if (spec.before) datasets.push({ label: "before", data: spec.before, backgroundColor: "#9aa5b1" });
-    datasets.push({ label: "after", data: spec.after, backgroundColor: "#2f6fdd" });
+    const datasets = [
+      { label: "before", data: spec.before, backgroundColor: "#9aa5b1" },
+      { label: "after", data: spec.after, backgroundColor: "#2f6fdd" },
+    ];
     new Chart(document.getElementById(spec.id), {
       type: "bar",
       data: { labels: spec.levels.map((level) => "level " + level), datasets },

@@ -136,8 +136,10 @@ export function runResult(plan: Plan, outcome: RunOutcome): RunResult {
     ...(data.migrate ? { migrate: data.migrate } : {}),
     tenants,
   };
-  const distributions = plan.tenants
-    .map((tenant) => data.tenants[tenant.tenant.id]?.results["report-reads"])
-    .filter((distribution): distribution is TenantDistribution => distribution !== undefined);
+  const distributions = plan.tenants.flatMap((tenant): TenantDistribution[] => {
+    // Journals of earlier versions have no levels in the merge's result: no charts for them.
+    const levels = data.tenants[tenant.tenant.id]?.results.merge?.levels;
+    return levels ? [{ tenant: tenant.tenant.id, ...levels }] : [];
+  });
   return { report, distributions };
 }

@@ -10,28 +10,28 @@ export interface ChartSpec {
   id: string;
   title: string;
   levels: number[];
-  before: number[] | undefined;
+  before: number[];
   after: number[];
 }
 
-/** One chart per school year and alt score: students per performance level, before and after. */
+/** One chart per school year and alt score: alt scores per performance level, before and after the replace. */
 function chartsOf(tenant: TenantReport, distribution: TenantDistribution): ChartSpec[] {
   const keyOf = (c: LevelCount) => `${c.schoolYear}/${c.subjectScoreId}`;
-  const groups = [...new Set([...(distribution.before ?? []), ...distribution.after].map(keyOf))].sort();
+  const groups = [...new Set([...distribution.before, ...distribution.after].map(keyOf))].sort();
   return groups.map((key, index) => {
     const [year, score] = key.split("/");
     const inGroup = (counts: LevelCount[]) => counts.filter((c) => keyOf(c) === key);
     const levels = [
-      ...new Set([...inGroup(distribution.before ?? []), ...inGroup(distribution.after)].map((c) => c.level)),
+      ...new Set([...inGroup(distribution.before), ...inGroup(distribution.after)].map((c) => c.level)),
     ].sort();
-    const studentsAt = (counts: LevelCount[]) =>
-      levels.map((level) => inGroup(counts).find((c) => c.level === level)?.students ?? 0);
+    const scoresAt = (counts: LevelCount[]) =>
+      levels.map((level) => inGroup(counts).find((c) => c.level === level)?.scores ?? 0);
     return {
       id: `chart-${tenant.tenant}-${index}`,
       title: `School year ${year}, ${altScoreLabel(Number(score), tenant.altScores)}`,
       levels,
-      before: distribution.before ? studentsAt(distribution.before) : undefined,
-      after: studentsAt(distribution.after),
+      before: scoresAt(distribution.before),
+      after: scoresAt(distribution.after),
     };
   });
 }
@@ -89,7 +89,7 @@ export function tenantSection(
   </table>
   ${
     charts.length
-      ? `<h3>Students per performance level${distribution?.before ? ", before and after the back-fill" : " after the back-fill"}</h3>
+      ? `<h3>Alt scores per performance level, before and after the back-fill</h3>
   <div class="charts">${charts.map((c) => `<figure><canvas id="${escape(c.id)}" width="360" height="220"></canvas></figure>`).join("")}</div>`
       : ""
   }

@@ -8,7 +8,6 @@ import { load } from "./load.js";
 import { lock, unlock } from "./lock.js";
 import { merge } from "./merge.js";
 import { checkMigrate } from "./migrate-check.js";
-import { reportReads } from "./report-reads.js";
 import { checkStaging, clearStaging } from "./staging.js";
 import type { StepResults } from "./results.js";
 import { verify } from "./verify.js";
@@ -51,9 +50,5 @@ export async function runStep(action: Action, context: StepContext): Promise<Ste
       return { check: await check(action, context) };
     case "verify":
       return { verify: await verify(action, context) };
-    case "report-reads": {
-      const distribution = await reportReads(action, context);
-      return distribution ? { "report-reads": distribution } : {};
-    }
   }
 }

@@ -6,7 +6,7 @@ import type { MergeAction } from "../plan/actions.js";
 import type { PgStatement } from "../core/statement.js";
 import { addChecksums, checksumOf } from "./check.js";
 import type { StepContext } from "./context.js";
-import type { MergeResult } from "./results.js";
+import type { LevelCount, MergeResult } from "./results.js";
 
 /**
  * Replaces the affected rows in one transaction, so report readers see the old table until
@@ -40,12 +40,13 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
   if (!second) await keptRows; // one session: read before the transaction
   const { transaction } = action;
   const result = await olap.inTransaction(async () => {
-    const liveBefore = await olap.count(transaction.countLive);
+    const before = await readLevels(olap, transaction.liveLevels);
+    const liveBefore = before.count;
     const replaced = (await olap.query(transaction.deleteReplaced)).rowCount;
     await context.pause("merge");
     const afterReplace = await readChecksum(olap, transaction.liveChecksum);
     const inserted = (await olap.query(transaction.insertRows)).rowCount;
-    const final = await readChecksum(olap, transaction.liveChecksum);
+    const final = await readLevels(olap, transaction.liveLevels);
     const kept = await keptRows;
     expectEqual("no key held by two back-filled rows", 0, kept.keysHeldTwice);
     expectEqual("rows inserted = rows selected", selected, inserted);
@@ -59,10 +60,7 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
       final.checksum,
     );
     const keys = transaction.recordKeys;
-    if (keys) {
-      await olap.query(keys.create);
-      await olap.query((await olap.count(keys.anyRecorded)) > 0 ? keys.insertNew : keys.insertAll);
-    }
+    if (keys) await olap.query((await olap.count(keys.exists)) > 0 ? keys.insertNew : keys.createAll);
     return {
       rowsCopied,
       liveBefore,
@@ -73,6 +71,7 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
       keysHeldTwice: kept.keysHeldTwice,
       checksums: { afterReplace: afterReplace.checksum, backfilled: kept.checksum, final: final.checksum },
       targetRejections: kept.rejections,
+      levels: { before: before.levels, after: final.levels },
     };
   });
   progress.done(result.loaded);
@@ -101,6 +100,27 @@ async function readChecksum(
 ): Promise<{ count: number; checksum: number }> {
   const [row] = (await olap.query<{ n: string; checksum: string | null }>(statement)).rows;
   return { count: Number(row?.n ?? -1), checksum: checksumOf(row?.checksum) };
+}
+
+/** A live-table read per school year, alt score and level: its totals, and the alt scores per level. */
+async function readLevels(
+  olap: PgSession,
+  statement: PgStatement,
+): Promise<{ count: number; checksum: number; levels: LevelCount[] }> {
+  const { rows } = await olap.query<
+    Record<"school_year" | "subject_score_id" | "level" | "n", string> & {
+      checksum: string | null;
+    }
+  >(statement);
+  const levels = rows.map((row) => ({
+    schoolYear: Number(row.school_year),
+    subjectScoreId: Number(row.subject_score_id),
+    level: Number(row.level),
+    scores: Number(row.n),
+  }));
+  const count = levels.reduce((sum, level) => sum + level.scores, 0);
+  const checksum = rows.reduce((sum, row) => addChecksums(sum, checksumOf(row.checksum)), 0);
+  return { count, checksum, levels };
 }
 
 async function readRejections(olap: PgSession, action: MergeAction): Promise<Rejection[]> {

@@ -61,19 +61,22 @@ export interface MergeResult {
   liveEqual?: number;
   /** Staged rows not loaded, by reason. */
   targetRejections: Rejection[];
+  /** The live table's alt scores per level, read in the transaction before the DELETE and after the INSERT. */
+  levels?: { before: LevelCount[]; after: LevelCount[] };
 }
 
+/** Alt scores (rows of exam_alt_score) of one school year and alt score at one performance level. */
 export interface LevelCount {
   schoolYear: number;
   subjectScoreId: number;
   level: number;
-  students: number;
+  scores: number;
 }
 
-/** The performance-level distribution of a tenant's exam_alt_score before (its backup) and after the run. */
+/** The performance-level distribution of a tenant's exam_alt_score before and after the run's replace. */
 export interface TenantDistribution {
   tenant: string;
-  before: LevelCount[] | undefined;
+  before: LevelCount[];
   after: LevelCount[];
 }
 
@@ -99,7 +102,6 @@ export interface StepResults extends Partial<Record<ResultStep, object>> {
   merge?: MergeResult;
   check?: { checks: Check[] };
   verify?: TenantVerification;
-  "report-reads"?: TenantDistribution;
 }
 
 /** A row Redshift's COPY refused, from `stl_load_errors`. */

@@ -220,7 +220,7 @@ export function olapStatements(dialect: PostgresDialect): {
     add("rollback", "restoreKeys", restore.prepare, ...Object.values(restore.counts));
     add("rollback", "restoreKeys", restore.deleteRunRows, restore.insertBackupRows, restore.finish);
     add("rollback", "restoreWholeTable", ...rollback.restoreWholeTable("exam_alt_score_backup_run1"));
-    add("levelDistribution", "", t.levelDistribution("exam_alt_score"));
+    add("liveLevels", "", t.liveLevels());
     add("countTable", "", t.countTable("exam_alt_score_backup_run1"));
     add("dropTable", "", t.dropTable("exam_alt_score_backup_run1"));
     add("tableExists", "", t.tableExists("exam_alt_score_backup_run1"));

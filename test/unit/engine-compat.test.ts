@@ -293,7 +293,7 @@ describe("engine compatibility: what AWS documents as unsupported is never emitt
 
   it("gathers the Redshift dialect's statements: every method's and the whole plan's", () => {
     assert.ok(redshiftStatements.length > 80, String(redshiftStatements.length));
-    for (const step of ["lock", "backup", "load", "merge", "analyze", "verify", "report-reads", "unlock"])
+    for (const step of ["lock", "backup", "load", "merge", "analyze", "verify", "unlock"])
       assert.ok(
         redshiftStatements.some(({ label }) => label.startsWith(`${step}:`)),
         step,
