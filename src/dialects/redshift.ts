@@ -99,6 +99,11 @@ export class RedshiftTenantSql extends PostgresTenantSql {
   }
 
   /** "Uniqueness, primary key, and foreign key constraints are informational only; they are not enforced" (Defining table constraints). */
+  /** Redshift has no `work_mem` (see `memorySettings`). */
+  override replaceMemory(): PgStatement[] {
+    return [];
+  }
+
   override examKeyEnforced(): undefined {
     return undefined;
   }

@@ -161,6 +161,8 @@ export interface MergeAction extends ActionBase<"merge"> {
   secondSession: PgStatement[];
   /** The single transaction that replaces the affected rows, with the counts checked before COMMIT. */
   transaction: {
+    /** Settings for this transaction only (the DELETE's memory). */
+    settings: PgStatement[];
     /**
      * The live table's count and checksum per school year, alt score and level, before the DELETE
      * and after the INSERT: for the checks and for the report's charts.

@@ -173,6 +173,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     rejectionsOnSecondSession,
     secondSession: rejectionsOnSecondSession ? olapEngine.besideTheReplace() : [],
     transaction: {
+      settings: olap.replaceMemory(),
       liveLevels: olap.liveLevels(),
       deleteReplaced: olap.deleteReplaced(),
       liveChecksum: olap.liveChecksum(),

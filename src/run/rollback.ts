@@ -76,6 +76,7 @@ async function restoreWholeTable(
   target: BackupOfTenant,
 ): Promise<RollbackResult> {
   return olap.inTransaction(async () => {
+    for (const statement of sql.replaceMemory()) await olap.query(statement);
     const rowsBefore = await olap.count(sql.countLive());
     for (const statement of sql.rollback().restoreWholeTable(target.backupTable)) await olap.query(statement);
     const rowsAfter = await olap.count(sql.countLive());
@@ -115,6 +116,7 @@ async function restoreKeys(
   }
   const restore = rollback.restoreKeys(target.backupTable);
   return olap.inTransaction(async () => {
+    for (const statement of sql.replaceMemory()) await olap.query(statement);
     const rowsBefore = await olap.count(sql.countLive());
     await olap.query(restore.prepare);
     const run = await olap.count(restore.counts.runKeys);

@@ -40,6 +40,7 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
   if (!second) await keptRows; // one session: read before the transaction
   const { transaction } = action;
   const result = await olap.inTransaction(async () => {
+    for (const statement of transaction.settings) await olap.query(statement);
     const before = await readLevels(olap, transaction.liveLevels);
     const liveBefore = before.count;
     const replaced = (await olap.query(transaction.deleteReplaced)).rowCount;

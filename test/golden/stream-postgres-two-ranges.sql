@@ -14,7 +14,7 @@ SET SESSION lock_wait_timeout = 120;
 SET timezone TO 'UTC';
 
 -- session: olap
-SET work_mem = '128MB';
+SET work_mem = '4MB';
 
 -- session: olap
 SET jit = off;
@@ -26,7 +26,7 @@ SET lock_timeout = '120s';
 SET timezone TO 'UTC';
 
 -- session: olapReader
-SET work_mem = '128MB';
+SET work_mem = '4MB';
 
 -- session: olapReader
 SET jit = off;

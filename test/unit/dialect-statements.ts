@@ -196,6 +196,9 @@ export function olapStatements(dialect: PostgresDialect): {
     }
     add("selectRows", "", ...t.selectRows());
     add("rejections", "5", t.rejections(5));
+    const replaceMemory = t.replaceMemory();
+    if (replaceMemory.length > 0) add("replaceMemory", "", ...replaceMemory);
+    else tenantSql.called.add("tenant.replaceMemory"); // Redshift: no work_mem
     add("deleteReplaced", "", t.deleteReplaced());
     add("insertRows", "", t.insertRows());
     add("analyze", "", t.analyze());
