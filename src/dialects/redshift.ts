@@ -52,6 +52,11 @@ export class RedshiftDialect extends PostgresDialect {
     return [];
   }
 
+  /** Redshift spreads every query over the cluster's slices; a session has nothing to set. */
+  override singleProcess(): PgStatement[] {
+    return [];
+  }
+
   /**
    * STV_PARTITIONS gives used and capacity "in 1 MB disk blocks" and SVV_TABLE_INFO a table's
    * size "in 1 MB data blocks"; both are "visible only to superusers" (a SELECT grant opens

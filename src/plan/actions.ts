@@ -206,6 +206,8 @@ export interface VerifyAction extends ActionBase<"verify"> {
     cells: PgStatement;
     groupRows: PgStatement;
     groupScope: PgStatement;
+    /** What the key check's session starts with. */
+    duplicateKeysSession: PgStatement[];
     duplicateKeys: PgStatement;
     /** Example orphans, read only when the cells counted some. */
     orphans: PgStatement;

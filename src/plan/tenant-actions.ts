@@ -171,7 +171,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     keysHeldTwice: { enforced: olap.examKeyEnforced(), count: olap.keysHeldTwice() },
     rowsChecksum: olap.rowsChecksum(),
     rejectionsOnSecondSession,
-    secondSession: rejectionsOnSecondSession ? olapEngine.besideTheReplace() : [],
+    secondSession: rejectionsOnSecondSession ? olapEngine.singleProcess() : [],
     transaction: {
       settings: olap.replaceMemory(),
       liveLevels: olap.liveLevels(),
@@ -314,7 +314,8 @@ function verifyAction(
 ): VerifyAction {
   const scope = scopeOf(facts, settings.since);
   const warehouse = warehouseDialect(facts.extract.dialect);
-  const olap = olapDialect(facts.load.dialect).tenant(facts.olapSchema, settings.runId);
+  const olapEngine = olapDialect(facts.load.dialect);
+  const olap = olapEngine.tenant(facts.olapSchema, settings.runId);
   const group = ["<school year>", "<asmt id>", "<alt score id>"] as const;
   const { lowest, highest } = facts.idSpans.examScore;
   const ranges = idRanges(lowest, highest, settings.extractStreams);
@@ -335,6 +336,7 @@ function verifyAction(
       cells: olap.verifyCells(facts.altScoreIds, settings.since),
       groupRows: olap.verifyGroupRows(facts.altScoreIds, settings.since, group),
       groupScope: olap.verifyGroupScope(settings.since, group),
+      duplicateKeysSession: olapEngine.singleProcess(),
       duplicateKeys: olap.duplicateKeys(VERIFY_EXAMPLES),
       orphans: olap.orphans(VERIFY_EXAMPLES),
     },

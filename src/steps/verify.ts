@@ -81,9 +81,12 @@ async function compare(
     // table and its key check run on their own sessions while the warehouse sums its ranges.
     const bitmaps = await scopeBitmaps(action, olap);
     const cells = olapCells.query<Row>(action.olap.cells);
-    const duplicates = olapKeys.query<{ n: string; first_id: string; last_id: string; keys: string }>(
-      action.olap.duplicateKeys,
-    );
+    const duplicates = (async () => {
+      for (const statement of action.olap.duplicateKeysSession) await olapKeys.query(statement);
+      return olapKeys.query<{ n: string; first_id: string; last_id: string; keys: string }>(
+        action.olap.duplicateKeys,
+      );
+    })();
     // `verify` also reads the older exams a runbook run lost, on sessions of their own meanwhile.
     const older = action.older
       ? Promise.all([sessions.olapReader(), sessions.warehouseReader()]).then(([olderOlap, olderWarehouse]) =>

@@ -260,7 +260,7 @@ FROM (
 GROUP BY r.school_year, r.asmt_id, r.subject_score_id, r.performance_level;
 -- bound values: ["2020-07-01 12:30:00.000000",21]
 
--- verify: OLAP, on another session at the same time
+-- verify: OLAP, on that session at the same time
 SELECT school_year, asmt_id, student_id, subject_score_id, count(*) AS n, min(id) AS first_id, max(id) AS last_id,
        count(*) OVER () AS keys
 FROM "reporting_ts_s001".exam_alt_score

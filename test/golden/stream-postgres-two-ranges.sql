@@ -257,7 +257,10 @@ FROM (
 GROUP BY r.school_year, r.asmt_id, r.subject_score_id, r.performance_level;
 -- bound values: ["2019-11-01 00:00:00.000000",19,20]
 
--- verify: OLAP, on another session at the same time
+-- verify: OLAP, another session first
+SET max_parallel_workers_per_gather = 0;
+
+-- verify: OLAP, on that session at the same time
 SELECT school_year, asmt_id, student_id, subject_score_id, count(*) AS n, min(id) AS first_id, max(id) AS last_id,
        count(*) OVER () AS keys
 FROM "reporting_pa".exam_alt_score

@@ -170,7 +170,9 @@ export function olapStatements(dialect: PostgresDialect): {
   add("probeSession", "", ...dialect.probeSession());
   for (const readOnly of [true, false])
     add("session", `readOnly ${readOnly}`, ...dialect.session({ readOnly }));
-  add("besideTheReplace", "", ...dialect.besideTheReplace());
+  const singleProcess = dialect.singleProcess();
+  if (singleProcess.length > 0) add("singleProcess", "", ...singleProcess);
+  else olap.called.add("olap.singleProcess"); // Redshift: nothing to set
   add("version", "", dialect.version());
   add("currentSchema", "", dialect.currentSchema());
   add("requiredColumns", "2 tables", dialect.requiredColumns("reporting_pa", ["exam_alt_score", "exam"]));
