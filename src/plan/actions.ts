@@ -67,7 +67,7 @@ export interface ClearStagingAction extends ActionBase<"clear-staging"> {
 
 export interface LockAction extends ActionBase<"lock"> {
   /** `take` is a template: the run id, host, pid and time are bound when the lock is taken. */
-  statements: LockSql;
+  statements: Omit<LockSql, "release">;
 }
 
 export interface UnlockAction extends ActionBase<"unlock"> {

@@ -97,7 +97,14 @@ export function statementsOf(action: Action): Labeled[] {
   switch (action.step) {
     case "check-staging":
       return action.auroraProbe
-        ? [["warehouse, the probe (its folder is deleted afterwards)", action.auroraProbe.statement]]
+        ? [
+            ["warehouse, the probe's session's id on the server", action.auroraProbe.liveness.connectionId],
+            ["warehouse, the probe (its folder is deleted afterwards)", action.auroraProbe.statement],
+            [
+              `warehouse, a second session, every ${action.auroraProbe.liveness.everyMs / 1000} s meanwhile (template)`,
+              action.auroraProbe.liveness.process,
+            ],
+          ]
         : [];
     case "clear-staging":
       return [];
@@ -187,8 +194,9 @@ export function statementsOf(action: Action): Labeled[] {
           action.keysHeldTwice.count,
         ],
         [`${kept}: the kept rows' count and checksum`, action.rowsChecksum],
+        ...each("BEGIN; for this transaction only", action.transaction.settings),
         [
-          "BEGIN; count and checksum before, per school year, alt score and level",
+          `${action.transaction.settings.length > 0 ? "" : "BEGIN; "}count and checksum before, per school year, alt score and level`,
           action.transaction.liveLevels,
         ],
         ["replace", action.transaction.deleteReplaced],

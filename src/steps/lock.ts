@@ -73,7 +73,7 @@ function judgeHolder(holder: LockRow, tenant: string, owner: LockOwner, takeOver
  */
 export async function acquireTenantLock(
   olap: PgSession,
-  sql: LockSql,
+  sql: Omit<LockSql, "release">,
   tenant: string,
   owner: LockOwner,
   options: { takeOver: boolean; warn: (message: string) => void },
@@ -99,7 +99,7 @@ export async function acquireTenantLock(
  */
 export async function peekTenantLock(
   olap: PgSession,
-  sql: LockSql,
+  sql: Omit<LockSql, "release">,
   tenant: string,
   owner: LockOwner,
   takeOver: boolean,

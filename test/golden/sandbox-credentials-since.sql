@@ -19,11 +19,18 @@ SET timezone TO 'UTC';
 -- session: olapReader
 SET timezone TO 'UTC';
 
+-- check-staging: warehouse, the probe's session's id on the server
+SELECT CONNECTION_ID() AS id;
+
 -- check-staging: warehouse, the probe (its folder is deleted afterwards)
 SELECT 1 AS probe
 INTO OUTFILE S3 's3://rdw-qa-archive/MigrateAdHoc/exam_alt_score/20261124_031500_ab12/TS_S001_probe/probe'
 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\n'
 OVERWRITE ON;
+
+-- check-staging: warehouse, a second session, every 10 s meanwhile (template)
+SELECT command, state, time FROM information_schema.processlist WHERE id = ?;
+-- bound values: ["<the probe's connection id>"]
 
 -- lock: OLAP reader, before migrate-olap is stopped: is there a lock table
 SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2;

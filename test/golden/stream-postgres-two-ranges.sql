@@ -167,7 +167,10 @@ SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_scor
 -- merge: OLAP, on a second session during the transaction: the kept rows' count and checksum
 SELECT count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" t;
 
--- merge: BEGIN; count and checksum before, per school year, alt score and level
+-- merge: BEGIN; for this transaction only
+SET LOCAL work_mem = '128MB';
+
+-- merge: count and checksum before, per school year, alt score and level
 SELECT school_year, subject_score_id, performance_level AS level, count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa".exam_alt_score t GROUP BY 1, 2, 3;
 
 -- merge: replace

@@ -80,3 +80,29 @@ describe("the planned statements of each mode are exactly the reviewed ones (gol
     });
   }
 });
+
+/** Every statement object an action holds, however deep (its fields, lists and nested records). */
+function heldStatements(value: unknown, found: Statement[] = []): Statement[] {
+  if (Array.isArray(value)) for (const item of value) heldStatements(item, found);
+  else if (value !== null && typeof value === "object") {
+    if ("sql" in value && "protocol" in value) found.push(value as Statement);
+    else for (const field of Object.values(value)) heldStatements(field, found);
+  }
+  return found;
+}
+
+describe("what a dry run shows is what runs", () => {
+  for (const [name, tenantFacts, actionSettings] of CASES) {
+    it(`${name}: the plan shows every statement each action holds`, () => {
+      for (const action of tenantActions(tenantFacts, actionSettings)) {
+        const shown = new Set(statementsOf(action).map(([, statement]) => statement));
+        const hidden = heldStatements(action).filter((statement) => !shown.has(statement));
+        assert.deepEqual(
+          hidden.map((statement) => statement.sql),
+          [],
+          `${action.step}: statements it runs that the plan does not show`,
+        );
+      }
+    });
+  }
+});
