@@ -49,6 +49,9 @@ export interface LockSql {
   release: PgStatement;
 }
 
+/** What taking the lock runs (and `plan` peeks with): all but the release, which `unlock` runs. */
+export type TakeLockSql = Omit<LockSql, "release">;
+
 /** PostgreSQL: every statement the back-fill sends to an OLAP database. Redshift extends it. */
 export class PostgresDialect {
   readonly name: string = "postgres";

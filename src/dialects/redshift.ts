@@ -103,12 +103,12 @@ export class RedshiftTenantSql extends PostgresTenantSql {
     return `STRTOL(${hex}, 16)`;
   }
 
-  /** "Uniqueness, primary key, and foreign key constraints are informational only; they are not enforced" (Defining table constraints). */
   /** Redshift has no `work_mem` (see `memorySettings`). */
   override replaceMemory(): PgStatement[] {
     return [];
   }
 
+  /** "Uniqueness, primary key, and foreign key constraints are informational only; they are not enforced" (Defining table constraints). */
   override examKeyEnforced(): undefined {
     return undefined;
   }

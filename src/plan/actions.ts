@@ -7,7 +7,7 @@ import type {
   OlapDialectName,
   WarehouseDialectName,
 } from "../dialects/choose.js";
-import type { LoadSql, LockSql } from "../dialects/postgres.js";
+import type { LoadSql, TakeLockSql } from "../dialects/postgres.js";
 import type { RecordKeysSql } from "../dialects/rollback.js";
 import type { ExtractDriver, IdRange, IdSpan } from "../dialects/types.js";
 import type { ControllerSpec } from "../io/deployment/open.js";
@@ -67,7 +67,7 @@ export interface ClearStagingAction extends ActionBase<"clear-staging"> {
 
 export interface LockAction extends ActionBase<"lock"> {
   /** `take` is a template: the run id, host, pid and time are bound when the lock is taken. */
-  statements: Omit<LockSql, "release">;
+  statements: TakeLockSql;
 }
 
 export interface UnlockAction extends ActionBase<"unlock"> {

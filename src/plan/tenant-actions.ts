@@ -79,7 +79,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
   const { olapSchema: schema } = facts;
   const olap = olapDialect(facts.load.dialect).tenant(schema, settings.runId);
   const backupTable = `exam_alt_score_backup_${settings.runId}`;
-  const lock = olap.lock();
+  const { release, ...takeLock } = olap.lock();
   const manifestName = `${OBJECT_BASE}.manifest`;
   const dropWorkTables = olap.dropWorkTables();
   const actions: Action[] = [
@@ -95,14 +95,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       step: "lock",
       summary: `take the tenant lock in ${schema}.rdw_backfill_lock`,
       condition: "a lock of a process that is gone is taken over; another only with --take-over-lock",
-      statements: {
-        exists: lock.exists,
-        create: lock.create,
-        lockTable: lock.lockTable,
-        read: lock.read,
-        clear: lock.clear,
-        take: lock.take,
-      },
+      statements: takeLock,
       skipWhenDone: [],
       durable: false,
     },
@@ -224,7 +217,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
   actions.push({
     step: "unlock",
     summary: "release the tenant lock",
-    release: lock.release,
+    release,
     skipWhenDone: [],
     durable: false,
     always: true,

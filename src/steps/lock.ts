@@ -2,7 +2,7 @@ import { RuntimeError } from "../core/errors.js";
 import type { PgStatement } from "../core/statement.js";
 import type { PgSession } from "../io/db/pg-session.js";
 import { mayBeAlive } from "../io/process-alive.js";
-import type { LockSql } from "../dialects/postgres.js";
+import type { TakeLockSql } from "../dialects/postgres.js";
 import type { LockAction, UnlockAction } from "../plan/actions.js";
 import type { LockOwner, StepContext } from "./context.js";
 
@@ -73,7 +73,7 @@ function judgeHolder(holder: LockRow, tenant: string, owner: LockOwner, takeOver
  */
 export async function acquireTenantLock(
   olap: PgSession,
-  sql: Omit<LockSql, "release">,
+  sql: TakeLockSql,
   tenant: string,
   owner: LockOwner,
   options: { takeOver: boolean; warn: (message: string) => void },
@@ -99,7 +99,7 @@ export async function acquireTenantLock(
  */
 export async function peekTenantLock(
   olap: PgSession,
-  sql: Omit<LockSql, "release">,
+  sql: TakeLockSql,
   tenant: string,
   owner: LockOwner,
   takeOver: boolean,
