@@ -45,6 +45,15 @@ export class RedshiftDialect extends PostgresDialect {
   }
 
   /**
+   * Redshift has no `enable_nestloop` (its configuration parameters are a short list), and needs
+   * none: its guide says it uses nested loops mainly for cross joins, and hash or merge joins for
+   * joins on columns ("Creating and interpreting a query plan", join operators).
+   */
+  protected override joinSettings(): PgStatement[] {
+    return [];
+  }
+
+  /**
    * Redshift has no `lock_timeout` (its configuration parameters are a short list); a query
    * waiting on a lock is bounded by the workload management's query timeout instead.
    */

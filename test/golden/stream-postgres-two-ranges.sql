@@ -20,6 +20,9 @@ SET work_mem = '4MB';
 SET jit = off;
 
 -- session: olap
+SET enable_nestloop = off;
+
+-- session: olap
 SET lock_timeout = '120s';
 
 -- session: olapReader
@@ -30,6 +33,9 @@ SET work_mem = '4MB';
 
 -- session: olapReader
 SET jit = off;
+
+-- session: olapReader
+SET enable_nestloop = off;
 
 -- session: olapReader
 SET lock_timeout = '120s';

@@ -254,6 +254,7 @@ export const NOT_STATEMENTS = new Set([
   "olap.memorySettings", // statements of session(), which lists them
   "olap.lockWaitSettings", // statements of session(), which lists them
   "olap.compilerSettings", // statements of session(), which lists them
+  "olap.joinSettings", // statements of session(), which lists them
   "tenant.workTable", // a table name
   "tenant.createWorkTable", // the start of a CREATE statement
   "tenant.inOlapExam", // a FROM … JOIN fragment of selectRows
