@@ -71,7 +71,6 @@ describe("the PostgreSQL dialect plans no nested loop for its bulk joins", () =>
 
   it("with the dialect's session settings, none of the bulk joins is a nested loop", async () => {
     for (const statement of POSTGRES.session({ readOnly: false })) await run(statement);
-    await client.query(`SET search_path = ${schema}`);
     assert.doesNotMatch(
       await plan(tenant.selectRows()[0]!),
       /Nested Loop/,
