@@ -211,7 +211,7 @@ export class MysqlDialect {
     q: StatementBuilder<"mysql">,
     scope: ExtractScope,
     driver: ExtractDriver = "exam",
-    window: "since" | "before" = "since",
+    window: "since" | "either" = "since",
   ): string[] {
     const db = quoteMysql(scope.database);
     const tables =
@@ -224,7 +224,7 @@ export class MysqlDialect {
     return [
       ...tables,
       "WHERE we.deleted = 0",
-      `  AND we.updated ${window === "since" ? ">=" : "<"} ${q.bind(scope.since)}`,
+      ...(window === "since" ? [`  AND we.updated >= ${q.bind(scope.since)}`] : []),
       "  AND we.scale_score IS NOT NULL",
       "  AND we.performance_level IS NOT NULL",
       `  AND wes.subject_score_id IN (${q.bindAll(scope.altScoreIds)})`,
@@ -321,42 +321,69 @@ export class MysqlDialect {
   /**
    * Verify: the loadable rows of one range of exam_score ids whose exam the bitmap names, summed
    * on the warehouse per (school year, asmt, alt score, performance level): rows, ids, checksums
-   * and students (one OLAP exam per student, assessment and year). It reads as the streaming extract does (exam_score in key order, each exam by its
-   * key), writes nothing, and sends back a few rows instead of every row.
+   * and students (one OLAP exam per student, assessment and year). It reads as the streaming
+   * extract does (exam_score in key order, each exam by its key), writes nothing, and sends back
+   * a few rows instead of every row. Every row comes back with `older` 0.
+   *
+   * With `older` (`verify` alone, for deployments that ran the runbook by hand), the same pass
+   * also sums the exams updated before the window that the second bitmap names, per school year
+   * (`older` 1): their loadable alt score rows, how many exams, and the earliest `updated` (the
+   * `--since` that would bring them back). The range is read once for both: a pass of its own
+   * from `exam` would look up every score row of those exams by its key again.
    */
-  verifyRangeSums(scope: ExtractScope, range: IdRange, exams: ExamBitmapValues): MysqlStatement {
+  verifyRangeSums(
+    scope: ExtractScope,
+    range: IdRange,
+    exams: ExamBitmapValues,
+    older?: ExamBitmapValues,
+  ): MysqlStatement {
     const q = builder();
+    if (!older) {
+      return q.build([
+        // Students are rows: one OLAP exam per student, assessment and year, and one score row per
+        // exam and alt score. (COUNT(DISTINCT) would sort every row of the range: 2.5 times slower.)
+        "SELECT 0 AS older, we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,",
+        `       SUM(wes.id) AS ids, SUM(${rowChecksum()}) AS checksums, COUNT(*) AS students`,
+        ...this.selection(q, scope, "exam_score"),
+        LOADABLE,
+        ...this.inIdRange(q, "wes.id", range),
+        ...this.inBitmap(q, exams),
+        "GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level",
+      ]);
+    }
+    const isOlder = () => `we.updated < ${q.bind(scope.since)}`;
+    const unlessOlder = (value: string) => `IF(${isOlder()}, 0, ${value})`;
     return q.build([
-      // Students are rows: one OLAP exam per student, assessment and year, and one score row per
-      // exam and alt score. (COUNT(DISTINCT) would sort every row of the range: 2.5 times slower.)
-      "SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,",
-      `       SUM(wes.id) AS ids, SUM(${rowChecksum()}) AS checksums, COUNT(*) AS students`,
-      ...this.selection(q, scope, "exam_score"),
-      LOADABLE,
-      ...this.inIdRange(q, "wes.id", range),
-      ...this.inBitmap(q, exams),
-      "GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level",
+      "SELECT older, school_year, IF(older, 0, asmt_id) AS asmt_id, subject_score_id, level, SUM(n) AS n, SUM(ids) AS ids,",
+      "       SUM(checksums) AS checksums, SUM(n) AS students, SUM(exams) AS exams, MIN(earliest) AS earliest",
+      "FROM (",
+      // An older exam's rows are grouped by the 64 exam ids around it, whose bits BIT_OR gathers:
+      // BIT_COUNT then counts the exams exactly, without COUNT(DISTINCT)'s sort of every row. The
+      // bit is the comparison (1 or 0) shifted: MariaDB 10.11's BIT_OR over IF(…, 1 << n, 0) in a
+      // grouped query set bits of rows the IF had made 0 (twice the exams there were).
+      `  SELECT ${isOlder()} AS older, we.school_year,`,
+      `         IF(${isOlder()}, we.id DIV 64, we.asmt_id) AS asmt_id,`,
+      `         ${unlessOlder("wes.subject_score_id")} AS subject_score_id, ${unlessOlder("wes.performance_level")} AS level,`,
+      `         COUNT(*) AS n, SUM(${unlessOlder("wes.id")}) AS ids, SUM(${unlessOlder(rowChecksum())}) AS checksums,`,
+      `         BIT_COUNT(BIT_OR((${isOlder()}) << (we.id MOD 64))) AS exams, MIN(we.updated) AS earliest`,
+      ...this.selection(q, scope, "exam_score", "either").map((line) => `  ${line}`),
+      `  ${LOADABLE}`,
+      ...this.inIdRange(q, "wes.id", range).map((line) => `  ${line}`),
+      `    AND (we.updated >= ${q.bind(scope.since)}`,
+      ...this.inBitmap(q, exams).map((line) => `    ${line}`),
+      `      OR ${isOlder()}`,
+      ...this.inBitmap(q, older).map((line) => `    ${line}`),
+      "    )",
+      "  GROUP BY 1, 2, 3, 4, 5",
+      ") by_exams",
+      // The older rows' groups of 64 exams come together per school year.
+      "GROUP BY 1, 2, 3, 4, 5",
     ]);
   }
 
-  /**
-   * Verify, for deployments that ran the runbook by hand: of the exams updated before the window
-   * that the page's bitmap names, those with loadable alt scores, per school year: how many, their
-   * rows, and the earliest `updated` (the `--since` that would bring them back).
-   */
-  verifyOlderSums(scope: ExtractScope, exams: ExamBitmapValues): MysqlStatement {
-    const q = builder();
-    // Grouped per exam first: the exams are read in key order, so that grouping needs no sort.
-    return q.build([
-      "SELECT school_year, COUNT(*) AS exams, SUM(n) AS n, MIN(updated) AS earliest FROM (",
-      "  SELECT we.id, we.school_year, we.updated, COUNT(*) AS n",
-      ...this.selection(q, scope, "exam", "before"),
-      LOADABLE,
-      ...this.inBitmap(q, exams),
-      "  GROUP BY we.id, we.school_year, we.updated",
-      ") per_exam",
-      "GROUP BY school_year",
-    ]);
+  /** The largest statement the server accepts, in bytes: it bounds the bitmaps one statement binds. */
+  maxStatementBytes(): MysqlStatement {
+    return sql("SELECT @@max_allowed_packet AS bytes");
   }
 
   /** Rows of the driving table whose id is in `range` (an open end adds no condition). */

@@ -194,7 +194,12 @@ export type CheckAction = ActionBase<"check">;
 /** The full, read-only comparison of `exam_alt_score` with the warehouse. */
 export interface VerifyAction extends ActionBase<"verify"> {
   warehouse: {
-    /** Templates: the sums of each range's rows of the exams a bitmap of the OLAP exams in scope names. */
+    /** Read first: the largest statement the warehouse accepts, which bounds the bitmaps. */
+    maxStatementBytes: MysqlStatement;
+    /**
+     * Templates: the sums of each range's rows of the exams a bitmap of the OLAP exams in scope
+     * names (and, for `verify`, of the older exams a second bitmap names).
+     */
     rangeSums: MysqlStatement[];
     /** A template: one statement per group that differs (at most 20). */
     groupRows: MysqlStatement;
@@ -214,11 +219,11 @@ export interface VerifyAction extends ActionBase<"verify"> {
   };
   /**
    * `verify` only: the OLAP exams older than the window without alt score rows (a page at a
-   * time: where the page ends, then its exams), and the warehouse's loadable alt scores of those
-   * exams (named by a bitmap, as in `warehouse.rangeSums`), summed per school year: what a
-   * runbook's `DELETE … WHERE true` lost, reported as information.
+   * time: where the page ends, then its exams), made into bitmaps for `warehouse.rangeSums`,
+   * which sums the warehouse's loadable alt scores of those exams per school year in the same
+   * pass: what a runbook's `DELETE … WHERE true` lost, reported as information.
    */
-  older?: { olapPageEnd: PgStatement; olapPage: PgStatement; warehouseSums: MysqlStatement };
+  older?: { olapPageEnd: PgStatement; olapPage: PgStatement };
   /** What the templates are filled from. */
   scope: { since: string; altScoreIds: number[]; database: string; schema: string };
   /** The exam_score id ranges the warehouse sums at once, one session each (as the extract's). */

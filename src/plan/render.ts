@@ -229,11 +229,26 @@ export function statementsOf(action: Action): Labeled[] {
     case "verify":
       return [
         [
+          "warehouse, first: the largest statement it accepts (it bounds the bitmaps)",
+          action.warehouse.maxStatementBytes,
+        ],
+        [
           "OLAP, first, alone: the ids of the exams in scope, page by page, into bitmaps (template)",
           action.olap.scopePage,
         ],
+        ...(action.older
+          ? ([
+              [
+                "OLAP, on another session meanwhile, exams older than the window: where each page ends (template)",
+                action.older.olapPageEnd,
+              ],
+              ["OLAP, the page's exams without alt scores, into bitmaps (template)", action.older.olapPage],
+            ] as Labeled[])
+          : []),
         ...each(
-          "warehouse, read-only, the sums of one range of exam_score ids, each on its own session at once, for each bitmap of the OLAP exams in scope (template)",
+          action.older
+            ? "warehouse, read-only, the sums of one range of exam_score ids, each on its own session at once, for each bitmap of the OLAP exams in scope and of the older exams (template)"
+            : "warehouse, read-only, the sums of one range of exam_score ids, each on its own session at once, for each bitmap of the OLAP exams in scope (template)",
           action.warehouse.rangeSums,
         ),
         ["OLAP, at the same time as the warehouse", action.olap.cells],
@@ -243,19 +258,6 @@ export function statementsOf(action: Action): Labeled[] {
         ["warehouse, for each group that differs (template)", action.warehouse.groupRows],
         ["OLAP, for each group that differs (template)", action.olap.groupRows],
         ["OLAP, the group's exams in scope (template)", action.olap.groupScope],
-        ...(action.older
-          ? ([
-              [
-                "OLAP, exams older than the window: where each page ends (template)",
-                action.older.olapPageEnd,
-              ],
-              ["OLAP, the page's exams without alt scores (template)", action.older.olapPage],
-              [
-                "warehouse, their loadable alt scores per school year, the page's exams as a bitmap (template)",
-                action.older.warehouseSums,
-              ],
-            ] as Labeled[])
-          : []),
       ];
   }
 }

@@ -39,6 +39,12 @@ const EXAM_BITMAP = {
   high: "<last exam id>",
   bits: "<the exams from the first to the last, a bit each>",
 };
+/** How a plan shows the bitmap of older exams `verify` binds beside it. */
+const OLDER_EXAM_BITMAP = {
+  low: "<first older exam id>",
+  high: "<last older exam id>",
+  bits: "<the older exams without alt scores, from the first to the last, a bit each>",
+};
 /** OLAP exams older than the window read per page in `verify` (their ids only, by the primary key). */
 export const VERIFY_OLDER_PAGE = 200_000;
 /** Examples per verify check. */
@@ -328,7 +334,10 @@ function verifyAction(
       "warehouse session's statement; each sums its range's rows of those exams per group; groups whose counts or " +
       "checksums differ (at most 20) are read row by row",
     warehouse: {
-      rangeSums: ranges.map((range) => warehouse.verifyRangeSums(scope, range, EXAM_BITMAP)),
+      maxStatementBytes: warehouse.maxStatementBytes(),
+      rangeSums: ranges.map((range) =>
+        warehouse.verifyRangeSums(scope, range, EXAM_BITMAP, options.older ? OLDER_EXAM_BITMAP : undefined),
+      ),
       groupRows: warehouse.verifyGroupRows(scope, group),
     },
     olap: {
@@ -350,7 +359,6 @@ function verifyAction(
               "<last id>",
               "<the page's last id>",
             ),
-            warehouseSums: warehouse.verifyOlderSums(scope, EXAM_BITMAP),
           },
         }
       : {}),

@@ -1,3 +1,4 @@
+import { RuntimeError } from "../core/errors.js";
 import { VERIFY_EXAMPLES } from "../plan/tenant-actions.js";
 
 /**
@@ -83,11 +84,26 @@ function groupMap(rows: readonly Row[]): Map<string, GroupSums> {
   return addGroupSums(new Map(), rows);
 }
 
+/** What a verify statement holds besides its bitmaps (its text, the other values), with room to spare. */
+const STATEMENT_BYTES_BESIDES_BITMAPS = 64 * 1024;
+/** A bitmap's bytes at most, whatever the server accepts: 32 million exam ids. */
+const MAX_BITMAP_BYTES = 4 * 1024 * 1024;
+
 /**
- * Exam ids one bitmap may span: 1.5 MiB, sent as 3 MiB of hex text, inside MySQL 5.7's default
- * max_allowed_packet (4 MB); a wider scope is cut into several.
+ * Exam ids one bitmap may span, so that a statement's bitmaps, sent as hex text (two characters a
+ * byte), fit the warehouse's `max_allowed_packet`: 16 million ids with MySQL 5.7's default (4 MB)
+ * and one bitmap a statement; wider scopes are cut into several bitmaps, each a statement.
  */
-export const BITMAP_SPAN = 12 * 1024 * 1024;
+export function bitmapSpan(maxStatementBytes: number, bitmapsPerStatement: number): number {
+  const bytes = Math.floor((maxStatementBytes - STATEMENT_BYTES_BESIDES_BITMAPS) / (2 * bitmapsPerStatement));
+  if (bytes < 1024) {
+    throw new RuntimeError(
+      `the warehouse's max_allowed_packet (${maxStatementBytes} bytes) is too small for verify's statements`,
+    );
+  }
+  return Math.min(bytes, MAX_BITMAP_BYTES) * 8;
+}
+
 export interface ExamBitmap {
   low: number;
   high: number;
@@ -106,7 +122,7 @@ export class BitmapBuilder {
   private high = -1;
   private bits = Buffer.alloc(0);
 
-  constructor(private readonly span = BITMAP_SPAN) {}
+  constructor(private readonly span: number) {}
 
   add(id: string | number): void {
     const value = Number(id);
@@ -302,9 +318,9 @@ export function aggregateReportCheck(levels: readonly LevelCell[]): VerifyCheckR
 }
 
 /**
- * The older exams a runbook run lost, page by page: of the exams the OLAP side lists (older than
- * the window, no alt score row), those the warehouse has loadable alt scores for, as the warehouse
- * summed them per school year.
+ * The older exams a runbook run lost: of the exams the OLAP side lists (older than the window, no
+ * alt score row), those the warehouse has loadable alt scores for, as the warehouse summed them
+ * per school year (the rows of verify's range sums marked `older`).
  */
 export class OlderTally {
   private readonly years = new Map<number, { exams: number; rows: number }>();

@@ -5,7 +5,7 @@ import type { PgSession } from "../io/db/pg-session.js";
 import type { VerifyAction } from "../plan/actions.js";
 import { VERIFY_OLDER_PAGE, VERIFY_SCOPE_PAGE } from "../plan/tenant-actions.js";
 import type { StepContext, TenantSessions } from "./context.js";
-import type { FailureDetails, OlderMissing } from "./results.js";
+import type { FailureDetails } from "./results.js";
 import {
   aggregateReportCheck,
   compareGroups,
@@ -13,6 +13,7 @@ import {
   completenessCheck,
   DRILL_GROUPS,
   BitmapBuilder,
+  bitmapSpan,
   type ExamBitmap,
   levelCells,
   orphansCheck,
@@ -76,34 +77,35 @@ async function compare(
       ...action.ranges.map(() => sessions.warehouseReader()),
     ]);
     const warehouse = warehouses[0]!;
-    // The exams in scope are read first, alone (a few seconds by the primary key, where the
-    // aggregates running alongside slowed it tenfold); then the OLAP side's pass over the live
-    // table and its key check run on their own sessions while the warehouse sums its ranges.
-    const bitmaps = await scopeBitmaps(action, olap);
-    const cells = olapCells.query<Row>(action.olap.cells);
+    const [packet] = await warehouse.query<{ bytes: unknown }>(action.warehouse.maxStatementBytes);
+    const span = bitmapSpan(Number(packet?.bytes), action.older ? 2 : 1);
+    // The key check (one process) starts at once; the exams in scope are read meanwhile, with
+    // `verify`'s older exams on a session of their own (a few seconds by the primary key, where
+    // the pass over the live table, in parallel workers, slowed it tenfold); then that pass runs
+    // while the warehouse sums its ranges.
     const duplicates = (async () => {
       for (const statement of action.olap.duplicateKeysSession) await olapKeys.query(statement);
       return olapKeys.query<{ n: string; first_id: string; last_id: string; keys: string }>(
         action.olap.duplicateKeys,
       );
     })();
-    // `verify` also reads the older exams a runbook run lost, on sessions of their own meanwhile.
-    const older = action.older
-      ? Promise.all([sessions.olapReader(), sessions.warehouseReader()]).then(([olderOlap, olderWarehouse]) =>
-          olderMissing(action, olderOlap, olderWarehouse),
-        )
-      : undefined;
-    for (const pending of [cells, duplicates, older]) pending?.catch(() => undefined); // awaited below
-    const tally = await tallyWarehouse(action, bitmaps, warehouses);
-    if (older) result.older = await older;
+    duplicates.catch(() => undefined); // awaited below
+    const [bitmaps, olderBitmaps] = await Promise.all([
+      scopeBitmaps(action, olap, span),
+      action.older ? sessions.olapReader().then((reader) => olderExamBitmaps(action, reader, span)) : [],
+    ]);
+    const cells = olapCells.query<Row>(action.olap.cells);
+    cells.catch(() => undefined); // awaited below
+    const tally = await tallyWarehouse(action, bitmaps, olderBitmaps, warehouses);
+    if (action.older) result.older = tally.older.result();
     const olapSide = olapCellSums((await cells).rows);
     const orphans =
       olapSide.orphans > 0
         ? (await olapKeys.query<{ id: string; orphans: string }>(action.olap.orphans)).rows
         : [];
-    const groups = compareGroups(tally.groups, olapSide.inScope);
+    const groups = compareGroups(tally.inScope.groups, olapSide.inScope);
     const rows = await drillDown(action, [...groups.identity, ...groups.values], olap, warehouse);
-    result.levels = levelCells(tally.levels, olapSide.inScope);
+    result.levels = levelCells(tally.inScope.levels, olapSide.inScope);
     result.checks.push(
       completenessCheck(groups, rows),
       uniquenessCheck((await duplicates).rows),
@@ -133,9 +135,9 @@ function olapCellSums(rows: readonly Row[]): { inScope: Row[]; orphans: number }
  * The ids of the OLAP exams in scope, as bitmaps: keyset pages by the primary key, each id
  * handed to the bitmap as its row arrives (millions of ids, none of them kept as a row).
  */
-async function scopeBitmaps(action: VerifyAction, olap: PgSession): Promise<ExamBitmap[]> {
+async function scopeBitmaps(action: VerifyAction, olap: PgSession, span: number): Promise<ExamBitmap[]> {
   const { olapSql, scope } = statementsOf(action);
-  const builder = new BitmapBuilder();
+  const builder = new BitmapBuilder(span);
   let after = "0";
   for (;;) {
     const page = olapSql.scopePage(scope.since, after, VERIFY_SCOPE_PAGE);
@@ -146,40 +148,12 @@ async function scopeBitmaps(action: VerifyAction, olap: PgSession): Promise<Exam
 }
 
 /**
- * Each warehouse session sums the rows of its range of exam_score ids whose exam a bitmap of
- * the exams in scope names, per group and level; the bitmaps go with the statements.
+ * `verify`: the OLAP exams older than the window without alt score rows, as bitmaps, walked a
+ * page of `VERIFY_OLDER_PAGE` exams at a time.
  */
-async function tallyWarehouse(
-  action: VerifyAction,
-  bitmaps: readonly ExamBitmap[],
-  warehouses: readonly MysqlSession[],
-): Promise<WarehouseTally> {
-  const { warehouseSql, warehouseScope } = statementsOf(action);
-  const tally = new WarehouseTally();
-  await Promise.all(
-    action.ranges.map(async (range, index) => {
-      const warehouse = warehouses[index % warehouses.length]!;
-      for (const bitmap of bitmaps)
-        tally.addSums(
-          await warehouse.query<Row>(warehouseSql.verifyRangeSums(warehouseScope, range, bitmap)),
-        );
-    }),
-  );
-  return tally;
-}
-
-/**
- * Walks the OLAP exams older than the window, a page of `VERIFY_OLDER_PAGE` at a time: those
- * without alt score rows go as bitmaps to the warehouse, which sums their loadable alt scores per
- * school year.
- */
-async function olderMissing(
-  action: VerifyAction,
-  olap: PgSession,
-  warehouse: MysqlSession,
-): Promise<OlderMissing> {
-  const { olapSql, warehouseSql, warehouseScope, scope } = statementsOf(action);
-  const tally = new OlderTally();
+async function olderExamBitmaps(action: VerifyAction, olap: PgSession, span: number): Promise<ExamBitmap[]> {
+  const { olapSql, scope } = statementsOf(action);
+  const builder = new BitmapBuilder(span);
   let after = "0";
   for (;;) {
     const [page] = (
@@ -188,18 +162,52 @@ async function olderMissing(
       )
     ).rows;
     const last = page?.last_id;
-    if (last === null || last === undefined) break;
-    const builder = new BitmapBuilder();
+    if (last === null || last === undefined) return builder.bitmaps();
     await olap.eachRow(
       olapSql.olderExamsWithoutAltScores(scope.altScoreIds, scope.since, after, last),
       ([id]) => builder.add(String(id)),
     );
-    for (const bitmap of builder.bitmaps()) {
-      tally.addSums(await warehouse.query<Row>(warehouseSql.verifyOlderSums(warehouseScope, bitmap)));
-    }
     after = String(last);
   }
-  return tally.result();
+}
+
+/** A bitmap that names no exam, for a statement whose other bitmap has no counterpart. */
+const NO_EXAMS: ExamBitmap = { low: 1, high: 0, bits: Buffer.alloc(1) };
+
+/**
+ * Each warehouse session sums the rows of its range of exam_score ids whose exam a bitmap of
+ * the exams in scope names, per group and level (and, for `verify`, those of the older exams a
+ * second bitmap names, per school year); the bitmaps go with the statements, as many statements
+ * a range as the larger list has bitmaps.
+ */
+async function tallyWarehouse(
+  action: VerifyAction,
+  bitmaps: readonly ExamBitmap[],
+  olderBitmaps: readonly ExamBitmap[],
+  warehouses: readonly MysqlSession[],
+): Promise<{ inScope: WarehouseTally; older: OlderTally }> {
+  const { warehouseSql, warehouseScope } = statementsOf(action);
+  const inScope = new WarehouseTally();
+  const older = new OlderTally();
+  const statements = Math.max(bitmaps.length, olderBitmaps.length);
+  await Promise.all(
+    action.ranges.map(async (range, index) => {
+      const warehouse = warehouses[index % warehouses.length]!;
+      for (let i = 0; i < statements; i++) {
+        const rows = await warehouse.query<Row>(
+          warehouseSql.verifyRangeSums(
+            warehouseScope,
+            range,
+            bitmaps[i] ?? NO_EXAMS,
+            action.older ? (olderBitmaps[i] ?? NO_EXAMS) : undefined,
+          ),
+        );
+        inScope.addSums(rows.filter((row) => Number(row.older) === 0));
+        older.addSums(rows.filter((row) => Number(row.older) === 1));
+      }
+    }),
+  );
+  return { inScope, older };
 }
 
 /** The dialects' statement makers for the action's tenant. */

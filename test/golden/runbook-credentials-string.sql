@@ -214,12 +214,15 @@ ANALYZE "reporting_ot".exam_alt_score;
 -- analyze: OLAP, when many rows were replaced
 VACUUM DELETE ONLY "reporting_ot".exam_alt_score;
 
+-- verify: warehouse, first: the largest statement it accepts (it bounds the bitmaps)
+SELECT @@max_allowed_packet AS bytes;
+
 -- verify: OLAP, first, alone: the ids of the exams in scope, page by page, into bitmaps (template)
 SELECT id FROM "reporting_ot".exam WHERE updated >= $1 AND id > $2 ORDER BY id LIMIT 50000;
 -- bound values: ["2019-11-01 00:00:00.000000","<last id>"]
 
 -- verify: warehouse, read-only, the sums of one range of exam_score ids, each on its own session at once, for each bitmap of the OLAP exams in scope (template)
-SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,
+SELECT 0 AS older, we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,
        SUM(wes.id) AS ids, SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', wes.id, CAST(CONCAT(wes.scale_score) AS DECIMAL(20,6)), wes.performance_level, DATE_FORMAT(we.completed_at, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(we.updated, '%Y-%m-%d %H:%i:%s.%f'))), 8), 16, 10) AS UNSIGNED)) AS checksums, COUNT(*) AS students
 FROM `warehouse_ot`.exam_score wes
 STRAIGHT_JOIN `warehouse_ot`.exam we ON we.id = wes.exam_id
@@ -236,7 +239,7 @@ GROUP BY we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level
 -- bound values: ["2019-11-01 00:00:00.000000",19,20,21,51500,"<first exam id>","<last exam id>","<the exams from the first to the last, a bit each>","<first exam id>","<first exam id>"]
 
 -- verify: warehouse, read-only, the sums of one range of exam_score ids, each on its own session at once, for each bitmap of the OLAP exams in scope (template)
-SELECT we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,
+SELECT 0 AS older, we.school_year, we.asmt_id, wes.subject_score_id, wes.performance_level AS level, COUNT(*) AS n,
        SUM(wes.id) AS ids, SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', wes.id, CAST(CONCAT(wes.scale_score) AS DECIMAL(20,6)), wes.performance_level, DATE_FORMAT(we.completed_at, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(we.updated, '%Y-%m-%d %H:%i:%s.%f'))), 8), 16, 10) AS UNSIGNED)) AS checksums, COUNT(*) AS students
 FROM `warehouse_ot`.exam_score wes
 STRAIGHT_JOIN `warehouse_ot`.exam we ON we.id = wes.exam_id

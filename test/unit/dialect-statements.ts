@@ -138,8 +138,14 @@ export function warehouseStatements(dialect: MysqlDialect): Collector<MysqlState
   const bitmap = { low: 1000, high: 1999, bits: Buffer.from([5, 10]) };
   add("verifyRangeSums", "open", dialect.verifyRangeSums(SCOPE, { low: null, high: null }, bitmap));
   add("verifyRangeSums", "bounded", dialect.verifyRangeSums(SCOPE, { low: 5, high: 500 }, bitmap));
+  const older = { low: 10, high: 25, bits: Buffer.from([3, 0]) };
+  add(
+    "verifyRangeSums",
+    "with older exams",
+    dialect.verifyRangeSums(SCOPE, { low: 5, high: 500 }, bitmap, older),
+  );
+  add("maxStatementBytes", "", dialect.maxStatementBytes());
   add("verifyGroupRows", "", dialect.verifyGroupRows(SCOPE, GROUP));
-  add("verifyOlderSums", "", dialect.verifyOlderSums(SCOPE, bitmap));
   add("connectionId", "", dialect.connectionId());
   add("processOf", "", dialect.processOf(4711));
   add("killQuery", "", dialect.killQuery(4711));
@@ -245,7 +251,7 @@ export const PG_PRODUCED = olaps.flatMap(({ olap, tenant }) => [...olap.produced
  * fragments to the statement methods, and checks that return text.
  */
 export const NOT_STATEMENTS = new Set([
-  "warehouse.inBitmap", // a WHERE fragment of verifyRangeSums and verifyOlderSums
+  "warehouse.inBitmap", // a WHERE fragment of verifyRangeSums
   "warehouse.inIdRange", // a WHERE fragment of streamExtract and verifyRangeSums
   "warehouse.selection", // the row selection, a fragment of the extract and verify statements (see selectionOf)
   "warehouse.s3Preflight", // Aurora's preflight: messages, from facts already read

@@ -6,6 +6,7 @@ import {
   compareRows,
   completenessCheck,
   BitmapBuilder,
+  bitmapSpan,
   EXAMPLES,
   type ExamBitmap,
   type LevelCell,
@@ -151,7 +152,7 @@ describe("exam bitmaps", () => {
   };
 
   const examBitmaps = (ids: readonly string[], span?: number) => {
-    const builder = new BitmapBuilder(span);
+    const builder = new BitmapBuilder(span ?? 1 << 24);
     for (const id of ids) builder.add(id);
     return builder.bitmaps();
   };
@@ -176,6 +177,19 @@ describe("exam bitmaps", () => {
       ],
     );
     assert.deepEqual(bitmaps.flatMap(named), ids.map(Number));
+  });
+
+  it("spans as many ids as the warehouse's largest statement holds, two hex characters a byte", () => {
+    const fourMegabytes = 4 * 1024 * 1024;
+    const oneBitmap = bitmapSpan(fourMegabytes, 1);
+    const twoBitmaps = bitmapSpan(fourMegabytes, 2);
+    // Each statement's bitmaps, as hex, leave room for the rest of the statement.
+    assert.ok((oneBitmap / 8) * 2 < fourMegabytes - 32 * 1024, String(oneBitmap));
+    assert.ok((twoBitmaps / 8) * 2 * 2 < fourMegabytes - 32 * 1024, String(twoBitmaps));
+    assert.ok(oneBitmap > 16_000_000 && twoBitmaps > 8_000_000, `${oneBitmap} ${twoBitmaps}`);
+    // A larger packet, larger bitmaps, up to 32 million ids each.
+    assert.equal(bitmapSpan(64 * 1024 * 1024, 1), 32 * 1024 * 1024);
+    assert.throws(() => bitmapSpan(32 * 1024, 2), /max_allowed_packet \(32768 bytes\) is too small/);
   });
 
   it("grows while ids are added page by page, and refuses ids out of order", () => {
