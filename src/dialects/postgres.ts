@@ -60,7 +60,7 @@ export class PostgresDialect {
     // PostgreSQL cannot read temporary tables with parallel workers, and another session cannot
     // see them; unlogged tables skip the WAL as temporary ones do.
     workTables: "unlogged",
-    rejectionsOnSecondSession: true,
+    workTablesShared: true,
     copiesFrom: "stdin",
     readOnlySessions: true,
     merge: true,

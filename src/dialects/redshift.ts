@@ -26,7 +26,7 @@ export class RedshiftDialect extends PostgresDialect {
     // Temporary tables live in the load session only, so their names cannot collide across
     // tenants or runs; another session cannot read them.
     workTables: "temporary",
-    rejectionsOnSecondSession: false,
+    workTablesShared: false,
     copiesFrom: "s3",
     // The plan simply runs only SELECTs on a reading session.
     readOnlySessions: false,

@@ -39,9 +39,11 @@ export interface KeyRestoreSql {
 /**
  * The way back from a run, on both PostgreSQL and Redshift (DELETE … USING, INSERT … SELECT,
  * NOT EXISTS; no ON CONFLICT, no MERGE). The merge records the unique key of every row it
- * inserted in `<schema>.rdw_backfill_keys_<run id>`, in its own transaction: those are exactly the
- * keys whose rows it replaced (it deletes only rows sharing a key with a row it inserts). A logged,
- * permanent table, so that it survives a crash of the server as the backup does; `cleanup` drops it.
+ * inserts in `<schema>.rdw_backfill_keys_<run id>`, committed no later than its replace: those are
+ * the keys whose rows it replaced (it deletes only rows sharing a key with a row it inserts), or,
+ * when the replace then rolled back, keys that a restore leaves as they are (see `restoreKeys`).
+ * A logged, permanent table, so that it survives a crash of the server as the backup does;
+ * `cleanup` drops it.
  */
 export class RollbackSql {
   private readonly live: string;
@@ -59,8 +61,8 @@ export class RollbackSql {
   }
 
   /**
-   * In the merge's transaction, after its INSERT: the keys of the rows it inserted (`rows`, the
-   * kept rows' work table). A merge repeated after a crash finds keys recorded by an earlier
+   * The keys of the rows the merge inserts (`rows`, the kept rows' work table), in its
+   * transaction or beside it. A merge repeated after a crash finds keys recorded by an earlier
    * attempt that committed, and adds only those it did not record yet; the first merge creates
    * the table from them all, without that anti-join (which costs as much as the insert itself).
    */
@@ -89,7 +91,9 @@ export class RollbackSql {
   /**
    * Puts the backup's rows back for the run's keys that still hold a back-filled row, and leaves
    * everything else as it is: a key migrate-olap rewrote since (its row has another migrate_id, or
-   * is gone) keeps what migrate-olap wrote, and rows at other keys are not touched.
+   * is gone) keeps what migrate-olap wrote, and rows at other keys are not touched. A key recorded
+   * for a replace that rolled back holds, if a back-filled row, one an earlier run wrote before
+   * this run's backup: the backup holds that same row, which the restore puts back unchanged.
    */
   restoreKeys(backupTable: string): KeyRestoreSql {
     const backup = this.table(backupTable);

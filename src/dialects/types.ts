@@ -19,8 +19,11 @@ export interface OlapCapabilities {
    * dropped after the merge, before a new attempt and by cleanup.
    */
   workTables: "temporary" | "unlogged";
-  /** The rows the merge did not keep can be classified on a second session while the replace runs. */
-  rejectionsOnSecondSession: boolean;
+  /**
+   * Other sessions can read the work tables: while the replace runs, the merge classifies the
+   * rows it did not keep on a second session, and records the keys for rollback on a third.
+   */
+  workTablesShared: boolean;
   /** Where COPY reads the staged rows: from this process (`FROM STDIN`) or from S3 itself. */
   copiesFrom: "stdin" | "s3";
   /** A session can be made read-only, so that a read-only command cannot change anything. */

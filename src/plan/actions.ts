@@ -172,9 +172,16 @@ export interface MergeAction extends ActionBase<"merge"> {
     /** The live table's count and checksum after the DELETE. */
     liveChecksum: PgStatement;
     insertRows: PgStatement;
-    /** With a backup: the keys of the inserted rows, kept for `rollback` (absent with --no-backup). */
-    recordKeys?: RecordKeysSql;
   };
+  /**
+   * With a backup: the keys of the rows the merge inserts, kept for `rollback` (absent with
+   * --no-backup). Recorded in the replace's transaction, after its INSERT; or, where other
+   * sessions can read the work tables, `beside` it on a session of their own (which starts with
+   * `session`), committed before the replace commits.
+   */
+  recordKeys?: { statements: RecordKeysSql } & (
+    { where: "transaction" } | { where: "beside"; session: PgStatement[] }
+  );
 }
 
 export interface DropWorkTablesAction extends ActionBase<"drop-work-tables"> {

@@ -146,7 +146,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     durable: false,
   });
   const olapEngine = olapDialect(facts.load.dialect);
-  const { rejectionsOnSecondSession } = olapEngine.capabilities;
+  const { workTablesShared } = olapEngine.capabilities;
   const check = settings.migrateCheck;
   if (check) {
     actions.push({
@@ -176,16 +176,25 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     rejections: olap.rejections(EXAMPLES_PER_REASON),
     keysHeldTwice: { enforced: olap.examKeyEnforced(), count: olap.keysHeldTwice() },
     rowsChecksum: olap.rowsChecksum(),
-    rejectionsOnSecondSession,
-    secondSession: rejectionsOnSecondSession ? olapEngine.singleProcess() : [],
+    rejectionsOnSecondSession: workTablesShared,
+    secondSession: workTablesShared ? olapEngine.singleProcess() : [],
     transaction: {
       settings: olap.replaceMemory(),
       liveLevels: olap.liveLevels(),
       deleteReplaced: olap.deleteReplaced(),
       liveChecksum: olap.liveChecksum(),
       insertRows: olap.insertRows(),
-      ...(settings.backup ? { recordKeys: olap.rollback().recordKeys(olap.rows) } : {}),
     },
+    ...(settings.backup
+      ? {
+          recordKeys: {
+            statements: olap.rollback().recordKeys(olap.rows),
+            ...(workTablesShared
+              ? { where: "beside" as const, session: olapEngine.singleProcess() }
+              : { where: "transaction" as const }),
+          },
+        }
+      : {}),
     skipWhenDone: ["merge"],
     durable: true,
   });

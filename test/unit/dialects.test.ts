@@ -50,14 +50,14 @@ const MARIADB_AND_POSTGRES: ServerFacts = {
 describe("OLAP capabilities, as data and as the statements they describe", () => {
   it("PostgreSQL: unlogged work tables, rejections on a second session, COPY from stdin", () => {
     assert.equal(POSTGRES.capabilities.workTables, "unlogged");
-    assert.equal(POSTGRES.capabilities.rejectionsOnSecondSession, true);
+    assert.equal(POSTGRES.capabilities.workTablesShared, true);
     assert.equal(POSTGRES.capabilities.copiesFrom, "stdin");
     assert.equal(POSTGRES.capabilities.readOnlySessions, true);
   });
 
   it("Redshift: temporary work tables, no second-session rejections, COPY from S3", () => {
     assert.equal(REDSHIFT.capabilities.workTables, "temporary");
-    assert.equal(REDSHIFT.capabilities.rejectionsOnSecondSession, false);
+    assert.equal(REDSHIFT.capabilities.workTablesShared, false);
     assert.equal(REDSHIFT.capabilities.copiesFrom, "s3");
     assert.equal(REDSHIFT.capabilities.readOnlySessions, false);
   });
