@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { altScoreRow, altScoreValues, type AltScoreRow, type Dataset } from "../demo/dataset.js";
-import { insertAltRows } from "../demo/install.js";
+import { insertAltRows, WAREHOUSE_EXAM_SCORE } from "../demo/install.js";
 import { quoteMysql } from "../src/dialects/mysql.js";
 import { quotePg } from "../src/dialects/postgres.js";
 import type { OlderMissing, TenantVerification } from "../src/steps/results.js";
@@ -214,8 +214,38 @@ describe("verify", () => {
     await world.withPg((client) => client.query(`DELETE FROM ${live} WHERE true`));
     const windowOnly = await world.runBackfill(["--no-verify", "--no-backup"]);
     assert.equal(windowOnly.code, 0, windowOnly.stderr);
-    const expected = olderLost(world.tenant("VF").dataset, SINCE);
+    // An exam rescored later: a lost exam gets a second alt score row with the highest id, so that
+    // its rows lie in both of verify's ranges of exam_score ids, and it must still count once.
+    const { dataset, warehouseDatabase } = world.tenant("VF");
+    const lostBefore = olderLost(dataset, SINCE);
+    const summativeAlt = dataset.subjectScores
+      .filter((s) => s.scoreTypeId === 2 && s.asmtTypeId === 3)
+      .map((s) => s.id);
+    const firstLost = dataset.examScores.find(
+      (score) =>
+        summativeAlt.includes(score.subjectScoreId) &&
+        olderLost({ ...dataset, examScores: [score] }, SINCE).bySchoolYear.length > 0,
+    )!;
+    const ids = dataset.examScores.map((score) => score.id);
+    const lastId = Math.max(...ids);
+    assert.ok(firstLost.id < (Math.min(...ids) + lastId) / 2, "its first row is in the first range");
+    const rescored = {
+      ...firstLost,
+      id: lastId + 1,
+      subjectScoreId: summativeAlt.find((id) => id !== firstLost.subjectScoreId)!,
+    };
+    await world.withMysql((connection) =>
+      connection.query(
+        `INSERT INTO ${quoteMysql(warehouseDatabase)}.exam_score (${WAREHOUSE_EXAM_SCORE.columns}) VALUES (?)`,
+        [WAREHOUSE_EXAM_SCORE.values(rescored)],
+      ),
+    );
+    dataset.examScores.push(rescored);
+    const expected = olderLost(dataset, SINCE);
     assert.ok(expected.bySchoolYear.length > 0, "the dataset has scored exams older than the window");
+    const totals = (older: OlderMissing) =>
+      older.bySchoolYear.reduce((sum, year) => [sum[0]! + year.exams, sum[1]! + year.rows], [0, 0]);
+    assert.deepEqual(totals(expected), [totals(lostBefore)[0], totals(lostBefore)[1]! + 1]);
 
     const { result } = await verify();
     assert.deepEqual(result.older, expected);

@@ -326,10 +326,12 @@ export class MysqlDialect {
    * a few rows instead of every row. Every row comes back with `older` 0.
    *
    * With `older` (`verify` alone, for deployments that ran the runbook by hand), the same pass
-   * also sums the exams updated before the window that the second bitmap names, per school year
-   * (`older` 1): their loadable alt score rows, how many exams, and the earliest `updated` (the
-   * `--since` that would bring them back). The range is read once for both: a pass of its own
-   * from `exam` would look up every score row of those exams by its key again.
+   * also sums the exams updated before the window that the second bitmap names (`older` 1), per
+   * school year and run of 64 exam ids (in `asmt_id`): their loadable alt score rows, the earliest
+   * `updated` (the `--since` that would bring them back), and which of the 64 exams have such rows
+   * (`exams`, a 64-bit mask as decimal text). The masks of all ranges are ORed before their bits
+   * are counted: an exam's score rows may lie in two ranges. The range is read once for both: a
+   * pass of its own from `exam` would look up every score row of those exams by its key again.
    */
   verifyRangeSums(
     scope: ExtractScope,
@@ -354,18 +356,18 @@ export class MysqlDialect {
     const isOlder = () => `we.updated < ${q.bind(scope.since)}`;
     const unlessOlder = (value: string) => `IF(${isOlder()}, 0, ${value})`;
     return q.build([
-      "SELECT older, school_year, IF(older, 0, asmt_id) AS asmt_id, subject_score_id, level, SUM(n) AS n, SUM(ids) AS ids,",
-      "       SUM(checksums) AS checksums, SUM(n) AS students, SUM(exams) AS exams, MIN(earliest) AS earliest",
+      "SELECT older, school_year, asmt_id, subject_score_id, level, n, ids, checksums, n AS students,",
+      "       CAST(exams AS CHAR) AS exams, earliest",
       "FROM (",
-      // An older exam's rows are grouped by the 64 exam ids around it, whose bits BIT_OR gathers:
-      // BIT_COUNT then counts the exams exactly, without COUNT(DISTINCT)'s sort of every row. The
-      // bit is the comparison (1 or 0) shifted: MariaDB 10.11's BIT_OR over IF(…, 1 << n, 0) in a
-      // grouped query set bits of rows the IF had made 0 (twice the exams there were).
+      // An older exam's rows are grouped by the 64 exam ids around it, whose bits BIT_OR gathers
+      // (no COUNT(DISTINCT), which sorts every row). The bit is the comparison (1 or 0) shifted:
+      // MariaDB 10.11's BIT_OR over IF(…, 1 << n, 0) in a grouped query set bits of rows the IF
+      // had made 0 (twice the exams there were).
       `  SELECT ${isOlder()} AS older, we.school_year,`,
       `         IF(${isOlder()}, we.id DIV 64, we.asmt_id) AS asmt_id,`,
       `         ${unlessOlder("wes.subject_score_id")} AS subject_score_id, ${unlessOlder("wes.performance_level")} AS level,`,
       `         COUNT(*) AS n, SUM(${unlessOlder("wes.id")}) AS ids, SUM(${unlessOlder(rowChecksum())}) AS checksums,`,
-      `         BIT_COUNT(BIT_OR((${isOlder()}) << (we.id MOD 64))) AS exams, MIN(we.updated) AS earliest`,
+      `         BIT_OR((${isOlder()}) << (we.id MOD 64)) AS exams, MIN(we.updated) AS earliest`,
       ...this.selection(q, scope, "exam_score", "either").map((line) => `  ${line}`),
       `  ${LOADABLE}`,
       ...this.inIdRange(q, "wes.id", range).map((line) => `  ${line}`),
@@ -376,8 +378,6 @@ export class MysqlDialect {
       "    )",
       "  GROUP BY 1, 2, 3, 4, 5",
       ") by_exams",
-      // The older rows' groups of 64 exams come together per school year.
-      "GROUP BY 1, 2, 3, 4, 5",
     ]);
   }
 

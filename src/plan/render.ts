@@ -254,8 +254,10 @@ export function statementsOf(action: Action): Labeled[] {
           "warehouse, first: the largest statement it accepts (it bounds the bitmaps)",
           action.warehouse.maxStatementBytes,
         ],
+        ...each("OLAP, a session of its own, at once", action.olap.duplicateKeysSession),
+        ["OLAP, on that session, while the rest runs: keys held twice", action.olap.duplicateKeys],
         [
-          "OLAP, first, alone: the ids of the exams in scope, page by page, into bitmaps (template)",
+          "OLAP, meanwhile: the ids of the exams in scope, page by page, into bitmaps (template)",
           action.olap.scopePage,
         ],
         ...(action.older
@@ -274,8 +276,6 @@ export function statementsOf(action: Action): Labeled[] {
           action.warehouse.rangeSums,
         ),
         ["OLAP, at the same time as the warehouse", action.olap.cells],
-        ...each("OLAP, another session first", action.olap.duplicateKeysSession),
-        ["OLAP, on that session at the same time", action.olap.duplicateKeys],
         ["OLAP, only when the cells count orphans: examples", action.olap.orphans],
         ["warehouse, for each group that differs (template)", action.warehouse.groupRows],
         ["OLAP, for each group that differs (template)", action.olap.groupRows],

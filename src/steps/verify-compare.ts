@@ -95,6 +95,11 @@ const MAX_BITMAP_BYTES = 4 * 1024 * 1024;
  * and one bitmap a statement; wider scopes are cut into several bitmaps, each a statement.
  */
 export function bitmapSpan(maxStatementBytes: number, bitmapsPerStatement: number): number {
+  if (!Number.isFinite(maxStatementBytes)) {
+    throw new RuntimeError(
+      "the warehouse did not tell its max_allowed_packet (verify sizes its bitmaps by it)",
+    );
+  }
   const bytes = Math.floor((maxStatementBytes - STATEMENT_BYTES_BESIDES_BITMAPS) / (2 * bitmapsPerStatement));
   if (bytes < 1024) {
     throw new RuntimeError(
@@ -323,26 +328,46 @@ export function aggregateReportCheck(levels: readonly LevelCell[]): VerifyCheckR
  * per school year (the rows of verify's range sums marked `older`).
  */
 export class OlderTally {
-  private readonly years = new Map<number, { exams: number; rows: number }>();
+  private readonly rows = new Map<number, number>();
+  /** Per school year, per run of 64 exam ids (`asmt_id` of the row): which of them have rows. */
+  private readonly exams = new Map<number, Map<string, bigint>>();
   private earliest: string | undefined;
 
+  /**
+   * Rows of one school year and run of 64 exam ids, each with the mask of its exams. An exam whose
+   * score rows lie in two ranges comes in two rows: their masks are ORed, so it counts once.
+   */
   addSums(rows: readonly Row[]): void {
     for (const row of rows) {
       const year = Number(row.school_year);
-      const counts = this.years.get(year) ?? { exams: 0, rows: 0 };
-      counts.exams += Number(row.exams);
-      counts.rows += Number(row.n);
-      this.years.set(year, counts);
+      this.rows.set(year, (this.rows.get(year) ?? 0) + Number(row.n));
+      const masks = this.exams.get(year) ?? new Map<string, bigint>();
+      const run = String(row.asmt_id);
+      masks.set(run, (masks.get(run) ?? 0n) | BigInt(String(row.exams)));
+      this.exams.set(year, masks);
       const earliest = String(row.earliest);
       if (this.earliest === undefined || earliest < this.earliest) this.earliest = earliest;
     }
   }
 
   result(): OlderMissing {
-    const bySchoolYear = [...this.years]
+    const bySchoolYear = [...this.rows]
       .sort(([a], [b]) => a - b)
-      .map(([schoolYear, counts]) => ({ schoolYear, ...counts }));
+      .map(([schoolYear, rows]) => ({
+        schoolYear,
+        exams: [...(this.exams.get(schoolYear)?.values() ?? [])].reduce(
+          (sum, mask) => sum + bitsSet(mask),
+          0,
+        ),
+        rows,
+      }));
     // The warehouse session is UTC, so `updated` is UTC text: its day is the --since to give.
     return { bySchoolYear, ...(this.earliest ? { since: this.earliest.slice(0, 10) } : {}) };
   }
+}
+
+function bitsSet(mask: bigint): number {
+  let count = 0;
+  for (let rest = mask; rest > 0n; rest &= rest - 1n) count++;
+  return count;
 }

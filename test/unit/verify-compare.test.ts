@@ -190,6 +190,7 @@ describe("exam bitmaps", () => {
     // A larger packet, larger bitmaps, up to 32 million ids each.
     assert.equal(bitmapSpan(64 * 1024 * 1024, 1), 32 * 1024 * 1024);
     assert.throws(() => bitmapSpan(32 * 1024, 2), /max_allowed_packet \(32768 bytes\) is too small/);
+    assert.throws(() => bitmapSpan(Number(undefined), 1), /did not tell its max_allowed_packet/);
   });
 
   it("grows while ids are added page by page, and refuses ids out of order", () => {
@@ -354,28 +355,39 @@ describe("the checks verify reports", () => {
 });
 
 describe("OlderTally: what a runbook run lost", () => {
-  /** One page's sums for one school year, as the warehouse returns them. */
-  const sums = (year: number, exams: number, n: number, earliest: string) => ({
+  /** One school year's rows of one run of 64 exam ids, as a range's statement returns them. */
+  const sums = (year: number, run: number, exams: bigint, n: number, earliest: string) => ({
     school_year: year,
+    asmt_id: run,
     exams: String(exams),
     n: String(n),
     earliest,
   });
 
-  it("adds the exams and rows per school year over the pages, and takes the earliest day as the --since", () => {
+  it("counts the exams and adds the rows per school year over the ranges, and takes the earliest day as the --since", () => {
     const tally = new OlderTally();
     tally.addSums([
-      sums(2018, 2, 3, "2018-01-15 23:59:59.999999"),
-      sums(2019, 1, 1, "2019-05-01 00:00:00.000000"),
+      sums(2018, 7, 0b101n, 3, "2018-01-15 23:59:59.999999"),
+      sums(2019, 7, 1n << 63n, 1, "2019-05-01 00:00:00.000000"),
     ]);
-    tally.addSums([sums(2019, 1, 3, "2019-06-01 00:00:00.000000")]);
+    tally.addSums([
+      sums(2019, 8, 1n, 2, "2019-06-01 00:00:00.000000"),
+      sums(2019, 9, 1n, 1, "2019-06-02 00:00:00.000000"),
+    ]);
     assert.deepEqual(tally.result(), {
       bySchoolYear: [
         { schoolYear: 2018, exams: 2, rows: 3 },
-        { schoolYear: 2019, exams: 2, rows: 4 },
+        { schoolYear: 2019, exams: 3, rows: 4 },
       ],
       since: "2018-01-15",
     });
+  });
+
+  it("an exam whose rows two ranges summed counts once: their masks are ORed", () => {
+    const tally = new OlderTally();
+    tally.addSums([sums(2019, 7, 0b0110n, 3, "2019-05-01 00:00:00.000000")]);
+    tally.addSums([sums(2019, 7, 0b1100n, 2, "2019-05-02 00:00:00.000000")]);
+    assert.deepEqual(tally.result().bySchoolYear, [{ schoolYear: 2019, exams: 3, rows: 5 }]);
   });
 
   it("nothing lost: no years and no --since", () => {
