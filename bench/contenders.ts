@@ -248,7 +248,7 @@ export async function rdwBackfill(
         `${name}: the run did not succeed: ${failed.map((t) => t.error ?? t.tenant).join("; ")}`,
       );
     }
-    for (const dataset of datasets) await dropBackups(olap, dataset.olapSchema);
+    for (const dataset of datasets) await dropRunLeftovers(olap, dataset.olapSchema);
     const steps = new Map<string, number>();
     for (const tenant of report.tenants)
       for (const step of tenant.steps) steps.set(step.step, (steps.get(step.step) ?? 0) + step.durationMs);
@@ -283,15 +283,17 @@ async function checkpoint(olap: pg.Client): Promise<void> {
 /** Puts `exam_alt_score` back as the generator left it, so every run starts from the same table. */
 async function resetAltScores(olap: pg.Client, olapSchema: string): Promise<void> {
   const schema = quotePg(olapSchema);
-  await dropBackups(olap, olapSchema);
+  await dropRunLeftovers(olap, olapSchema);
   await olap.query(`TRUNCATE ${schema}.exam_alt_score`);
   await olap.query(`INSERT INTO ${schema}.exam_alt_score SELECT * FROM ${schema}.exam_alt_score_initial`);
   await olap.query(`VACUUM ANALYZE ${schema}.exam_alt_score`);
 }
 
-async function dropBackups(olap: pg.Client, olapSchema: string): Promise<void> {
+/** The backups and rollback keys a run leaves (`cleanup` would drop them), so that none piles up. */
+async function dropRunLeftovers(olap: pg.Client, olapSchema: string): Promise<void> {
   const backups = await olap.query<{ name: string }>(
-    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'exam\\_alt\\_score\\_backup\\_%'",
+    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 " +
+      "AND (table_name LIKE 'exam\\_alt\\_score\\_backup\\_%' OR table_name LIKE 'rdw\\_backfill\\_keys\\_%')",
     [olapSchema],
   );
   for (const { name } of backups.rows) await olap.query(`DROP TABLE ${quotePg(olapSchema)}.${quotePg(name)}`);

@@ -89,6 +89,19 @@ export class RedshiftDialect extends PostgresDialect {
 
 export class RedshiftTenantSql extends PostgresTenantSql {
   /**
+   * Made with `LIKE`, whose table "inherits the encoding, distribution key, sort key, and NOT
+   * NULL attributes of the parent table" ("CREATE TABLE", LIKE parent_table); a CTAS table
+   * inherits only the keys, and picks its encodings anew.
+   */
+  override backup(backupTable: string): PgStatement[] {
+    const backup = this.table(backupTable);
+    return [
+      sql(`CREATE TABLE ${backup} (LIKE ${this.live})`),
+      sql(`INSERT INTO ${backup} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${this.live}`),
+    ];
+  }
+
+  /**
    * "The COPY command performs an analysis automatically when it loads data into an empty
    * table" (Redshift's guide, Analyzing tables): the stage has its statistics already.
    */
