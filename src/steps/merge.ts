@@ -36,6 +36,27 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
         })
       : undefined;
   keysBeside?.catch(() => undefined); // awaited in the transaction; a failure then rolls it back
+  try {
+    const result = await replaceRows(action, context, olap, { rowsCopied, selected }, keysBeside);
+    progress.done(result.loaded);
+    return result;
+  } catch (error) {
+    // A merge that failed first lets the keys' session finish, so that a new attempt does not
+    // find their table half made (its CREATE TABLE would wait for this one, then fail).
+    await keysBeside?.catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The kept rows' reads (beside, where the work tables are shared) and the replace's transaction. */
+async function replaceRows(
+  action: MergeAction,
+  context: StepContext,
+  olap: PgSession,
+  { rowsCopied, selected }: { rowsCopied: number; selected: number },
+  keysBeside: Promise<void> | undefined,
+): Promise<MergeResult> {
+  const keys = action.recordKeys;
   // The replace does not touch the work tables, so a second session can read the kept rows while
   // it runs (PostgreSQL's DELETE and INSERT use one core; these reads use the other).
   const second = action.rejectionsOnSecondSession ? await context.sessions.olapReader() : undefined;
@@ -52,7 +73,7 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
   keptRows.catch(() => undefined); // awaited below; a failure then stops the merge
   if (!second) await keptRows; // one session: read before the transaction
   const { transaction } = action;
-  const replace = olap.inTransaction(async () => {
+  return olap.inTransaction(async () => {
     for (const statement of transaction.settings) await olap.query(statement);
     const before = await readLevels(olap, transaction.liveLevels);
     const liveBefore = before.count;
@@ -91,14 +112,6 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
       levels: { before: before.levels, after: final.levels },
     };
   });
-  // A replace that failed first lets the keys' session finish, so that a new attempt does not
-  // find their table half made (its CREATE TABLE would wait for this one, then fail).
-  const result = await replace.catch(async (error: unknown) => {
-    await keysBeside?.catch(() => undefined);
-    throw error;
-  });
-  progress.done(result.loaded);
-  return result;
 }
 
 /** The keys of the kept rows: all of them, or those an earlier attempt that committed did not record. */
