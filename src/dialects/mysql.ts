@@ -356,28 +356,25 @@ export class MysqlDialect {
     const isOlder = () => `we.updated < ${q.bind(scope.since)}`;
     const unlessOlder = (value: string) => `IF(${isOlder()}, 0, ${value})`;
     return q.build([
-      "SELECT older, school_year, asmt_id, subject_score_id, level, n, ids, checksums, n AS students,",
-      "       CAST(exams AS CHAR) AS exams, earliest",
-      "FROM (",
       // An older exam's rows are grouped by the 64 exam ids around it, whose bits BIT_OR gathers
       // (no COUNT(DISTINCT), which sorts every row). The bit is the comparison (1 or 0) shifted:
       // MariaDB 10.11's BIT_OR over IF(…, 1 << n, 0) in a grouped query set bits of rows the IF
-      // had made 0 (twice the exams there were).
-      `  SELECT ${isOlder()} AS older, we.school_year,`,
-      `         IF(${isOlder()}, we.id DIV 64, we.asmt_id) AS asmt_id,`,
-      `         ${unlessOlder("wes.subject_score_id")} AS subject_score_id, ${unlessOlder("wes.performance_level")} AS level,`,
-      `         COUNT(*) AS n, SUM(${unlessOlder("wes.id")}) AS ids, SUM(${unlessOlder(rowChecksum())}) AS checksums,`,
-      `         BIT_OR((${isOlder()}) << (we.id MOD 64)) AS exams, MIN(we.updated) AS earliest`,
-      ...this.selection(q, scope, "exam_score", "either").map((line) => `  ${line}`),
-      `  ${LOADABLE}`,
-      ...this.inIdRange(q, "wes.id", range).map((line) => `  ${line}`),
-      `    AND (we.updated >= ${q.bind(scope.since)}`,
-      ...this.inBitmap(q, exams).map((line) => `    ${line}`),
-      `      OR ${isOlder()}`,
-      ...this.inBitmap(q, older).map((line) => `    ${line}`),
-      "    )",
-      "  GROUP BY 1, 2, 3, 4, 5",
-      ") by_exams",
+      // had made 0 (twice the exams there were). The mask goes as text: it may not fit a double.
+      `SELECT ${isOlder()} AS older, we.school_year,`,
+      `       IF(${isOlder()}, we.id DIV 64, we.asmt_id) AS asmt_id,`,
+      `       ${unlessOlder("wes.subject_score_id")} AS subject_score_id, ${unlessOlder("wes.performance_level")} AS level,`,
+      `       COUNT(*) AS n, SUM(${unlessOlder("wes.id")}) AS ids, SUM(${unlessOlder(rowChecksum())}) AS checksums,`,
+      `       COUNT(*) AS students, CAST(BIT_OR((${isOlder()}) << (we.id MOD 64)) AS CHAR) AS exams,`,
+      "       MIN(we.updated) AS earliest",
+      ...this.selection(q, scope, "exam_score", "either"),
+      LOADABLE,
+      ...this.inIdRange(q, "wes.id", range),
+      `  AND (we.updated >= ${q.bind(scope.since)}`,
+      ...this.inBitmap(q, exams).map((line) => `  ${line}`),
+      `    OR ${isOlder()}`,
+      ...this.inBitmap(q, older).map((line) => `  ${line}`),
+      "  )",
+      "GROUP BY 1, 2, 3, 4, 5",
     ]);
   }
 
