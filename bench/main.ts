@@ -32,6 +32,7 @@ const OLAP_DATABASE = "rdw_bench";
 const BUCKET = "rdw-bench-archive";
 const SINCE = "2019-11-01 00:00:00";
 /** The deployment: this many tenants of a quarter of the default size each. */
+const DEPLOYMENT_LABEL = "deployment";
 const DEPLOYMENT_TENANTS = 4;
 
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -131,13 +132,13 @@ async function main(options: BenchOptions): Promise<void> {
     }
 
     let deployment: BenchResults["deployment"];
-    if (options.deployment && !options.only) {
+    if (options.deployment && (!options.only || DEPLOYMENT_LABEL.startsWith(options.only))) {
       const students = Math.round(options.rows / ROWS_PER_STUDENT.rich / DEPLOYMENT_TENANTS);
       const datasets: BenchDataset[] = [];
       for (let tenant = 1; tenant <= DEPLOYMENT_TENANTS; tenant++)
         datasets.push(await ensureDataset(mysql, olap, { shape: "rich", students, tenant }));
       const parallel = async (n: number) =>
-        medianOf(`deployment of ${DEPLOYMENT_TENANTS} tenants, --parallel ${n}`, options.runs, () =>
+        medianOf(`${DEPLOYMENT_LABEL} of ${DEPLOYMENT_TENANTS} tenants, --parallel ${n}`, options.runs, () =>
           rdwBackfill(context(datasets[0]!), s3, BUCKET, datasets, {
             command: "run",
             extraArgs: ["--no-verify", "--parallel", String(n)],
@@ -243,7 +244,7 @@ const program = new Command("npm run bench")
   )
   .option(
     "--only <contender>",
-    "run the contenders whose name starts with this (raw pipe, pgloader, rdw-backfill, rdw-backfill run, …) and write nothing",
+    "run the contenders whose name starts with this (raw pipe, pgloader, rdw-backfill, rdw-backfill run, …, deployment) and write nothing",
   )
   .option("--no-deployment", `skip the deployment of ${DEPLOYMENT_TENANTS} tenants (--parallel 1 and 4)`)
   .option("--no-memory-check", "skip the rdw-backfill run on a tenth of the rows")

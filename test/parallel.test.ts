@@ -115,7 +115,10 @@ describe("tenants at once (--parallel)", () => {
       /^ {2}parallel: +one tenant at a time \(tenant PA streams through this process \(extract stream, load postgres\)/m,
     );
     const given = await plan("--parallel", "3");
-    assert.match(given.stdout, /^ {2}parallel: +3 tenants at once \(--parallel 3\)$/m);
+    assert.match(
+      given.stdout,
+      /^ {2}parallel: +3 tenants at once \(--parallel 3; as tenant PA streams through this process, extract, load, merge, verify run for one tenant at a time\)$/m,
+    );
     for (const value of ["0", "two", "1.5", "-2"]) {
       const result = await world.runBackfill(["--parallel", value]);
       assert.equal(result.code, 2, `${value}: ${result.stderr}`);
@@ -151,11 +154,25 @@ describe("tenants at once (--parallel)", () => {
       events.slice(0, firstDone).map((event) => event.event),
       Array(4).fill("started"),
     );
-    const firstDoneLine = result.stderr.search(/^\S+ P[A-D]: done$/m);
-    for (const id of IDS) {
-      const extract = result.stderr.search(new RegExp(`^\\S+ ${id} extract: started`, "m"));
-      assert.ok(extract >= 0 && extract < firstDoneLine, `${id} extracted before the first tenant was done`);
+    // The tenants stream through this process: their extracts took turns, one after another,
+    // and the second tenant's extract ran while the first tenant went on (its merge, its verify).
+    const extracts = [...result.stderr.matchAll(/^\S+ (P[A-D]) extract: (started|done)\b/gm)].map(
+      (match) => `${match[1]} ${match[2]}`,
+    );
+    assert.equal(extracts.length, 8, result.stderr);
+    for (let k = 0; k < extracts.length; k += 2) {
+      const [tenant] = extracts[k]!.split(" ");
+      assert.deepEqual(
+        extracts.slice(k, k + 2),
+        [`${tenant} started`, `${tenant} done`],
+        "one extract at a time",
+      );
     }
+    assert.match(result.stderr, /^\S+ P[A-D]: waits for its turn: extract runs for one tenant at a time$/m);
+    const firstDoneLine = result.stderr.search(/^\S+ P[A-D]: done$/m);
+    const secondExtract = extracts[2]!.split(" ")[0]!;
+    const secondStarted = result.stderr.search(new RegExp(`^\\S+ ${secondExtract} extract: started`, "m"));
+    assert.ok(secondStarted < firstDoneLine, "the second extract started before the first tenant was done");
   });
 
   it("--parallel 2 without --fail-fast: a tenant that fails does not stop the others, and no more than two run at once", async () => {
@@ -207,9 +224,13 @@ describe("tenants at once (--parallel)", () => {
     }
   });
 
-  it("SIGTERM with two tenants in their replace: both are recorded interrupted, the tables unchanged, migrate-olap restored", async () => {
+  // The tenants stream, so they take turns at the extract and the merge: with two at once, one is
+  // in its replace while the other extracts.
+  const REPLACE_AND_EXTRACT = "merge#*,extract-start#2";
+
+  it("SIGTERM with one tenant in its replace and another in its extract: both are recorded interrupted, the tables unchanged, migrate-olap restored", async () => {
     const args = [...world.runArgs("run", "--new-run"), "--parallel", "2"];
-    const paused = await startPaused(world, args, "merge#*", undefined, 2);
+    const paused = await startPaused(world, args, REPLACE_AND_EXTRACT, undefined, 2);
     const run = await latestRun();
     assert.equal((await world.kubectl()).replicas, 0);
     paused.child.kill("SIGTERM");
@@ -227,17 +248,19 @@ describe("tenants at once (--parallel)", () => {
     for (const id of IDS) assert.deepEqual(await world.altScores(id), initial.get(id), id);
   });
 
-  it("kill -9 while two tenants are inside their replace, then resume: every tenant exact, migrate-olap running again", async () => {
+  it("kill -9 while one tenant is inside its replace and another in its extract, then resume: every tenant exact, migrate-olap running again", async () => {
     const tenants = ["--tenant", "PA", "--tenant", "PB", "--tenant", "PC"];
     const args = [...world.runArgs("run", "--new-run"), ...tenants, "--parallel", "2"];
-    const paused = await startPaused(world, args, "merge#*", undefined, 2);
+    const paused = await startPaused(world, args, REPLACE_AND_EXTRACT, undefined, 2);
     const run = await latestRun();
     assert.equal((await world.kubectl()).replicas, 0, "migrate-olap stopped for the run");
     const killed = await journalOf(run);
-    for (const id of ["PA", "PB"]) {
-      assert.equal(killed.tenants[id]!.state, "extracted", `${id} is in its replace`);
-      assert.equal(killed.tenants[id]!.attempts, 1);
-    }
+    assert.deepEqual(
+      ["PA", "PB"].map((id) => killed.tenants[id]!.state).sort(),
+      ["backed-up", "extracted"],
+      "one in its replace (extracted), the other in its extract (backed up)",
+    );
+    for (const id of ["PA", "PB"]) assert.equal(killed.tenants[id]!.attempts, 1, id);
     assert.equal(killed.tenants.PC!.attempts, 0, "PC waits for a free slot");
     paused.child.kill("SIGKILL");
     await paused.exited;

@@ -13,6 +13,7 @@ import { describeLeave, holdsMigrate, quiesce, restoreMigrate } from "../steps/q
 import { type RunCommand, RunJournal } from "./journal.js";
 import { forEachAtMost } from "./pool.js";
 import { runTenant, type TenantRunContext } from "./tenant.js";
+import { StepTurns } from "./turns.js";
 import { hostname } from "node:os";
 
 export const DEFAULT_JOURNAL_DIR = "rdw-backfill-runs";
@@ -120,6 +121,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
       const earlier = await strandedRuns(journalDir, plan.runId);
       await quiesce(controller, plan.migrate.spec, journal, owner, earlier, warn);
     }
+    const atOnce = parallelism(plan.tenants, options.parallel);
     const context: TenantRunContext = {
       journal,
       progress: options.progress,
@@ -128,6 +130,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
       ...(controller && holdsMigrate(journal.migrate) ? { migrate: controller } : {}),
       warn,
       stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      turns: new StepTurns(atOnce.oneAtATime),
     };
     const now = options.now ?? Date.now;
     /** Runs the tenant, or records why it is not started (--fail-fast, a lock held elsewhere, --stop-after). */
@@ -167,7 +170,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
         .filter((tenant) => journal.tenant(tenant.tenant.id).state !== "verified")
         .map((tenant) => ({ tenant: tenant.tenant.id, expectedRows: tenant.estimates.altScoreRowsApprox })),
     );
-    await forEachAtMost(plan.tenants, options.parallel ?? parallelism(plan.tenants).tenants, runOrSkip);
+    await forEachAtMost(plan.tenants, atOnce.tenants, runOrSkip);
   } catch (error) {
     // Quiescing failed: no tenant was touched.
     migrateError = `migrate-olap could not be stopped: ${describeError(error)}`;

@@ -5,7 +5,8 @@
  * waits to be killed, so that a test can kill it exactly there; with `@ms` it goes on after that
  * many milliseconds, so that a test can break a server or a session meanwhile; with
  * RDW_BACKFILL_TEST_CONTINUE=<file> it goes on once that file exists (a test holds a run there
- * while another runs). Points: extract-start (the warehouse sessions open, no query sent),
+ * while another runs). Several such points may be given, separated by commas (`merge#*,extract-start#2`:
+ * one tenant stops in its replace, the next in its extract). Points: extract-start (the warehouse sessions open, no query sent),
  * extract (a part half written), load (a COPY under way), merge (inside the replace
  * transaction, after the DELETE).
  */
@@ -16,7 +17,9 @@ import type { PausePoint } from "../steps/context.js";
 const reached = new Map<string, number>();
 
 export async function pausePoint(point: PausePoint): Promise<void> {
-  const wanted = process.env.RDW_BACKFILL_TEST_PAUSE;
+  const wanted = process.env.RDW_BACKFILL_TEST_PAUSE?.split(",").find(
+    (entry) => /^[a-z-]+/.exec(entry)?.[0] === point,
+  );
   if (!wanted) return;
   const match = /^([a-z-]+)(?:#(\d+|\*))?(?:@(\d+))?$/.exec(wanted);
   if (!match || match[1] !== point) return;

@@ -7,6 +7,7 @@ import type { ProgressSink } from "../steps/progress.js";
 import type { FailureDetails } from "../steps/results.js";
 import type { RunJournal, TenantState } from "./journal.js";
 import { pausePoint } from "./pause-points.js";
+import type { StepTurns } from "./turns.js";
 
 export interface TenantRunContext {
   journal: RunJournal;
@@ -18,6 +19,8 @@ export interface TenantRunContext {
   warn: (message: string) => void;
   /** How long a stream, a COPY or an upload may make no progress before the attempt fails. */
   stallMs: number;
+  /** The steps that run for one tenant at a time, when several run at once (`plan/parallelism.ts`). */
+  turns?: StepTurns;
 }
 
 /** The journal's word for how far a tenant got, after each durable step. */
@@ -69,8 +72,11 @@ export async function runTenant(plan: TenantPlan, run: TenantRunContext): Promis
   };
   const runAction = async (action: Action) => {
     if (action.skipWhenDone.some((step) => context.results[step] !== undefined)) return;
+    const giveBack = await run.turns?.take(action.step, () =>
+      run.progress.info(id, `waits for its turn: ${action.step} runs for one tenant at a time`),
+    );
     const stepStarted = Date.now();
-    const produced = await runStep(action, context);
+    const produced = await runStep(action, context).finally(() => giveBack?.());
     Object.assign(context.results, produced);
     entry.steps.push({ step: action.step, durationMs: Date.now() - stepStarted });
     if (!action.durable) return;

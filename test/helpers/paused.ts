@@ -15,7 +15,8 @@ export function killChildren(): void {
 
 /**
  * Starts the command line and waits until it stops at the given point (see run/pause-points.ts),
- * `pauses` times (tenants run at once each stop at `point#*`); with `continueFile`, it goes on
+ * `pauses` times in all (tenants run at once each stop at `point#*`; `point` may list several,
+ * separated by commas); with `continueFile`, it goes on
  * once the test writes that file.
  */
 export function startPaused(
@@ -40,7 +41,8 @@ export function startPaused(
     const timer = setTimeout(() => reject(new Error(`no pause at ${point}; stderr:\n${stderr}`)), 30_000);
     child.stderr!.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (stderr.split(`test pause at ${point}\n`).length > pauses) {
+      const reached = point.split(",").map((one) => stderr.split(`test pause at ${one}\n`).length - 1);
+      if (reached.reduce((sum, n) => sum + n, 0) >= pauses) {
         clearTimeout(timer);
         resolve({ child, exited });
       }

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RunTally } from "../../src/cli/run-tally.js";
 import { parallelism, SERVER_SIDE_PARALLEL } from "../../src/plan/parallelism.js";
+import type { StepName } from "../../src/plan/actions.js";
 import { forEachAtMost } from "../../src/run/pool.js";
+import { StepTurns } from "../../src/run/turns.js";
 import { facts } from "./sample-plan.js";
 
 const serverSide = (id: string) => facts(id, `warehouse_${id}`, `reporting_${id}`, `s3://b/${id}/`, [19]);
@@ -37,12 +39,57 @@ describe("tenants at once", () => {
     const blocked = streaming("NV");
     blocked.problems = ["missing privilege"];
     assert.equal(parallelism([serverSide("CA"), blocked]).tenants, 4);
-    assert.deepEqual(parallelism([blocked]), { tenants: 1, reason: "no tenant is ready" });
+    assert.deepEqual(parallelism([blocked]), { tenants: 1, reason: "no tenant is ready", oneAtATime: [] });
   });
 
-  it("--parallel wins over the default", () => {
-    assert.deepEqual(parallelism([streaming("NV")], 3), { tenants: 3, reason: "--parallel 3" });
+  it("--parallel wins over the default; with a tenant that streams, the streaming steps take turns", () => {
+    assert.deepEqual(parallelism([streaming("NV")], 3), {
+      tenants: 3,
+      reason:
+        "--parallel 3; as tenant NV streams through this process, extract, load, merge, verify run for one tenant at a time",
+      oneAtATime: ["extract", "load", "merge", "verify"],
+    });
+    assert.deepEqual(parallelism([serverSide("CA"), serverSide("WA")], 3), {
+      tenants: 3,
+      reason: "--parallel 3",
+      oneAtATime: [],
+    });
+    assert.deepEqual(parallelism([streaming("NV")], 1).oneAtATime, [], "one tenant takes no turns");
     assert.equal(parallelism([serverSide("CA")], 1).tenants, 1);
+  });
+
+  it("step turns: one holder per step, first come first served; other steps do not wait", async () => {
+    const turns = new StepTurns(["extract", "merge"]);
+    const order: string[] = [];
+    const waited: string[] = [];
+    const hold = async (tenant: string, step: StepName, ms: number) => {
+      const giveBack = await turns.take(step, () => waited.push(`${tenant} ${step}`));
+      order.push(`${tenant} ${step} start`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      order.push(`${tenant} ${step} end`);
+      giveBack();
+      giveBack(); // twice is once
+    };
+    await Promise.all([
+      hold("A", "extract", 30),
+      hold("B", "extract", 5),
+      hold("C", "extract", 5),
+      hold("D", "merge", 10),
+      hold("E", "backup", 10),
+    ]);
+    const extracts = order.filter((line) => line.includes("extract"));
+    assert.deepEqual(extracts, [
+      "A extract start",
+      "A extract end",
+      "B extract start",
+      "B extract end",
+      "C extract start",
+      "C extract end",
+    ]);
+    assert.deepEqual(waited, ["B extract", "C extract"]);
+    // The merge and a step without turns ran beside A's extract.
+    assert.ok(order.indexOf("D merge start") < order.indexOf("A extract end"));
+    assert.ok(order.indexOf("E backup start") < order.indexOf("A extract end"));
   });
 
   it("the pool runs at most n at once, in order, and after an error starts nothing new but awaits those running", async () => {
