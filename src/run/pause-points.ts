@@ -5,10 +5,10 @@
  * waits to be killed, so that a test can kill it exactly there; with `@ms` it goes on after that
  * many milliseconds, so that a test can break a server or a session meanwhile; with
  * RDW_BACKFILL_TEST_CONTINUE=<file> it goes on once that file exists (a test holds a run there
- * while another runs). Several such points may be given, separated by commas (`merge#*,extract-start#2`:
- * one tenant stops in its replace, the next in its extract). Points: extract-start (the warehouse sessions open, no query sent),
- * extract (a part half written), load (a COPY under way), merge (inside the replace
- * transaction, after the DELETE).
+ * while another runs). Several points may be given, separated by commas (`merge#*,extract-start#2`:
+ * one tenant stops in its replace, the next in its extract). Points: extract-start (the
+ * warehouse sessions open, no query sent), extract (a part half written), load (a COPY under
+ * way), merge (inside the replace transaction, after the DELETE).
  */
 import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";

@@ -34,10 +34,10 @@ export class StepTurns {
     return () => {
       if (given) return;
       given = true;
+      // Handed to the first tenant waiting, the turn stays taken; else it is free.
       const next = turn.waiting.shift();
-      if (next)
-        next(); // handed over: the turn stays taken
-      else turn.taken = false;
+      turn.taken = next !== undefined;
+      next?.();
     };
   }
 }

@@ -16,8 +16,7 @@ export function killChildren(): void {
 /**
  * Starts the command line and waits until it stops at the given point (see run/pause-points.ts),
  * `pauses` times in all (tenants run at once each stop at `point#*`; `point` may list several,
- * separated by commas); with `continueFile`, it goes on
- * once the test writes that file.
+ * separated by commas); with `continueFile`, it goes on once the test writes that file.
  */
 export function startPaused(
   world: World,
