@@ -32,8 +32,9 @@ const OLAP_DATABASE = "rdw_bench";
 const BUCKET = "rdw-bench-archive";
 const SINCE = "2019-11-01 00:00:00";
 /** The deployment: this many tenants of a quarter of the default size each. */
-const DEPLOYMENT_LABEL = "deployment";
 const DEPLOYMENT_TENANTS = 4;
+/** The deployment's name in the log, and what `--only` matches to run it alone. */
+const DEPLOYMENT_LABEL = "deployment";
 
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
