@@ -458,10 +458,9 @@ export class PostgresTenantSql {
     };
   }
 
-  /** The run's way back: its keys, recorded by the merge, and the restores from its backup. */
+  /** The run's way back: the restores from its backup. */
   rollback(): RollbackSql {
-    if (this.runId === undefined) throw new Error("internal: a rollback belongs to a run");
-    return new RollbackSql(this.schema, this.runId);
+    return new RollbackSql(this.schema);
   }
 
   countTable(table: string): PgStatement {

@@ -21,7 +21,7 @@ export interface OlapCapabilities {
   workTables: "temporary" | "unlogged";
   /**
    * Other sessions can read the work tables: while the replace runs, the merge classifies the
-   * rows it did not keep on a second session, and records the keys for rollback on a third.
+   * rows it did not keep on a second session.
    */
   workTablesShared: boolean;
   /** Where COPY reads the staged rows: from this process (`FROM STDIN`) or from S3 itself. */

@@ -8,7 +8,6 @@ import type {
   WarehouseDialectName,
 } from "../dialects/choose.js";
 import type { LoadSql, TakeLockSql } from "../dialects/postgres.js";
-import type { RecordKeysSql } from "../dialects/rollback.js";
 import type { ExtractDriver, IdRange, IdSpan } from "../dialects/types.js";
 import type { ControllerSpec } from "../io/deployment/open.js";
 
@@ -173,15 +172,6 @@ export interface MergeAction extends ActionBase<"merge"> {
     liveChecksum: PgStatement;
     insertRows: PgStatement;
   };
-  /**
-   * With a backup: the keys of the rows the merge inserts, kept for `rollback` (absent with
-   * --no-backup). Recorded in the replace's transaction, after its INSERT; or, where other
-   * sessions can read the work tables, `beside` it on a session of their own (which starts with
-   * `session`), committed before the replace commits.
-   */
-  recordKeys?: { statements: RecordKeysSql } & (
-    { where: "transaction" } | { where: "beside"; session: PgStatement[] }
-  );
 }
 
 export interface DropWorkTablesAction extends ActionBase<"drop-work-tables"> {

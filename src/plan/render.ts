@@ -175,37 +175,10 @@ export function statementsOf(action: Action): Labeled[] {
     case "check-migrate":
       return [];
     case "merge": {
-      const keys = action.recordKeys;
       const { enforced } = action.keysHeldTwice;
       const kept = action.rejectionsOnSecondSession
         ? "OLAP, on a second session during the transaction"
         : "OLAP, before the transaction";
-      const beside = keys?.where === "beside" ? keys : undefined;
-      const keysBeside: Labeled[] = beside
-        ? [
-            ...each("OLAP, a third session first", beside.session),
-            [
-              "OLAP, on that session during the transaction: did an earlier attempt of this merge record keys for rollback",
-              beside.statements.exists,
-            ],
-            [
-              "if not: record every kept row's key (committed before the replace commits)",
-              beside.statements.createAll,
-            ],
-            [
-              "if so: record the keys it did not (committed before the replace commits)",
-              beside.statements.insertNew,
-            ],
-          ]
-        : [];
-      const keysInTransaction: Labeled[] =
-        keys?.where === "transaction"
-          ? [
-              ["did an earlier attempt of this merge record keys for rollback", keys.statements.exists],
-              ["if not: record every inserted row's key, then COMMIT", keys.statements.createAll],
-              ["if so: record the keys it did not, then COMMIT", keys.statements.insertNew],
-            ]
-          : [];
       return [
         ...each("OLAP, statistics of the staged rows", action.analyzeStage),
         ...each("OLAP", action.selectRows),
@@ -220,7 +193,6 @@ export function statementsOf(action: Action): Labeled[] {
           action.keysHeldTwice.count,
         ],
         [`${kept}: the kept rows' count and checksum`, action.rowsChecksum],
-        ...keysBeside,
         ...each("BEGIN; for this transaction only", action.transaction.settings),
         [
           `${action.transaction.settings.length > 0 ? "" : "BEGIN; "}count and checksum before, per school year, alt score and level`,
@@ -230,13 +202,11 @@ export function statementsOf(action: Action): Labeled[] {
         ["count and checksum after the replace", action.transaction.liveChecksum],
         ["insert", action.transaction.insertRows],
         [
-          `count and checksum after the insert${keysInTransaction.length > 0 ? "" : ", then COMMIT"} ` +
+          "count and checksum after the insert, then COMMIT " +
             "(ROLLBACK unless: no key twice among the kept rows, inserted = kept, " +
-            "count = after the replace + inserted, checksum = after the replace + the kept rows'" +
-            `${beside ? ", keys recorded" : ""})`,
+            "count = after the replace + inserted, checksum = after the replace + the kept rows')",
           action.transaction.liveLevels,
         ],
-        ...keysInTransaction,
       ];
     }
     case "drop-work-tables":

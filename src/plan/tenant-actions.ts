@@ -165,11 +165,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
   }
   actions.push({
     step: "merge",
-    summary:
-      `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction` +
-      (settings.backup
-        ? `, recording their keys in ${schema}.${olap.rollback().keysTable} for rollback`
-        : ""),
+    summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,
     analyzeStage: olap.analyzeStage(),
     selectRows: olap.selectRows(),
     analyzeRows: olap.analyzeRows(),
@@ -185,16 +181,6 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
       liveChecksum: olap.liveChecksum(),
       insertRows: olap.insertRows(),
     },
-    ...(settings.backup
-      ? {
-          recordKeys: {
-            statements: olap.rollback().recordKeys(olap.rows),
-            ...(workTablesShared
-              ? { where: "beside" as const, session: olapEngine.singleProcess() }
-              : { where: "transaction" as const }),
-          },
-        }
-      : {}),
     skipWhenDone: ["merge"],
     durable: true,
   });

@@ -3,7 +3,10 @@ import { openStaging } from "../io/staging/open.js";
 import { removeAll } from "../io/staging/store.js";
 import { openOlapOfRun, type TenantOfRun, tenantSqlOf } from "./olap-of-run.js";
 
-/** What cleanup drops besides the work tables, for the operator to read first: the backup and the run's keys. */
+/** Earlier versions recorded the merge's keys for rollback in this table; cleanup drops it where one did. */
+const keysOfEarlierVersions = (runId: string) => `rdw_backfill_keys_${runId}`;
+
+/** What cleanup drops besides the work tables, for the operator to read first. */
 export function cleanupStatements(
   target: TenantOfRun & { backupTable?: string },
   runId: string,
@@ -11,13 +14,13 @@ export function cleanupStatements(
   const sql = tenantSqlOf(target, runId);
   return [
     ...(target.backupTable ? [sql.dropTable(target.backupTable)] : []),
-    sql.dropTable(sql.rollback().keysTable),
+    sql.dropTable(keysOfEarlierVersions(runId)),
   ];
 }
 
 /**
- * Drops the backup table, the run's keys and the work tables an interrupted attempt may have
- * left, and deletes the staged files; returns what was removed.
+ * Drops the backup table and the work tables an interrupted attempt may have left, and deletes
+ * the staged files; returns what was removed.
  */
 export async function cleanupTenant(
   target: TenantOfRun & { backupTable?: string },
@@ -28,7 +31,6 @@ export async function cleanupTenant(
   try {
     for (const statement of cleanupStatements(target, runId)) await olap.query(statement);
     if (target.backupTable) removed.push(`${target.schema}.${target.backupTable}`);
-    removed.push(`${target.schema}.${sql.rollback().keysTable}`);
     for (const statement of sql.dropWorkTables()) await olap.query(statement);
   } finally {
     await olap.close();

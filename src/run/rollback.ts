@@ -9,13 +9,11 @@ import { openOlapOfRun, type TenantOfRun, tenantSqlOf } from "./olap-of-run.js";
 
 export interface BackupOfTenant extends TenantOfRun {
   backupTable: string;
-  /** The journal recorded the merge: the run replaced rows (a merge it did not record may have too). */
-  merged: boolean;
 }
 
 /**
- * `keys` (the default): only the keys the run back-filled are restored, so rows migrate-olap wrote
- * since stay. `whole-table`: the table becomes the backup again.
+ * `keys` (the default): only the keys that hold back-filled rows other than the backup's are
+ * restored, so rows migrate-olap wrote since stay. `whole-table`: the table becomes the backup again.
  */
 export type RollbackScope = "keys" | "whole-table";
 
@@ -35,8 +33,8 @@ export interface RollbackResult {
   tenant: string;
   rowsBefore: number;
   rowsAfter: number;
-  /** Key-scoped: the run's keys, those restored, and the back-filled rows removed and backup rows put back. */
-  keys?: { run: number; restored: number; removed: number; putBack: number };
+  /** Key-scoped: the keys restored, the back-filled rows removed and the backup rows put back. */
+  keys?: { restored: number; removed: number; putBack: number };
 }
 
 /**
@@ -91,35 +89,21 @@ async function restoreWholeTable(
 }
 
 /**
- * For each key the run back-filled that still holds a back-filled row (migrate_id -1): that row
- * goes, and the backup's rows for the key come back unless migrate-olap wrote a row for it since.
- * A key migrate-olap rewrote or deleted since, and every other row, stay as they are.
+ * For each key that holds a back-filled row (migrate_id -1) and other rows than the backup's:
+ * the back-filled rows go, and the backup's rows for the key come back unless migrate-olap wrote
+ * a row for it since. A key migrate-olap rewrote or deleted since, and every other row, stay as
+ * they are.
  */
-const NO_KEYS = { run: 0, restored: 0, removed: 0, putBack: 0 };
-
 async function restoreKeys(
   olap: PgSession,
   sql: PostgresTenantSql,
   target: BackupOfTenant,
 ): Promise<RollbackResult> {
-  const rollback = sql.rollback();
-  if (!(await olap.count(sql.tableExists(rollback.keysTable)))) {
-    // The merge records the keys in its own transaction: without them, the merge never committed.
-    if (!target.merged) {
-      const rows = await olap.count(sql.countLive());
-      return { tenant: target.tenant, rowsBefore: rows, rowsAfter: rows, keys: NO_KEYS };
-    }
-    throw new RuntimeError(
-      `tenant ${target.tenant}: the run's keys (${target.schema}.${rollback.keysTable}) do not exist ` +
-        "(a run of an earlier version, or a cleanup): rollback --whole-table restores the whole backup",
-    );
-  }
-  const restore = rollback.restoreKeys(target.backupTable);
+  const restore = sql.rollback().restoreKeys(target.backupTable);
   return olap.inTransaction(async () => {
     for (const statement of sql.replaceMemory()) await olap.query(statement);
     const rowsBefore = await olap.count(sql.countLive());
     await olap.query(restore.prepare);
-    const run = await olap.count(restore.counts.runKeys);
     const restored = await olap.count(restore.counts.keysToRestore);
     const runRows = await olap.count(restore.counts.runRows);
     const backupRows = await olap.count(restore.counts.backupRows);
@@ -130,6 +114,6 @@ async function restoreKeys(
     expectEqual("back-filled rows removed", runRows, removed);
     expectEqual("backup rows put back", backupRows, putBack);
     expectEqual("final count = before - removed + put back", rowsBefore - removed + putBack, rowsAfter);
-    return { tenant: target.tenant, rowsBefore, rowsAfter, keys: { run, restored, removed, putBack } };
+    return { tenant: target.tenant, rowsBefore, rowsAfter, keys: { restored, removed, putBack } };
   });
 }

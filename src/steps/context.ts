@@ -82,11 +82,6 @@ export class TenantSessions {
     return this.main;
   }
 
-  /** Another session that may write, for work beside the main one (the merge's record of keys). */
-  olapBeside(): Promise<PgSession> {
-    return this.track(PgSession.open(this.logins.olap, `tenant ${this.tenantId} OLAP`, this.setup.olap));
-  }
-
   /** Another session, for reads beside the main one. */
   olapReader(): Promise<PgSession> {
     return this.track(

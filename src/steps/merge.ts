@@ -2,7 +2,6 @@ import { expectEqual } from "../core/checks.js";
 import { RuntimeError } from "../core/errors.js";
 import { type Rejection, type RejectionReason, RejectionTally, totalRejected } from "../core/rejections.js";
 import type { PgSession } from "../io/db/pg-session.js";
-import type { RecordKeysSql } from "../dialects/rollback.js";
 import type { MergeAction } from "../plan/actions.js";
 import type { PgStatement } from "../core/statement.js";
 import { addChecksums, checksumOf } from "./check.js";
@@ -24,28 +23,9 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
   let selected = 0;
   for (const statement of action.selectRows) selected = (await olap.query(statement)).rowCount;
   await olap.query(action.analyzeRows);
-  const keys = action.recordKeys;
-  // The keys are read from the kept rows, which the replace does not change: a session of their
-  // own records them while the replace runs (1.7 to 2.6 s on the benchmark's tenants, which the
-  // transaction would otherwise add), and commits before the replace does.
-  const keysBeside =
-    keys?.where === "beside"
-      ? context.sessions.olapBeside().then(async (session) => {
-          for (const statement of keys.session) await session.query(statement);
-          await recordKeys(session, keys.statements);
-        })
-      : undefined;
-  keysBeside?.catch(() => undefined); // awaited in the transaction; a failure then rolls it back
-  try {
-    const result = await replaceRows(action, context, olap, { rowsCopied, selected }, keysBeside);
-    progress.done(result.loaded);
-    return result;
-  } catch (error) {
-    // A merge that failed first lets the keys' session finish, so that a new attempt does not
-    // find their table half made (its CREATE TABLE would wait for this one, then fail).
-    await keysBeside?.catch(() => undefined);
-    throw error;
-  }
+  const result = await replaceRows(action, context, olap, { rowsCopied, selected });
+  progress.done(result.loaded);
+  return result;
 }
 
 /** The kept rows' reads (beside, where the work tables are shared) and the replace's transaction. */
@@ -54,9 +34,7 @@ async function replaceRows(
   context: StepContext,
   olap: PgSession,
   { rowsCopied, selected }: { rowsCopied: number; selected: number },
-  keysBeside: Promise<void> | undefined,
 ): Promise<MergeResult> {
-  const keys = action.recordKeys;
   // The replace does not touch the work tables, so a second session can read the kept rows while
   // it runs (PostgreSQL's DELETE and INSERT use one core; these reads use the other).
   const second = action.rejectionsOnSecondSession ? await context.sessions.olapReader() : undefined;
@@ -94,11 +72,6 @@ async function replaceRows(
       addChecksums(afterReplace.checksum, kept.checksum),
       final.checksum,
     );
-    if (keys?.where === "transaction") await recordKeys(olap, keys.statements);
-    // A committed replace always has its keys recorded. Keys recorded for a replace that then
-    // rolls back are harmless: `rollback` restores a key only while it holds a back-filled row,
-    // which an earlier run wrote before this run's backup, so the backup holds that same row.
-    await keysBeside;
     return {
       rowsCopied,
       liveBefore,
@@ -112,11 +85,6 @@ async function replaceRows(
       levels: { before: before.levels, after: final.levels },
     };
   });
-}
-
-/** The keys of the kept rows: all of them, or those an earlier attempt that committed did not record. */
-async function recordKeys(session: PgSession, keys: RecordKeysSql): Promise<void> {
-  await session.query((await session.count(keys.exists)) > 0 ? keys.insertNew : keys.createAll);
 }
 
 interface KeptRows {

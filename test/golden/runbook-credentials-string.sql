@@ -192,21 +192,8 @@ SELECT count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t
 -- merge: insert
 INSERT INTO "reporting_ot".exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM backfill_rows;
 
--- merge: count and checksum after the insert (ROLLBACK unless: no key twice among the kept rows, inserted = kept, count = after the replace + inserted, checksum = after the replace + the kept rows')
+-- merge: count and checksum after the insert, then COMMIT (ROLLBACK unless: no key twice among the kept rows, inserted = kept, count = after the replace + inserted, checksum = after the replace + the kept rows')
 SELECT school_year, subject_score_id, performance_level AS level, count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM "reporting_ot".exam_alt_score t GROUP BY 1, 2, 3;
-
--- merge: did an earlier attempt of this merge record keys for rollback
-SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2;
--- bound values: ["reporting_ot","rdw_backfill_keys_20261124_031500_ab12"]
-
--- merge: if not: record every inserted row's key, then COMMIT
-CREATE TABLE "reporting_ot"."rdw_backfill_keys_20261124_031500_ab12" AS
-SELECT CAST(b.school_year AS BIGINT) AS school_year, CAST(b.asmt_id AS BIGINT) AS asmt_id, CAST(b.student_id AS BIGINT) AS student_id, CAST(b.subject_score_id AS BIGINT) AS subject_score_id FROM backfill_rows b;
-
--- merge: if so: record the keys it did not, then COMMIT
-INSERT INTO "reporting_ot"."rdw_backfill_keys_20261124_031500_ab12" (school_year, asmt_id, student_id, subject_score_id)
-SELECT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM backfill_rows b
-WHERE NOT EXISTS (SELECT 1 FROM "reporting_ot"."rdw_backfill_keys_20261124_031500_ab12" k WHERE k.school_year = b.school_year AND k.asmt_id = b.asmt_id AND k.student_id = b.student_id AND k.subject_score_id = b.subject_score_id);
 
 -- analyze: OLAP, after COMMIT
 ANALYZE "reporting_ot".exam_alt_score;

@@ -173,22 +173,6 @@ SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_scor
 -- merge: OLAP, on a second session during the transaction: the kept rows' count and checksum
 SELECT count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" t;
 
--- merge: OLAP, a third session first
-SET max_parallel_workers_per_gather = 0;
-
--- merge: OLAP, on that session during the transaction: did an earlier attempt of this merge record keys for rollback
-SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2;
--- bound values: ["reporting_pa","rdw_backfill_keys_20261124_031500_ab12"]
-
--- merge: if not: record every kept row's key (committed before the replace commits)
-CREATE TABLE "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" AS
-SELECT CAST(b.school_year AS BIGINT) AS school_year, CAST(b.asmt_id AS BIGINT) AS asmt_id, CAST(b.student_id AS BIGINT) AS student_id, CAST(b.subject_score_id AS BIGINT) AS subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b;
-
--- merge: if so: record the keys it did not (committed before the replace commits)
-INSERT INTO "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" (school_year, asmt_id, student_id, subject_score_id)
-SELECT b.school_year, b.asmt_id, b.student_id, b.subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b
-WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_keys_20261124_031500_ab12" k WHERE k.school_year = b.school_year AND k.asmt_id = b.asmt_id AND k.student_id = b.student_id AND k.subject_score_id = b.subject_score_id);
-
 -- merge: BEGIN; for this transaction only
 SET LOCAL work_mem = '128MB';
 
@@ -204,7 +188,7 @@ SELECT count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_
 -- merge: insert
 INSERT INTO "reporting_pa".exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 
--- merge: count and checksum after the insert, then COMMIT (ROLLBACK unless: no key twice among the kept rows, inserted = kept, count = after the replace + inserted, checksum = after the replace + the kept rows', keys recorded)
+-- merge: count and checksum after the insert, then COMMIT (ROLLBACK unless: no key twice among the kept rows, inserted = kept, count = after the replace + inserted, checksum = after the replace + the kept rows')
 SELECT school_year, subject_score_id, performance_level AS level, count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa".exam_alt_score t GROUP BY 1, 2, 3;
 
 -- drop-work-tables: OLAP, after COMMIT

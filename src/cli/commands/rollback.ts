@@ -37,7 +37,6 @@ async function tenantsOf(
         olap: tenant.olap,
         schema: entry.olapSchema,
         stagingUri: entry.stagingUri,
-        merged: entry.results.merge !== undefined || entry.state === "merged" || entry.state === "verified",
         ...(entry.olapDialect ? { dialect: entry.olapDialect } : {}),
         ...(entry.backupTable ? { backupTable: entry.backupTable } : {}),
       };
@@ -86,8 +85,8 @@ export async function rollbackCommand(runId: string, options: RollbackOptions): 
 
 const ROLLBACK_INTRO: Record<RollbackScope, (runId: string) => string[]> = {
   keys: (runId) => [
-    `Rollback of run ${runId}, one transaction per tenant: for each key (school_year, asmt_id, student_id, subject_score_id) the run back-filled,`,
-    "its back-filled row (migrate_id -1) is removed and the backup's rows for that key are put back.",
+    `Rollback of run ${runId}, one transaction per tenant: for each key (school_year, asmt_id, student_id, subject_score_id) that holds`,
+    "a back-filled row (migrate_id -1) and other rows than the run's backup, the back-filled rows are removed and the backup's rows for that key are put back.",
     "Keys migrate-olap rewrote since (another migrate_id, or the row gone) keep what migrate-olap wrote; rows at other keys are not touched.",
   ],
   "whole-table": (runId) => [
@@ -106,7 +105,7 @@ async function laterRuns(journalDir: string, runId: string, targets: BackupOfTen
         .map(
           ({ tenant }) =>
             `WARNING: run ${run.runId} back-filled tenant ${tenant} after this run: roll it back first, ` +
-            "or this rollback also undoes its rows at this run's keys",
+            "or this rollback also undoes its back-filled rows",
         ),
     );
 }
@@ -114,11 +113,11 @@ async function laterRuns(journalDir: string, runId: string, targets: BackupOfTen
 function describeResult(result: RollbackResult): string {
   const rows = `${result.rowsBefore} rows before, ${result.rowsAfter} rows now`;
   if (!result.keys) return `${rows} (the backup's)`;
-  const { run, restored, removed, putBack } = result.keys;
-  if (run === 0) return `the run replaced no row; ${rows}`;
+  const { restored, removed, putBack } = result.keys;
+  if (restored === 0) return `no key holds back-filled rows other than the backup's; ${rows}`;
   return (
-    `${restored} of the run's ${run} keys still held its row: ${removed} back-filled rows removed, ${putBack} backup rows put back; ` +
-    `${run - restored} keys migrate-olap rewrote or deleted since left as they are; ${rows}`
+    `${restored} keys held back-filled rows other than the backup's: ${removed} back-filled rows removed, ` +
+    `${putBack} backup rows put back; keys migrate-olap wrote since left as they are; ${rows}`
   );
 }
 
