@@ -144,16 +144,20 @@ for (const olap of ["postgres", "redshift-stand-in"] as const) {
       const once = before.filter((line, index) => line !== twice || before.indexOf(line) !== index);
       assert.deepEqual(await world.altScores("RK"), once, "the second run wrote the same rows, each once");
       const secondRun = (JSON.parse(second.stdout) as RunReport).runId;
+      // migrate-olap deletes a back-filled row the backup holds too: it stays deleted.
+      const deleted = once.find((line) => migrateIdOf(line) === "-1" && keyOf(line) !== keyOf(twice))!;
+      await world.withPg((client) => client.query(`DELETE FROM ${live} WHERE id = $1`, [idOf(deleted)]));
+      const expected = before.filter((line) => line !== deleted);
       const result = await world.runCli(["rollback", secondRun, "--yes", "--journal-dir", world.journalDir]);
       assert.equal(result.code, 0, result.stdout + result.stderr);
       assert.match(
         result.stdout,
         /RK: rolled back: 1 keys held back-filled rows other than the backup's: 1 back-filled rows removed, 2 backup rows put back/,
       );
-      assert.deepEqual(await world.altScores("RK"), before);
+      assert.deepEqual(await world.altScores("RK"), expected);
       const again = await world.runCli(["rollback", secondRun, "--yes", "--journal-dir", world.journalDir]);
       assert.match(again.stdout, /RK: rolled back: no key holds back-filled rows other than the backup's/);
-      assert.deepEqual(await world.altScores("RK"), before);
+      assert.deepEqual(await world.altScores("RK"), expected);
     });
 
     it("cleanup drops the backup, and the keys table an earlier version recorded", async () => {

@@ -460,7 +460,7 @@ export class PostgresTenantSql {
 
   /** The run's way back: the restores from its backup. */
   rollback(): RollbackSql {
-    return new RollbackSql(this.schema);
+    return new RollbackSql(this.schema, { analyzeKeys: true });
   }
 
   countTable(table: string): PgStatement {

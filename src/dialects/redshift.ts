@@ -10,6 +10,7 @@ import {
   type S3Access,
   sql,
 } from "./postgres.js";
+import { RollbackSql } from "./rollback.js";
 import type { OlapCapabilities } from "./types.js";
 
 const LOAD_ERRORS_SHOWN = 20;
@@ -99,6 +100,14 @@ export class RedshiftTenantSql extends PostgresTenantSql {
       sql(`CREATE TABLE ${backup} (LIKE ${this.live})`),
       sql(`INSERT INTO ${backup} (${COLUMN_LIST}) SELECT ${COLUMN_LIST} FROM ${this.live}`),
     ];
+  }
+
+  /**
+   * "Amazon Redshift automatically runs ANALYZE on tables that you create with" CREATE TEMP TABLE
+   * AS (ANALYZE, usage notes): rollback's list of keys has its statistics already.
+   */
+  override rollback(): RollbackSql {
+    return new RollbackSql(this.schema, { analyzeKeys: false });
   }
 
   /**

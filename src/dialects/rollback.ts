@@ -4,7 +4,6 @@ import { quotePg, sql } from "./postgres-quote.js";
 
 const COLUMNS = EXAM_ALT_SCORE_COLUMNS.join(", ");
 const KEY = UNIQUE_KEY.join(", ");
-const keyOf = (alias: string) => UNIQUE_KEY.map((column) => `${alias}.${column}`).join(", ");
 const sameKey = (a: string, b: string) =>
   UNIQUE_KEY.map((column) => `${a}.${column} = ${b}.${column}`).join(" AND ");
 /** The rollback's list of keys to restore: a temporary table, so it lives in the rollback's session only. */
@@ -13,7 +12,7 @@ const RESTORE = "rdw_backfill_restore";
 /** The key-scoped restore: each statement runs in one transaction, in this order. */
 export interface KeyRestoreSql {
   /** The keys that hold a back-filled row (migrate_id -1) and other rows than the backup's: those are restored. */
-  prepare: PgStatement;
+  prepare: PgStatement[];
   counts: {
     /** Keys to restore. */
     keysToRestore: PgStatement;
@@ -29,7 +28,7 @@ export interface KeyRestoreSql {
 
 /**
  * The way back from a run, on both PostgreSQL and Redshift (DELETE … USING, INSERT … SELECT,
- * EXCEPT, NOT EXISTS; no ON CONFLICT, no MERGE, no EXCEPT ALL, which Redshift does not support).
+ * GROUP BY, NOT EXISTS; no ON CONFLICT, no MERGE, no EXCEPT ALL, which Redshift does not support).
  * The run's backup is all it needs: the keys the run replaced or added are those that now hold
  * a back-filled row (migrate_id -1; migrate-olap never writes that id) where the live table's
  * rows differ from the backup's. Deriving them here, instead of recording them in the merge,
@@ -39,7 +38,14 @@ export interface KeyRestoreSql {
 export class RollbackSql {
   private readonly live: string;
 
-  constructor(private readonly schema: string) {
+  /**
+   * `analyzeKeys`: the list of keys needs an ANALYZE of its own for the joins that follow to be
+   * planned for millions of rows (PostgreSQL's CREATE TABLE AS leaves a table without statistics).
+   */
+  constructor(
+    private readonly schema: string,
+    private readonly options: { analyzeKeys: boolean },
+  ) {
     this.live = `${quotePg(schema)}.exam_alt_score`;
   }
 
@@ -54,20 +60,25 @@ export class RollbackSql {
     const backup = this.table(backupTable);
     const backfilled = `migrate_id = ${BACKFILL_MIGRATE_ID}`;
     return {
-      // Rows on one side only (EXCEPT compares whole rows, NULLs equal), and keys whose rows are
-      // the same but not as many (a row the backup held twice, which the merge wrote once).
-      prepare: sql([
-        `CREATE TEMP TABLE ${RESTORE} AS`,
-        `SELECT DISTINCT ${keyOf("c")} FROM (`,
-        `  SELECT ${KEY} FROM (SELECT ${COLUMNS} FROM ${this.live} EXCEPT SELECT ${COLUMNS} FROM ${backup}) AS added`,
-        `  UNION ALL`,
-        `  SELECT ${KEY} FROM (SELECT ${COLUMNS} FROM ${backup} EXCEPT SELECT ${COLUMNS} FROM ${this.live}) AS gone`,
-        `  UNION ALL`,
-        `  SELECT ${keyOf("l")} FROM (SELECT ${KEY}, count(*) AS n FROM ${this.live} GROUP BY ${KEY}) AS l`,
-        `  JOIN (SELECT ${KEY}, count(*) AS n FROM ${backup} GROUP BY ${KEY}) AS b ON ${sameKey("l", "b")} AND l.n <> b.n`,
-        `) AS c`,
-        `WHERE EXISTS (SELECT 1 FROM ${this.live} t WHERE ${sameKey("t", "c")} AND t.${backfilled})`,
-      ]),
+      // One pass over both tables: how often each whole row is in each (GROUP BY takes NULLs as
+      // equal), then per key, whether a row is not as often in both, and whether a back-filled
+      // row is live. A row the backup held twice and the merge wrote once counts too.
+      prepare: [
+        sql([
+          `CREATE TEMP TABLE ${RESTORE} AS`,
+          `SELECT ${KEY} FROM (`,
+          `  SELECT ${COLUMNS}, sum(in_live) AS in_live, sum(in_backup) AS in_backup FROM (`,
+          `    SELECT ${COLUMNS}, 1 AS in_live, 0 AS in_backup FROM ${this.live}`,
+          `    UNION ALL`,
+          `    SELECT ${COLUMNS}, 0 AS in_live, 1 AS in_backup FROM ${backup}`,
+          `  ) AS both_tables GROUP BY ${COLUMNS}`,
+          `) AS each_row`,
+          `GROUP BY ${KEY}`,
+          `HAVING sum(CASE WHEN in_live <> in_backup THEN 1 ELSE 0 END) > 0`,
+          `  AND sum(CASE WHEN ${backfilled} AND in_live > 0 THEN 1 ELSE 0 END) > 0`,
+        ]),
+        ...(this.options.analyzeKeys ? [sql(`ANALYZE ${RESTORE}`)] : []),
+      ],
       counts: {
         keysToRestore: sql(`SELECT count(*) AS n FROM ${RESTORE}`),
         runRows: sql(

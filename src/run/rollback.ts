@@ -26,7 +26,7 @@ export function rollbackStatements(
   const rollback = tenantSqlOf(target, runId).rollback();
   if (scope === "whole-table") return rollback.restoreWholeTable(target.backupTable);
   const restore = rollback.restoreKeys(target.backupTable);
-  return [restore.prepare, restore.deleteRunRows, restore.insertBackupRows, restore.finish];
+  return [...restore.prepare, restore.deleteRunRows, restore.insertBackupRows, restore.finish];
 }
 
 export interface RollbackResult {
@@ -103,7 +103,7 @@ async function restoreKeys(
   return olap.inTransaction(async () => {
     for (const statement of sql.replaceMemory()) await olap.query(statement);
     const rowsBefore = await olap.count(sql.countLive());
-    await olap.query(restore.prepare);
+    for (const statement of restore.prepare) await olap.query(statement);
     const restored = await olap.count(restore.counts.keysToRestore);
     const runRows = await olap.count(restore.counts.runRows);
     const backupRows = await olap.count(restore.counts.backupRows);

@@ -220,7 +220,7 @@ export function olapStatements(dialect: PostgresDialect): {
     add("lock", "", ...Object.values(lock));
     const rollback = t.rollback();
     const restore = rollback.restoreKeys("exam_alt_score_backup_run1");
-    add("rollback", "restoreKeys", restore.prepare, ...Object.values(restore.counts));
+    add("rollback", "restoreKeys", ...restore.prepare, ...Object.values(restore.counts));
     add("rollback", "restoreKeys", restore.deleteRunRows, restore.insertBackupRows, restore.finish);
     add("rollback", "restoreWholeTable", ...rollback.restoreWholeTable("exam_alt_score_backup_run1"));
     add("liveLevels", "", t.liveLevels());
