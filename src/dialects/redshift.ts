@@ -103,8 +103,8 @@ export class RedshiftTenantSql extends PostgresTenantSql {
   }
 
   /**
-   * "Amazon Redshift automatically runs ANALYZE on tables that you create with" CREATE TEMP TABLE
-   * AS (ANALYZE, usage notes): rollback's list of keys has its statistics already.
+   * Redshift runs ANALYZE by itself on a table made by CREATE TEMP TABLE AS (the ANALYZE
+   * command's usage notes): rollback's list of keys has its statistics already.
    */
   override rollback(): RollbackSql {
     return new RollbackSql(this.schema, { analyzeKeys: false });

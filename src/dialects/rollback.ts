@@ -32,8 +32,9 @@ export interface KeyRestoreSql {
  * The run's backup is all it needs: the keys the run replaced or added are those that now hold
  * a back-filled row (migrate_id -1; migrate-olap never writes that id) where the live table's
  * rows differ from the backup's. Deriving them here, instead of recording them in the merge,
- * keeps 2.7 million logged rows per tenant out of the maintenance window (3.4 s of a 36 s run on
- * the benchmark's lean tenant); a rollback is rare and may take that time.
+ * keeps 2.7 million logged rows per tenant out of the maintenance window (the benchmark's lean
+ * tenant: `run --no-verify` 42.2 s with that record, 35.8 s without); a rollback is rare and may
+ * take the time (30 s for that tenant).
  */
 export class RollbackSql {
   private readonly live: string;
