@@ -102,21 +102,22 @@ async function main(options: BenchOptions): Promise<void> {
       const students = Math.round(options.rows / ROWS_PER_STUDENT[shape]);
       const dataset = await ensureDataset(mysql, olap, { shape, students, tenant: 0 });
       const onShape = context(dataset);
-      const contenders: [string, () => Promise<ContenderResult>][] = [
+      const everyContender: Contender[] = [
         ["raw pipe", () => rawPipe(onShape)],
         ["pgloader", () => pgloader(onShape)],
-        ...RDW_RUNS.map(([label, how]): [string, () => Promise<ContenderResult>] => [
+        ...RDW_RUNS.map(([label, how]): Contender => [
           `rdw-backfill ${label}`,
           () => rdwBackfill(onShape, s3, BUCKET, [dataset], how),
         ]),
       ];
-      const measured: ContenderResult[] = [];
-      for (const [label, run] of contenders) {
-        if (options.only && !label.startsWith(options.only)) continue;
-        const median = await medianOf(`${label} (${shape})`, options.runs, run);
-        onShape.eligibleRows ||= median.rows;
-        measured.push(median);
-      }
+      const contenders = everyContender
+        .filter(([label]) => !options.only || label.startsWith(options.only))
+        .map(([label, run]): Contender => [
+          `${label} (${shape})`,
+          // `verify` alone reports the eligible rows the first contender moved
+          () => run().then((result) => ((onShape.eligibleRows ||= result.rows), result)),
+        ]);
+      const measured = (await mediansOfRounds(contenders, options.runs)).map(({ median }) => median);
       const counts = new Set(measured.map((c) => c.rows));
       if (counts.size > 1) {
         throw new Error(
@@ -138,17 +139,20 @@ async function main(options: BenchOptions): Promise<void> {
       const datasets: BenchDataset[] = [];
       for (let tenant = 1; tenant <= DEPLOYMENT_TENANTS; tenant++)
         datasets.push(await ensureDataset(mysql, olap, { shape: "rich", students, tenant }));
-      const parallel = async (n: number) =>
-        medianOf(`${DEPLOYMENT_LABEL} of ${DEPLOYMENT_TENANTS} tenants, --parallel ${n}`, options.runs, () =>
+      const atOnce = (n: number): Contender => [
+        `${DEPLOYMENT_LABEL} of ${DEPLOYMENT_TENANTS} tenants, --parallel ${n}`,
+        () =>
           rdwBackfill(context(datasets[0]!), s3, BUCKET, datasets, {
             command: "run",
             extraArgs: ["--no-verify", "--parallel", String(n)],
           }),
-        );
+      ];
+      const [one, all] = await mediansOfRounds([atOnce(1), atOnce(DEPLOYMENT_TENANTS)], options.runs);
       deployment = {
         tenants: DEPLOYMENT_TENANTS,
-        one: await parallel(1),
-        all: await parallel(DEPLOYMENT_TENANTS),
+        one: one!.median,
+        all: all!.median,
+        rounds: one!.walls.map((oneWall, round) => ({ one: oneWall, all: all!.walls[round]! })),
       };
     }
 
@@ -184,23 +188,38 @@ async function main(options: BenchOptions): Promise<void> {
   }
 }
 
-/** Runs a contender `runs` times; the run with the median wall time stands for it, with all its figures. */
-async function medianOf(
-  label: string,
+type Contender = [label: string, run: () => Promise<ContenderResult>];
+
+/**
+ * Runs each contender `runs` times, round by round (every contender once per round, in order),
+ * so that a machine whose speed drifts over minutes slows every contender alike instead of the
+ * ones measured last; the run with the median wall time stands for each, with all its figures,
+ * and each run's wall time is kept in round order.
+ */
+async function mediansOfRounds(
+  contenders: readonly Contender[],
   runs: number,
-  run: () => Promise<ContenderResult>,
-): Promise<ContenderResult> {
-  const results: ContenderResult[] = [];
+): Promise<{ median: ContenderResult; walls: number[] }[]> {
+  const results = contenders.map((): ContenderResult[] => []);
   for (let round = 1; round <= runs; round++) {
-    say(`running ${label} (${round} of ${runs}) …`);
-    const result = await run();
-    say(describe(label, result));
-    results.push(result);
+    for (const [index, [label, run]] of contenders.entries()) {
+      say(`running ${label} (${round} of ${runs}) …`);
+      const result = await run();
+      say(describe(label, result));
+      results[index]!.push(result);
+    }
   }
-  if (new Set(results.map((result) => result.rows)).size !== 1) {
-    throw new Error(`${label} moved different numbers of rows from one run to the next`);
-  }
-  return results.sort((a, b) => a.wallSeconds - b.wallSeconds)[Math.floor(results.length / 2)]!;
+  return contenders.map(([label], index) => {
+    const measured = results[index]!;
+    if (new Set(measured.map((result) => result.rows)).size !== 1) {
+      throw new Error(`${label} moved different numbers of rows from one run to the next`);
+    }
+    const walls = measured.map((result) => result.wallSeconds);
+    const median = [...measured].sort((a, b) => a.wallSeconds - b.wallSeconds)[
+      Math.floor(measured.length / 2)
+    ]!;
+    return { median, walls };
+  });
 }
 
 function describe(label: string, result: ContenderResult): string {

@@ -19,7 +19,13 @@ export interface BenchResults {
   runs: number;
   shapes: ShapeResults[];
   /** A deployment of several tenants, one at a time and all at once. */
-  deployment?: { tenants: number; one: ContenderResult; all: ContenderResult };
+  deployment?: {
+    tenants: number;
+    one: ContenderResult;
+    all: ContenderResult;
+    /** Each round's wall times (seconds), in the order they ran: a round runs one, then all. */
+    rounds: { one: number; all: number }[];
+  };
   /** rdw-backfill's peak RSS on a tenth of the rows, to show that memory does not grow with N. */
   smallRun?: ContenderResult;
   versions: Record<string, string>;
@@ -90,6 +96,19 @@ const deploymentRows = (d: NonNullable<BenchResults["deployment"]>) => [
 ];
 const DEPLOYMENT_HEADER = ["", "wall time (s)", "rows", "peak RSS (MB)", "time vs --parallel 1"];
 
+/**
+ * The rounds side by side: the machine's speed drifts from round to round, so each round's own
+ * ratio (its two runs minutes apart, not more) is shown with the ratio of the medians.
+ */
+function describeRounds(d: NonNullable<BenchResults["deployment"]>): string {
+  const ratios = d.rounds.map((round) => round.all / round.one);
+  const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
+  const each = d.rounds.map(
+    (round, index) => `${round.one.toFixed(1)} / ${round.all.toFixed(1)} s (${ratios[index]!.toFixed(2)}×)`,
+  );
+  return `Round by round, --parallel 1 / --parallel ${d.tenants}: ${each.join(", ")}; the median of the rounds' ratios ${median.toFixed(2)}×.`;
+}
+
 export function renderTerminal(results: BenchResults): string {
   const parts: string[] = [];
   for (const shape of results.shapes) {
@@ -100,7 +119,11 @@ export function renderTerminal(results: BenchResults): string {
   if (results.deployment) {
     const table = new Table({ head: DEPLOYMENT_HEADER, style: { head: [], border: [] } });
     table.push(...deploymentRows(results.deployment));
-    parts.push(`a deployment of ${results.deployment.tenants} tenants`, table.toString());
+    parts.push(
+      `a deployment of ${results.deployment.tenants} tenants`,
+      table.toString(),
+      describeRounds(results.deployment),
+    );
   }
   return parts.join("\n");
 }
@@ -137,6 +160,8 @@ export function renderMarkdown(results: BenchResults): string {
       `## A deployment of ${deployment.tenants} tenants (rich, a quarter of the size each), \`run --no-verify\``,
       "",
       ...table(DEPLOYMENT_HEADER, deploymentRows(deployment)),
+      describeRounds(deployment),
+      "",
     );
   }
   const ours = results.shapes
