@@ -117,7 +117,8 @@ async function main(options: BenchOptions): Promise<void> {
           // `verify` alone reports the eligible rows the first contender moved
           () => run().then((result) => ((onShape.eligibleRows ||= result.rows), result)),
         ]);
-      const measured = (await mediansOfRounds(contenders, options.runs)).map(({ median }) => median);
+      const rounds = await mediansOfRounds(contenders, options.runs);
+      const measured = rounds.map(({ median }) => median);
       const counts = new Set(measured.map((c) => c.rows));
       if (counts.size > 1) {
         throw new Error(
@@ -130,6 +131,7 @@ async function main(options: BenchOptions): Promise<void> {
         exams: dataset.exams,
         examScores: dataset.examScores,
         contenders: measured,
+        walls: rounds.map(({ walls }) => walls),
       });
     }
 

@@ -12,6 +12,8 @@ export interface ShapeResults {
   examScores: number;
   /** Raw pipe, pgloader, then rdw-backfill's runs (as `RDW_RUNS` lists them). */
   contenders: ContenderResult[];
+  /** Each contender's wall times (seconds), round by round, in the order of `contenders`. */
+  walls: number[][];
 }
 
 export interface BenchResults {
@@ -96,25 +98,44 @@ const deploymentRows = (d: NonNullable<BenchResults["deployment"]>) => [
 ];
 const DEPLOYMENT_HEADER = ["", "wall time (s)", "rows", "peak RSS (MB)", "time vs --parallel 1"];
 
+const medianOf = (values: readonly number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 /**
- * The rounds side by side: the machine's speed drifts from round to round, so each round's own
- * ratio (its two runs minutes apart, not more) is shown with the ratio of the medians.
+ * Each round's own ratios, with their median: the machine's speed drifts from round to round, and
+ * a round's runs are minutes apart, not more, so these say more than the ratio of the medians.
  */
-function describeRounds(d: NonNullable<BenchResults["deployment"]>): string {
-  const ratios = d.rounds.map((round) => round.all / round.one);
-  const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
-  const each = d.rounds.map(
-    (round, index) => `${round.one.toFixed(1)} / ${round.all.toFixed(1)} s (${ratios[index]!.toFixed(2)}×)`,
-  );
-  return `Round by round, --parallel 1 / --parallel ${d.tenants}: ${each.join(", ")}; the median of the rounds' ratios ${median.toFixed(2)}×.`;
+function describeRounds(base: RoundWalls, others: readonly RoundWalls[]): string {
+  const walls = ([name, seconds]: RoundWalls) =>
+    `${name} (${seconds.map((wall) => wall.toFixed(1)).join(", ")} s)`;
+  const each = others.map((other) => {
+    const ratios = other[1].map((wall, round) => wall / base[1][round]!);
+    return `${walls(other)} ${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")} (median ${medianOf(ratios).toFixed(2)}×)`;
+  });
+  return `Round by round, the time vs ${walls(base)}: ${each.join("; ")}.`;
 }
+
+/** A contender's name and its wall times (seconds), round by round. */
+type RoundWalls = [name: string, walls: number[]];
+
+const shapeRounds = (shape: ShapeResults) => {
+  const [base, ...others] = shape.contenders.map((c, index): RoundWalls => [c.name, shape.walls[index]!]);
+  if (!base || others.length === 0 || base[1].length < 2) return [];
+  return [describeRounds(base, others)];
+};
+
+const deploymentRounds = (d: NonNullable<BenchResults["deployment"]>) =>
+  describeRounds(
+    ["--parallel 1", d.rounds.map((round) => round.one)],
+    [[`--parallel ${d.tenants}`, d.rounds.map((round) => round.all)]],
+  );
 
 export function renderTerminal(results: BenchResults): string {
   const parts: string[] = [];
   for (const shape of results.shapes) {
     const table = new Table({ head: HEADER, style: { head: [], border: [] } });
     table.push(...tableRows(shape));
-    parts.push(describeShape(shape), table.toString());
+    parts.push(describeShape(shape), table.toString(), ...shapeRounds(shape));
   }
   if (results.deployment) {
     const table = new Table({ head: DEPLOYMENT_HEADER, style: { head: [], border: [] } });
@@ -122,7 +143,7 @@ export function renderTerminal(results: BenchResults): string {
     parts.push(
       `a deployment of ${results.deployment.tenants} tenants`,
       table.toString(),
-      describeRounds(results.deployment),
+      deploymentRounds(results.deployment),
     );
   }
   return parts.join("\n");
@@ -145,6 +166,7 @@ export function renderMarkdown(results: BenchResults): string {
   ];
   for (const shape of results.shapes) {
     lines.push(`## ${describeShape(shape)}`, "", ...table(HEADER, tableRows(shape)));
+    for (const rounds of shapeRounds(shape)) lines.push(rounds, "");
     lines.push(
       "Where the CPU went (seconds of user + system time while each ran; the benchmark process runs the",
       "S3-compatible server for rdw-backfill):",
@@ -160,7 +182,7 @@ export function renderMarkdown(results: BenchResults): string {
       `## A deployment of ${deployment.tenants} tenants (rich, a quarter of the size each), \`run --no-verify\``,
       "",
       ...table(DEPLOYMENT_HEADER, deploymentRows(deployment)),
-      describeRounds(deployment),
+      deploymentRounds(deployment),
       "",
     );
   }
