@@ -12,7 +12,7 @@ export function describeStanding(standing: RunStanding): string {
     `${formatCount(done)} of ${formatCount(tenants)} tenants done` +
     (failed + skipped > 0 ? ` (${formatCount(failed)} failed, ${formatCount(skipped)} skipped)` : "") +
     `, ${formatCount(running)} running, ${formatCount(left)} waiting; ` +
-    `~${formatCount(rowsDone)} of ~${formatCount(rowsTotal)} rows; ` +
+    `~${formatCount(rowsDone)} of ~${formatCount(rowsTotal)} rows extracted; ` +
     `ETA ${etaMs === undefined ? "unknown" : formatDuration(etaMs)}`
   );
 }
@@ -21,8 +21,8 @@ const rowsPerSecond = (rows: number, since: number) =>
   Math.round(rows / Math.max((Date.now() - since) / 1000, 0.001));
 
 /**
- * Progress bars for a terminal: one for the whole run (rows of the tenants' estimates, tenants
- * done, ETA), and one per running tenant (its current step's rows, rows/s and ETA), removed when
+ * Progress bars for a terminal: one for the whole run (the work done, rows extracted of the
+ * tenants' estimates, tenants done, ETA), and one per running tenant (its current step's rows, rows/s and ETA), removed when
  * the tenant ends.
  */
 export function barProgress(stream: NodeJS.WriteStream): ProgressSink & { stop(): void } {
@@ -46,7 +46,8 @@ export function barProgress(stream: NodeJS.WriteStream): ProgressSink & { stop()
   const showRun = () => {
     const standing = tally.standing();
     runBar?.setTotal(Math.max(standing.rowsTotal, 1));
-    runBar?.update(standing.rowsDone, { standing: describeStanding(standing) });
+    // The bar fills with the work done, which the extract's rows are only a share of.
+    runBar?.update(Math.round(standing.workDone), { standing: describeStanding(standing) });
   };
   const barOf = (tenant: string) => {
     let bar = tenantBars.get(tenant);

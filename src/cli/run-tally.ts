@@ -1,7 +1,8 @@
-import type { TenantEnd } from "../steps/progress.js";
+import type { PlannedTenant, TenantEnd } from "../steps/progress.js";
 
 interface TenantTally {
   expectedRows: number;
+  extractShare: number;
   extractedRows: number;
   state: "waiting" | "running" | TenantEnd;
 }
@@ -17,7 +18,12 @@ export interface RunStanding {
   rowsDone: number;
   /** Estimated rows of the tenants that were not skipped or failed. */
   rowsTotal: number;
-  /** Undefined until some rows are done. */
+  /**
+   * The work done, in rows of `rowsTotal`: the tenants done, and of each running tenant its
+   * extracted rows times its extract's share of its time.
+   */
+  workDone: number;
+  /** From `workDone`; undefined until some work is done. */
   etaMs: number | undefined;
 }
 
@@ -25,6 +31,9 @@ export interface RunStanding {
  * Counts the run's tenants and rows from the progress events. A tenant's rows are its estimate
  * (the plan's `altScoreRowsApprox`): its extract advances them, and once it is done they all
  * count; a tenant that fails or is skipped leaves the total, so the ETA is for the work left.
+ * The ETA weighs a running tenant's extracted rows by its extract's share of its time: the
+ * extract is a third to a half of a tenant's time, and without the weight the ETA neared zero
+ * while a single tenant's merge and verify still had most of the run to go.
  */
 export class RunTally {
   private readonly tenants = new Map<string, TenantTally>();
@@ -32,10 +41,10 @@ export class RunTally {
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  planned(tenants: readonly { tenant: string; expectedRows: number }[]): void {
+  planned(tenants: readonly PlannedTenant[]): void {
     this.startedAt = this.clock();
-    for (const { tenant, expectedRows } of tenants)
-      this.tenants.set(tenant, { expectedRows, extractedRows: 0, state: "waiting" });
+    for (const { tenant, expectedRows, extractShare } of tenants)
+      this.tenants.set(tenant, { expectedRows, extractShare, extractedRows: 0, state: "waiting" });
   }
 
   started(tenant: string): void {
@@ -63,10 +72,11 @@ export class RunTally {
     const count = (state: TenantTally["state"]) => all.filter((tally) => tally.state === state).length;
     const counted = all.filter((tally) => tally.state !== "failed" && tally.state !== "skipped");
     const rowsTotal = counted.reduce((sum, tally) => sum + tally.expectedRows, 0);
-    const rowsDone = counted.reduce(
-      (sum, tally) =>
-        sum +
-        (tally.state === "done" ? tally.expectedRows : Math.min(tally.extractedRows, tally.expectedRows)),
+    const extracted = (tally: TenantTally) =>
+      tally.state === "done" ? tally.expectedRows : Math.min(tally.extractedRows, tally.expectedRows);
+    const rowsDone = counted.reduce((sum, tally) => sum + extracted(tally), 0);
+    const workDone = counted.reduce(
+      (sum, tally) => sum + extracted(tally) * (tally.state === "done" ? 1 : tally.extractShare),
       0,
     );
     const elapsed = this.clock() - this.startedAt;
@@ -78,7 +88,8 @@ export class RunTally {
       skipped: count("skipped"),
       rowsDone,
       rowsTotal,
-      etaMs: rowsDone > 0 ? Math.round((elapsed * (rowsTotal - rowsDone)) / rowsDone) : undefined,
+      workDone,
+      etaMs: workDone > 0 ? Math.round((elapsed * (rowsTotal - workDone)) / workDone) : undefined,
     };
   }
 }

@@ -1,5 +1,5 @@
 import { formatCount } from "../core/format.js";
-import type { Plan } from "./actions.js";
+import type { Action, Plan, StepName } from "./actions.js";
 import { parallelism } from "./parallelism.js";
 
 /** Rows a run back-fills per second, and where the number comes from. */
@@ -16,6 +16,30 @@ export const BENCHMARK_RATE: RunRate = {
   rowsPerSecond: 49_000,
   source: "the benchmark's rate on a 2-core machine; no earlier run in the journal folder",
 };
+
+/**
+ * How long each step that handles the rows takes next to the extract, as `npm run bench` measured
+ * them (2026-12-07, medians of both shapes on a 2-core machine: the extract 12.4–14.9 s, the merge
+ * 13.9–16.8 s, verify 20.6–21.1 s). A load of its own reads the staged parts again; a load fed
+ * during the extract only ends its COPY.
+ */
+const STEP_WEIGHTS: Partial<Record<StepName, number>> = { extract: 1, load: 1, merge: 1.1, verify: 1.5 };
+
+/**
+ * The extract's share of a tenant's time, from its actions: the run's ETA counts the rows its
+ * extract has read for that share of the tenant, and the rest when the tenant is done, so that
+ * it does not reach zero while the merge and verify are still to come.
+ */
+export function extractShare(actions: readonly Action[]): number {
+  const loadAlongside = actions.some(
+    (action) => action.step === "extract" && action.via === "this-process" && action.loadAlongside,
+  );
+  const weights = actions.map((action) =>
+    action.step === "load" && loadAlongside ? 0 : (STEP_WEIGHTS[action.step] ?? 0),
+  );
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  return total > 0 ? STEP_WEIGHTS.extract! / total : 1;
+}
 
 const PROBLEM_LINES = 8;
 

@@ -5,6 +5,7 @@ import { PgSession } from "../io/db/pg-session.js";
 import { DEFAULT_PODS_TIMEOUT_MS, openController } from "../io/deployment/open.js";
 import { mayBeAlive } from "../io/process-alive.js";
 import type { LockAction, Plan, TenantPlan } from "../plan/actions.js";
+import { extractShare } from "../plan/estimate.js";
 import { parallelism } from "../plan/parallelism.js";
 import type { LockOwner } from "../steps/context.js";
 import { peekTenantLock } from "../steps/lock.js";
@@ -168,7 +169,11 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
     options.progress.planned(
       plan.tenants
         .filter((tenant) => journal.tenant(tenant.tenant.id).state !== "verified")
-        .map((tenant) => ({ tenant: tenant.tenant.id, expectedRows: tenant.estimates.altScoreRowsApprox })),
+        .map((tenant) => ({
+          tenant: tenant.tenant.id,
+          expectedRows: tenant.estimates.altScoreRowsApprox,
+          extractShare: extractShare(tenant.actions),
+        })),
     );
     await forEachAtMost(plan.tenants, atOnce.tenants, runOrSkip);
   } catch (error) {

@@ -12,11 +12,18 @@ export interface StepProgress {
 /** How a tenant's part in a run ended: `skipped` was never started (--fail-fast, --stop-after). */
 export type TenantEnd = "done" | "failed" | "skipped";
 
+export interface PlannedTenant {
+  tenant: string;
+  expectedRows: number;
+  /** The extract's share of the tenant's time (0–1]: how much of the tenant its extracted rows stand for. */
+  extractShare: number;
+}
+
 export interface ProgressSink {
   step(tenant: string, step: StepName, expectedRows: number | undefined): StepProgress;
   info(tenant: string, message: string): void;
   /** Before the first tenant starts: the tenants with work left, and the rows each is estimated to extract. */
-  planned(tenants: readonly { tenant: string; expectedRows: number }[]): void;
+  planned(tenants: readonly PlannedTenant[]): void;
   tenantStarted(tenant: string): void;
   tenantEnded(tenant: string, end: TenantEnd): void;
 }

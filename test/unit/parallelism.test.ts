@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RunTally } from "../../src/cli/run-tally.js";
+import { extractShare } from "../../src/plan/estimate.js";
 import { parallelism, SERVER_SIDE_PARALLEL } from "../../src/plan/parallelism.js";
+import { tenantActions } from "../../src/plan/tenant-actions.js";
 import type { StepName } from "../../src/plan/actions.js";
 import { forEachAtMost } from "../../src/run/pool.js";
 import { StepTurns } from "../../src/run/turns.js";
-import { facts } from "./sample-plan.js";
+import { facts, settings } from "./sample-plan.js";
 
 const serverSide = (id: string) => facts(id, `warehouse_${id}`, `reporting_${id}`, `s3://b/${id}/`, [19]);
 const streaming = (id: string) =>
@@ -120,10 +122,10 @@ describe("tenants at once", () => {
     let now = 0;
     const tally = new RunTally(() => now);
     tally.planned([
-      { tenant: "A", expectedRows: 1000 },
-      { tenant: "B", expectedRows: 3000 },
-      { tenant: "C", expectedRows: 500 },
-      { tenant: "D", expectedRows: 500 },
+      { tenant: "A", expectedRows: 1000, extractShare: 1 },
+      { tenant: "B", expectedRows: 3000, extractShare: 1 },
+      { tenant: "C", expectedRows: 500, extractShare: 1 },
+      { tenant: "D", expectedRows: 500, extractShare: 1 },
     ]);
     assert.equal(tally.standing().etaMs, undefined, "no ETA before any row");
     tally.started("A");
@@ -139,6 +141,7 @@ describe("tenants at once", () => {
       skipped: 0,
       rowsDone: 1000,
       rowsTotal: 5000,
+      workDone: 1000,
       etaMs: 40_000,
     });
     tally.extracted("A", 900); // fewer than estimated: done counts the whole estimate
@@ -151,5 +154,39 @@ describe("tenants at once", () => {
     assert.equal(tally.over, false);
     tally.ended("D", "skipped");
     assert.equal(tally.over, true);
+  });
+
+  it("the run's ETA weighs a running tenant's extracted rows by its extract's share of its time", () => {
+    let now = 0;
+    const tally = new RunTally(() => now);
+    tally.planned([{ tenant: "A", expectedRows: 1000, extractShare: 0.4 }]);
+    tally.started("A");
+    now = 10_000;
+    tally.extracted("A", 1000);
+    const afterExtract = tally.standing();
+    assert.equal(afterExtract.rowsDone, 1000, "all its rows are extracted");
+    assert.equal(afterExtract.workDone, 400);
+    assert.equal(afterExtract.etaMs, 15_000, "the merge and verify are still to come");
+    now = 20_000; // the merge runs: no rows move, the ETA grows with the time
+    assert.equal(tally.standing().etaMs, 30_000);
+    tally.ended("A", "done");
+    assert.deepEqual([tally.standing().workDone, tally.standing().etaMs], [1000, 0]);
+  });
+
+  it("the extract's share of a tenant's time follows its steps: smaller with verify, a load of its own counts", () => {
+    const plan = (streams: boolean, overrides: Parameters<typeof settings>[0]) =>
+      tenantActions(
+        facts("CA", "warehouse_ca", "reporting_ca", "s3://b/CA/", [19], streams),
+        settings(overrides),
+      );
+    const withVerify = extractShare(plan(true, {}));
+    const withoutVerify = extractShare(plan(true, { verify: false }));
+    const loadOfItsOwn = extractShare(plan(true, { verify: false, overlapLoad: false }));
+    assert.ok(
+      withVerify > 0 && withVerify < withoutVerify && withoutVerify < 1,
+      `${withVerify} ${withoutVerify}`,
+    );
+    assert.ok(loadOfItsOwn < withoutVerify, "a load that reads the staged parts again takes time of its own");
+    assert.ok(extractShare(plan(false, {})) < withoutVerify, "server-side: the load is Redshift's COPY");
   });
 });
