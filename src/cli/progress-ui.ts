@@ -22,8 +22,8 @@ const rowsPerSecond = (rows: number, since: number) =>
 
 /**
  * Progress bars for a terminal: one for the whole run (the work done, rows extracted of the
- * tenants' estimates, tenants done, ETA), and one per running tenant (its current step's rows, rows/s and ETA), removed when
- * the tenant ends.
+ * tenants' estimates, tenants done, ETA), and one per running tenant (its current step's rows,
+ * rows/s and ETA), removed when the tenant ends.
  */
 export function barProgress(stream: NodeJS.WriteStream): ProgressSink & { stop(): void } {
   const bars = new cliProgress.MultiBar(
