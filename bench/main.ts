@@ -23,6 +23,7 @@ import {
 import {
   type BenchResults,
   describeMachine,
+  medianBy,
   renderMarkdown,
   renderTerminal,
   type ShapeResults,
@@ -217,9 +218,7 @@ async function mediansOfRounds(
       throw new Error(`${label} moved different numbers of rows from one run to the next`);
     }
     const walls = measured.map((result) => result.wallSeconds);
-    const median = [...measured].sort((a, b) => a.wallSeconds - b.wallSeconds)[
-      Math.floor(measured.length / 2)
-    ]!;
+    const median = medianBy(measured, (result) => result.wallSeconds);
     return { median, walls };
   });
 }

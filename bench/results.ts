@@ -98,8 +98,9 @@ const deploymentRows = (d: NonNullable<BenchResults["deployment"]>) => [
 ];
 const DEPLOYMENT_HEADER = ["", "wall time (s)", "rows", "peak RSS (MB)", "time vs --parallel 1"];
 
-const medianOf = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The middle item by `value` (of an even count, the upper of the two): the bench's one median. */
+export const medianBy = <T>(items: readonly T[], value: (item: T) => number): T =>
+  [...items].sort((a, b) => value(a) - value(b))[Math.floor(items.length / 2)]!;
 
 /**
  * Each round's own ratios, with their median: the machine's speed drifts from round to round, and
@@ -110,7 +111,7 @@ function describeRounds(base: RoundWalls, others: readonly RoundWalls[]): string
     `${name} (${seconds.map((wall) => wall.toFixed(1)).join(", ")} s)`;
   const each = others.map((other) => {
     const ratios = other[1].map((wall, round) => wall / base[1][round]!);
-    return `${walls(other)} ${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")} (median ${medianOf(ratios).toFixed(2)}×)`;
+    return `${walls(other)} ${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")} (median ${medianBy(ratios, (r) => r).toFixed(2)}×)`;
   });
   return `Round by round, the time vs ${walls(base)}: ${each.join("; ")}.`;
 }
