@@ -329,9 +329,15 @@ export class PostgresTenantSql {
     return sql(`ANALYZE ${this.live}`);
   }
 
-  /** Reclaims the space of deleted rows; PostgreSQL's autovacuum does it by itself. */
+  /**
+   * Reclaims the replaced rows' space now rather than whenever autovacuum comes (a server may
+   * have it off; else it runs throttled while verify and the reports read). The same pass sets
+   * the hint bits and the visibility map of the inserted rows, which every later scan would
+   * otherwise check row by row: on the benchmark's lean tenant, 0.8 s here saved 2.5 s of verify.
+   * VACUUM cannot run in a transaction block: it runs after the COMMIT.
+   */
   reclaimDeleted(): PgStatement[] {
-    return [];
+    return [sql(`VACUUM ${this.live}`)];
   }
 
   insertRows(): PgStatement {

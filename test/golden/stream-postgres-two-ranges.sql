@@ -200,6 +200,9 @@ DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 -- analyze: OLAP, after COMMIT
 ANALYZE "reporting_pa".exam_alt_score;
 
+-- analyze: OLAP, when many rows were replaced
+VACUUM "reporting_pa".exam_alt_score;
+
 -- verify: warehouse, first: the largest statement it accepts (it bounds the bitmaps)
 SELECT @@max_allowed_packet AS bytes;
 

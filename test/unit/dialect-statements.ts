@@ -207,7 +207,7 @@ export function olapStatements(dialect: PostgresDialect): {
     add("deleteReplaced", "", t.deleteReplaced());
     add("insertRows", "", t.insertRows());
     add("analyze", "", t.analyze());
-    add("reclaimDeleted", "", ...t.reclaimDeleted()); // PostgreSQL: none (autovacuum)
+    add("reclaimDeleted", "", ...t.reclaimDeleted());
     add("analyzeRows", "", t.analyzeRows());
     add("analyzeStage", "", ...t.analyzeStage()); // Redshift: none (COPY analyzes an empty table)
     add("keysHeldTwice", "", t.keysHeldTwice());

@@ -407,12 +407,14 @@ describe("extract planning", () => {
 });
 
 describe("Redshift housekeeping and room for the backup", () => {
-  it("VACUUM DELETE ONLY after the replace on Redshift; PostgreSQL leaves it to autovacuum; both ANALYZE", () => {
-    const redshift = REDSHIFT.tenant("reporting_pa")
-      .reclaimDeleted()
-      .map((s) => s.sql);
-    assert.deepEqual(redshift, ['VACUUM DELETE ONLY "reporting_pa".exam_alt_score']);
-    assert.deepEqual(POSTGRES.tenant("reporting_pa").reclaimDeleted(), []);
+  it("VACUUM DELETE ONLY after the replace on Redshift, a plain VACUUM on PostgreSQL; both ANALYZE", () => {
+    const reclaim = (dialect: typeof POSTGRES) =>
+      dialect
+        .tenant("reporting_pa")
+        .reclaimDeleted()
+        .map((s) => s.sql);
+    assert.deepEqual(reclaim(REDSHIFT), ['VACUUM DELETE ONLY "reporting_pa".exam_alt_score']);
+    assert.deepEqual(reclaim(POSTGRES), ['VACUUM "reporting_pa".exam_alt_score']);
     for (const dialect of [POSTGRES, REDSHIFT])
       assert.equal(dialect.tenant("reporting_pa").analyze().sql, 'ANALYZE "reporting_pa".exam_alt_score');
   });
