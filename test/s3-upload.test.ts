@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { s3ClientConfig } from "../src/io/staging/s3.js";
-import { UPLOAD_PART_BYTES, uploadStream } from "../src/io/staging/s3-upload.js";
+import { PartBuffers, UPLOAD_PART_BYTES, uploadStream } from "../src/io/staging/s3-upload.js";
 import { type LocalS3, startLocalS3 } from "../demo/s3-server.js";
 
 const BUCKET = "rdw-upload-test";
@@ -60,6 +60,24 @@ describe("uploading a stream to S3 through two reused part buffers", () => {
       assert.deepEqual(await stored(key), { bytes: total, sha: sha256(chunks(total)) });
     });
   }
+
+  it("reuses the same two part buffers from one upload to the next, also after a failed one", async () => {
+    const total = 2 * UPLOAD_PART_BYTES + 12_345;
+    const pool = new PartBuffers(4);
+    await uploadStream(client, BUCKET, "objects/first", Readable.from(chunks(total)), pool);
+    assert.equal(pool.created, 2, "the first upload's two buffers");
+    const failing = Readable.from(
+      (function* () {
+        yield* chunks(total);
+        throw new Error("extract failed");
+      })(),
+    );
+    await assert.rejects(uploadStream(client, BUCKET, "objects/second", failing, pool), /extract failed/);
+    await uploadStream(client, BUCKET, "objects/third", Readable.from(chunks(total)), pool);
+    assert.equal(pool.created, 2, "the later uploads took the same two");
+    // a reused buffer carries no bytes of an earlier object into a later one
+    assert.deepEqual(await stored("objects/third"), { bytes: total, sha: sha256(chunks(total)) });
+  });
 
   it("fails when the stream fails, after a part was sent, and stores no object", async () => {
     const failing = Readable.from(

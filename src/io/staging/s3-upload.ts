@@ -12,6 +12,36 @@ import type { Readable } from "node:stream";
 export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
 
 /**
+ * The part buffers of this process's uploads: each upload takes two and gives them back when it
+ * ends, so that the tenants of a run, one after another or a few at once, upload through the same
+ * few. A buffer let go returns its memory only after a full garbage collection, and then to the C
+ * allocator rather than the system: with a new pair per tenant, four tenants held three pairs at
+ * once (61 MB of buffers, peak RSS 179–200 MB where one tenant's run peaks at 160).
+ */
+export class PartBuffers {
+  private readonly free: Buffer[] = [];
+  /** Buffers allocated so far. */
+  created = 0;
+
+  /** At most `kept` free buffers are held for the next upload; more are let go. */
+  constructor(private readonly kept: number) {}
+
+  take(): Buffer {
+    const reused = this.free.pop();
+    if (reused) return reused;
+    this.created += 1;
+    return Buffer.allocUnsafe(UPLOAD_PART_BYTES);
+  }
+
+  giveBack(buffers: readonly Buffer[]): void {
+    for (const buffer of buffers) if (this.free.length < this.kept) this.free.push(buffer);
+  }
+}
+
+/** Enough for two uploads at once (the extract's, and another tenant's finishing). */
+export const PART_BUFFERS = new PartBuffers(4);
+
+/**
  * Uploads a stream as one object through two part buffers that are filled and sent in turn:
  * one uploads while the other fills, and no buffer is allocated per part. (lib-storage's
  * `Upload` copies every part into a new buffer; at hundreds of megabytes per tenant that
@@ -23,8 +53,9 @@ export async function uploadStream(
   bucket: string,
   key: string,
   body: Readable,
+  buffers: PartBuffers = PART_BUFFERS,
 ): Promise<void> {
-  const upload = new PooledUpload(client, bucket, key);
+  const upload = new PooledUpload(client, bucket, key, buffers);
   const head: Buffer[] = [];
   let headBytes = 0;
   try {
@@ -51,9 +82,13 @@ export async function uploadStream(
   }
 }
 
-/** A multipart upload fed through two reused part buffers, one part in flight at a time. */
+/**
+ * A multipart upload fed through two part buffers from a pool, one part in flight at a time; it
+ * gives them back once no part is in flight, whether it completes or is aborted.
+ */
 class PooledUpload {
   private buffers: [Buffer, Buffer] | undefined;
+  private finished = false;
   private filling: Buffer = Buffer.alloc(0);
   private filled = 0;
   private uploadId: string | undefined;
@@ -64,6 +99,7 @@ class PooledUpload {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly key: string,
+    private readonly pool: PartBuffers,
   ) {}
 
   get started(): boolean {
@@ -71,11 +107,9 @@ class PooledUpload {
   }
 
   async take(chunk: Buffer): Promise<void> {
+    if (this.finished) throw new Error("internal: an upload takes no data after it ended");
     if (!this.buffers) {
-      this.buffers = [Buffer.allocUnsafe(UPLOAD_PART_BYTES), Buffer.allocUnsafe(UPLOAD_PART_BYTES)] as [
-        Buffer,
-        Buffer,
-      ];
+      this.buffers = [this.pool.take(), this.pool.take()];
       this.filling = this.buffers[0];
     }
     let data = chunk;
@@ -90,6 +124,7 @@ class PooledUpload {
   async complete(): Promise<void> {
     if (this.filled > 0) await this.flush();
     await this.inFlight;
+    this.giveBackBuffers();
     await this.client.send(
       new CompleteMultipartUploadCommand({
         Bucket: this.bucket,
@@ -102,10 +137,19 @@ class PooledUpload {
 
   async abort(): Promise<void> {
     await this.inFlight.catch(() => undefined);
+    this.giveBackBuffers();
     if (this.uploadId === undefined) return;
     await this.client
       .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId }))
       .catch(() => undefined);
+  }
+
+  /** Once no part is in flight: the SDK holds no reference to either buffer any more. */
+  private giveBackBuffers(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.buffers) this.pool.giveBack(this.buffers);
+    this.filling = Buffer.alloc(0);
   }
 
   private async flush(): Promise<void> {
