@@ -150,7 +150,6 @@ class PooledUpload {
     if (this.finished) return;
     this.finished = true;
     if (this.buffers) this.pool.giveBack(this.buffers);
-    this.filling = Buffer.alloc(0);
   }
 
   private async flush(): Promise<void> {
