@@ -117,8 +117,12 @@ describe("tenants at once (--parallel)", () => {
     const given = await plan("--parallel", "3");
     assert.match(
       given.stdout,
-      /^ {2}parallel: +3 tenants at once \(--parallel 3; as tenant PA streams through this process, extract, load, merge, verify run for one tenant at a time\)$/m,
+      /^ {2}parallel: +3 tenants at once \(--parallel 3; as tenant PA streams through this process, extract, load, verify run for one tenant at a time; each OLAP session runs a statement in one process where its engine has a choice\)$/m,
     );
+    // What the plan says is what the sessions run: without parallel workers only when tenants share the cores.
+    const noWorkers = /^ {2}OLAP (session|reader): .*SET max_parallel_workers_per_gather = 0/gm;
+    assert.equal(byDefault.stdout.match(noWorkers), null);
+    assert.equal(given.stdout.match(noWorkers)?.length, 2 * IDS.length);
     for (const value of ["0", "two", "1.5", "-2"]) {
       const result = await world.runBackfill(["--parallel", value]);
       assert.equal(result.code, 2, `${value}: ${result.stderr}`);
@@ -169,6 +173,8 @@ describe("tenants at once (--parallel)", () => {
       );
     }
     assert.match(result.stderr, /^\S+ P[A-D]: waits for its turn: extract runs for one tenant at a time$/m);
+    // Their merges run in one process each and take no turns.
+    assert.doesNotMatch(result.stderr, /waits for its turn: merge/);
     const firstDoneLine = result.stderr.search(/^\S+ P[A-D]: done$/m);
     const secondExtract = extracts[2]!.split(" ")[0]!;
     const secondStarted = result.stderr.search(new RegExp(`^\\S+ ${secondExtract} extract: started`, "m"));

@@ -319,6 +319,20 @@ export interface FailedTenantPlan {
   error: string;
 }
 
+/** How many tenants a run works on at once, which steps take turns among them, and why, as the plan shows it. */
+export interface Parallelism {
+  tenants: number;
+  reason: string;
+  /** Steps that run for one tenant at a time, whatever the number of tenants under way. */
+  oneAtATime: readonly StepName[];
+  /**
+   * With tenants at once, each OLAP session runs its statements in one process (no parallel
+   * workers): the tenants already share the cores, and a parallel plan costs more CPU in all
+   * than a serial one (PostgreSQL's CPU for the deployment: 40–42 s with workers, 33–39 s without).
+   */
+  oneProcessPerSession: boolean;
+}
+
 /** Stopping migrate-olap before the first tenant and starting it after the last. */
 export interface MigratePlan {
   spec: ControllerSpec;
@@ -341,6 +355,8 @@ export interface Plan {
   backup: boolean;
   /** Absent: migrate-olap is left alone (--no-quiesce). */
   migrate?: MigratePlan;
+  /** How many tenants run at once, and what follows from it (turns, the sessions' settings). */
+  parallelism: Parallelism;
   tenants: TenantPlan[];
   /** Tenants whose preflight failed: nothing will be done for them. */
   failed: FailedTenantPlan[];

@@ -1,8 +1,9 @@
 import type { BackfillConfig } from "../config/settings.js";
 import { describeError } from "../core/errors.js";
 import { type ControllerSpec, openController } from "../io/deployment/open.js";
-import type { MigratePlan, Plan } from "./actions.js";
+import type { Action, FailedTenantPlan, MigratePlan, Plan, TenantFacts } from "./actions.js";
 import { discoverTenant, type ModeRequests } from "./discover.js";
+import { parallelism } from "./parallelism.js";
 import { newRunId } from "./run-id.js";
 import { stagingUris } from "./staging-location.js";
 import { sessionSetup, tenantActions, verifyOnlyActions } from "./tenant-actions.js";
@@ -26,6 +27,8 @@ export interface PlanOptions extends Partial<ModeRequests> {
   migrate?: ControllerSpec;
   /** Before each replace, how long to wait for a migrate-olap someone started to be stopped again (default DEFAULT_MIGRATE_WAIT_MS). */
   migrateWaitMs?: number;
+  /** `--parallel`: tenants at once (default: from the tenants' modes, `parallelism`). */
+  parallel?: number;
 }
 
 export const DEFAULT_MIGRATE_WAIT_MS = 120 * 1000;
@@ -48,18 +51,11 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
     resuming: options.resuming ?? false,
     backup: options.backup && !options.verifyOnly,
   };
-  const plan: Plan = {
-    runId,
-    createdAt: new Date().toISOString(),
-    since: config.since,
-    uriRoot: config.uriRoot,
-    backup: options.backup,
-    ...(options.migrate && !options.verifyOnly
-      ? { migrate: migratePlan(options.migrate, options.migrateWaitMs ?? DEFAULT_MIGRATE_WAIT_MS) }
-      : {}),
-    tenants: [],
-    failed: [],
-  };
+  const createdAt = new Date().toISOString();
+  const migrate =
+    options.migrate && !options.verifyOnly
+      ? migratePlan(options.migrate, options.migrateWaitMs ?? DEFAULT_MIGRATE_WAIT_MS)
+      : undefined;
   const settings = {
     runId,
     since: config.since,
@@ -70,28 +66,50 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
     redshiftRole: config.redshiftRole,
     redshiftAuthorization: config.redshiftAuthorization,
     verify: options.verify ?? true,
-    ...(plan.migrate
+    ...(migrate
       ? {
           migrateCheck: {
-            description: plan.migrate.description,
-            commands: plan.migrate.check,
-            waitMs: plan.migrate.waitMs,
+            description: migrate.description,
+            commands: migrate.check,
+            waitMs: migrate.waitMs,
           },
         }
       : {}),
   };
+  const discovered: { facts: TenantFacts; actions: Action[] }[] = [];
+  const failed: FailedTenantPlan[] = [];
   for (const tenant of config.tenants) {
     try {
       const facts = await discoverTenant(config, tenant, locations.get(tenant.id)!, requests);
       const actions = options.verifyOnly
         ? verifyOnlyActions(facts, settings)
         : tenantActions(facts, settings);
-      plan.tenants.push({ ...facts, sessions: sessionSetup(facts), actions });
+      discovered.push({ facts, actions });
     } catch (error) {
-      plan.failed.push({ tenant, error: describeError(error) });
+      failed.push({ tenant, error: describeError(error) });
     }
   }
-  return plan;
+  // How many tenants run at once depends on all their modes, and how their sessions start on that.
+  const atOnce = parallelism(
+    discovered.map(({ facts }) => facts),
+    options.parallel,
+  );
+  const oneProcess = atOnce.oneProcessPerSession;
+  return {
+    runId,
+    createdAt,
+    since: config.since,
+    uriRoot: config.uriRoot,
+    backup: options.backup,
+    ...(migrate ? { migrate } : {}),
+    parallelism: atOnce,
+    tenants: discovered.map(({ facts, actions }) => ({
+      ...facts,
+      sessions: sessionSetup(facts, { oneProcess }),
+      actions,
+    })),
+    failed,
+  };
 }
 
 function migratePlan(spec: ControllerSpec, waitMs: number): MigratePlan {

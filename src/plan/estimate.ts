@@ -1,6 +1,5 @@
 import { formatCount } from "../core/format.js";
 import type { Action, Plan, StepName } from "./actions.js";
-import { parallelism } from "./parallelism.js";
 
 /** Rows a run back-fills per second, and where the number comes from. */
 export interface RunRate {
@@ -44,10 +43,10 @@ export function extractShare(actions: readonly Action[]): number {
 const PROBLEM_LINES = 8;
 
 /**
- * The plan's first screen: how many tenants, how many rows, how long, how many tenants at once
- * (`parallel`: the `--parallel` given), and what stands in the way.
+ * The plan's first screen: how many tenants, how many rows, how long, how many tenants at once,
+ * and what stands in the way.
  */
-export function planSummary(plan: Plan, rate: RunRate, parallel?: number): string[] {
+export function planSummary(plan: Plan, rate: RunRate): string[] {
   const ready = plan.tenants.filter((tenant) => tenant.problems.length === 0);
   const rows = ready.reduce((sum, tenant) => sum + tenant.estimates.altScoreRowsApprox, 0);
   const exams = ready.reduce((sum, tenant) => sum + tenant.estimates.examsInWindow, 0);
@@ -57,7 +56,7 @@ export function planSummary(plan: Plan, rate: RunRate, parallel?: number): strin
   ];
   const total = plan.tenants.length + plan.failed.length;
   const withProblems = plan.tenants.length - ready.length;
-  const atOnce = parallelism(plan.tenants, parallel);
+  const atOnce = plan.parallelism;
   return [
     `Summary: ${formatCount(total)} tenants: ${formatCount(ready.length)} ready, ${formatCount(withProblems)} with problems, ` +
       `${formatCount(plan.failed.length)} failed preflight`,

@@ -9,16 +9,13 @@ const MASK = "********";
 type Labeled = [string, Statement];
 
 /** The plan as the operator reads it. Passwords are masked; everything else is shown as it will run. */
-export function renderPlan(
-  plan: Plan,
-  options: { sql: boolean; rate?: RunRate; parallel?: number } = { sql: true },
-): string {
+export function renderPlan(plan: Plan, options: { sql: boolean; rate?: RunRate } = { sql: true }): string {
   const lines = [
     `Run ${plan.runId}: back-fill exam_alt_score from warehouse exams updated since ${plan.since} UTC`,
     `Staging root: ${plan.uriRoot}   Backup: ${plan.backup ? "yes" : "no (--no-backup)"}`,
     `Journal: saved after each step in the journal folder and to ${journalCopyUri(plan.uriRoot, plan.runId)}journal.json`,
     "",
-    ...planSummary(plan, options.rate ?? BENCHMARK_RATE, options.parallel),
+    ...planSummary(plan, options.rate ?? BENCHMARK_RATE),
     ...renderMigrate(plan),
   ];
   for (const tenant of plan.tenants) lines.push(...renderTenant(tenant, options.sql), "");

@@ -67,13 +67,17 @@ export interface ActionSettings {
   migrateCheck?: { description: string; commands: string[]; waitMs: number };
 }
 
-/** How the tenant's sessions start. */
-export function sessionSetup(facts: TenantFacts): SessionSetup {
+/**
+ * How the tenant's sessions start; with `oneProcess` (tenants at once share the cores), the OLAP
+ * sessions run each statement in one process.
+ */
+export function sessionSetup(facts: TenantFacts, { oneProcess }: { oneProcess: boolean }): SessionSetup {
   const olap = olapDialect(facts.load.dialect);
+  const shared = oneProcess ? olap.singleProcess() : [];
   return {
     warehouse: warehouseDialect(facts.extract.dialect).session({ readOnly: true }),
-    olap: olap.session({ readOnly: false }),
-    olapReader: olap.session({ readOnly: true }),
+    olap: [...olap.session({ readOnly: false }), ...shared],
+    olapReader: [...olap.session({ readOnly: true }), ...shared],
   };
 }
 

@@ -6,7 +6,6 @@ import { DEFAULT_PODS_TIMEOUT_MS, openController } from "../io/deployment/open.j
 import { mayBeAlive } from "../io/process-alive.js";
 import type { LockAction, Plan, TenantPlan } from "../plan/actions.js";
 import { extractShare } from "../plan/estimate.js";
-import { parallelism } from "../plan/parallelism.js";
 import type { LockOwner } from "../steps/context.js";
 import { peekTenantLock } from "../steps/lock.js";
 import type { ProgressSink } from "../steps/progress.js";
@@ -26,8 +25,6 @@ export interface RunOptions {
    * (tenants already running finish their attempt).
    */
   failFast: boolean;
-  /** Tenants worked on at once; default from the plan's modes (`plan/parallelism.ts`). */
-  parallel?: number;
   /** The run's journal; created in `journalDir` when not given (a resumed run passes its own). */
   journal?: RunJournal;
   journalDir?: string;
@@ -122,7 +119,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
       const earlier = await strandedRuns(journalDir, plan.runId);
       await quiesce(controller, plan.migrate.spec, journal, owner, earlier, warn);
     }
-    const atOnce = parallelism(plan.tenants, options.parallel);
+    const atOnce = plan.parallelism;
     const context: TenantRunContext = {
       journal,
       progress: options.progress,

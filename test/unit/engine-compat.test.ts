@@ -236,7 +236,7 @@ function planStatements(dialect: "redshift" | "aurora2"): { label: string; state
     false,
     dialect === "aurora2" ? "aurora2" : "aurora3",
   );
-  const sessions = sessionSetup(tenantFacts);
+  const sessions = sessionSetup(tenantFacts, { oneProcess: false });
   const kinds = dialect === "redshift" ? (["olap", "olapReader"] as const) : (["warehouse"] as const);
   const protocol = dialect === "redshift" ? "postgres" : "mysql";
   return [
@@ -334,7 +334,9 @@ describe("verify's warehouse side writes nothing (it runs on a reader endpoint)"
       for (const [label, statement] of warehouse)
         assert.match(statement.sql, /^(SELECT\b(?![\s\S]*\bINTO\b)|SET @rdw_backfill_\w+ = )/, label);
       assert.ok(
-        sessionSetup(tenantFacts).warehouse.some((s) => s.sql === "SET SESSION TRANSACTION READ ONLY"),
+        sessionSetup(tenantFacts, { oneProcess: false }).warehouse.some(
+          (s) => s.sql === "SET SESSION TRANSACTION READ ONLY",
+        ),
       );
     }
   });

@@ -4,6 +4,7 @@ import { parseStopAfter } from "../../src/config/stop-after.js";
 import { ConfigError } from "../../src/core/errors.js";
 import type { Plan } from "../../src/plan/actions.js";
 import { planSummary } from "../../src/plan/estimate.js";
+import { parallelism } from "../../src/plan/parallelism.js";
 import { sessionSetup, tenantActions } from "../../src/plan/tenant-actions.js";
 import { facts, settings } from "./sample-plan.js";
 
@@ -36,12 +37,20 @@ describe("the plan's first screen", () => {
     tenantFacts.problems = problems;
     return {
       ...tenantFacts,
-      sessions: sessionSetup(tenantFacts),
+      sessions: sessionSetup(tenantFacts, { oneProcess: false }),
       actions: tenantActions(tenantFacts, settings({})),
     };
   };
   const plan = (tenants: ReturnType<typeof tenantPlan>[], failed: Plan["failed"] = []): Plan =>
-    ({ runId: "r", since: "s", uriRoot: "s3://b", backup: true, tenants, failed }) as Plan;
+    ({
+      runId: "r",
+      since: "s",
+      uriRoot: "s3://b",
+      backup: true,
+      parallelism: parallelism(tenants),
+      tenants,
+      failed,
+    }) as Plan;
 
   it("counts the ready tenants' rows and estimates the time at the rate given", () => {
     const lines = planSummary(plan([tenantPlan("a", 1_200_000), tenantPlan("b", 2_400_000)]), {

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { RunTally } from "../../src/cli/run-tally.js";
 import { extractShare } from "../../src/plan/estimate.js";
 import { parallelism, SERVER_SIDE_PARALLEL } from "../../src/plan/parallelism.js";
-import { tenantActions } from "../../src/plan/tenant-actions.js";
+import { sessionSetup, tenantActions } from "../../src/plan/tenant-actions.js";
 import type { StepName } from "../../src/plan/actions.js";
 import { forEachAtMost } from "../../src/run/pool.js";
 import { StepTurns } from "../../src/run/turns.js";
@@ -41,23 +41,72 @@ describe("tenants at once", () => {
     const blocked = streaming("NV");
     blocked.problems = ["missing privilege"];
     assert.equal(parallelism([serverSide("CA"), blocked]).tenants, 4);
-    assert.deepEqual(parallelism([blocked]), { tenants: 1, reason: "no tenant is ready", oneAtATime: [] });
+    assert.deepEqual(parallelism([blocked]), {
+      tenants: 1,
+      reason: "no tenant is ready",
+      oneAtATime: [],
+      oneProcessPerSession: false,
+    });
   });
 
-  it("--parallel wins over the default; with a tenant that streams, the streaming steps take turns", () => {
-    assert.deepEqual(parallelism([streaming("NV")], 3), {
+  it("--parallel wins over the default; with a tenant that streams, its extract and verify take turns, its merge does not", () => {
+    assert.deepEqual(parallelism([serverSide("CA"), streaming("NV")], 3), {
       tenants: 3,
       reason:
-        "--parallel 3; as tenant NV streams through this process, extract, load, merge, verify run for one tenant at a time",
-      oneAtATime: ["extract", "load", "merge", "verify"],
+        "--parallel 3; as tenant NV streams through this process, extract, load, verify run for one tenant at a time; " +
+        "each OLAP session runs a statement in one process where its engine has a choice",
+      oneAtATime: ["extract", "load", "verify"],
+      oneProcessPerSession: true,
     });
     assert.deepEqual(parallelism([serverSide("CA"), serverSide("WA")], 3), {
       tenants: 3,
-      reason: "--parallel 3",
+      reason: "--parallel 3; each OLAP session runs a statement in one process where its engine has a choice",
       oneAtATime: [],
+      oneProcessPerSession: true,
     });
     assert.deepEqual(parallelism([streaming("NV")], 1).oneAtATime, [], "one tenant takes no turns");
     assert.equal(parallelism([serverSide("CA")], 1).tenants, 1);
+  });
+
+  it("sessions run each statement in one process exactly when more than one tenant can run at once", () => {
+    const two = [streaming("NV"), streaming("WA")];
+    const atOnce = (tenants: number) => parallelism(two, tenants).oneProcessPerSession;
+    assert.equal(atOnce(1), false);
+    assert.equal(atOnce(2), true);
+    assert.equal(parallelism(two).oneProcessPerSession, false, "streaming: one tenant by default");
+    const servers = [serverSide("CA"), serverSide("OR")];
+    assert.equal(parallelism(servers).oneProcessPerSession, true, "server-side: four by default");
+    // A single tenant ready has the cores to itself, whatever --parallel says.
+    const single = parallelism([streaming("NV")], 3);
+    assert.deepEqual(
+      [single.oneProcessPerSession, single.oneAtATime, single.reason],
+      [false, [], "--parallel 3"],
+    );
+    assert.equal(parallelism([serverSide("CA")]).oneProcessPerSession, false);
+    const blocked = serverSide("OR");
+    blocked.problems = ["missing privilege"];
+    assert.equal(parallelism([serverSide("CA"), blocked], 4).oneProcessPerSession, false);
+
+    const postgres = streaming("NV");
+    const alone = sessionSetup(postgres, { oneProcess: false });
+    const shared = sessionSetup(postgres, { oneProcess: true });
+    const noWorkers = "SET max_parallel_workers_per_gather = 0";
+    for (const kind of ["olap", "olapReader"] as const) {
+      assert.ok(!alone[kind].some((statement) => statement.sql === noWorkers), kind);
+      assert.deepEqual(
+        shared[kind].map((statement) => statement.sql),
+        [...alone[kind].map((statement) => statement.sql), noWorkers],
+        kind,
+      );
+    }
+    assert.deepEqual(shared.warehouse, alone.warehouse, "the warehouse's sessions do not change");
+    // Redshift spreads a query over its slices whatever the session says: nothing to add.
+    const redshift = serverSide("CA");
+    assert.equal(redshift.load.dialect, "redshift");
+    assert.deepEqual(
+      sessionSetup(redshift, { oneProcess: true }),
+      sessionSetup(redshift, { oneProcess: false }),
+    );
   });
 
   it("step turns: one holder per step, first come first served; other steps do not wait", async () => {

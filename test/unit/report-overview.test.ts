@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Plan } from "../../src/plan/actions.js";
 import { renderPlan } from "../../src/plan/render.js";
+import { parallelism } from "../../src/plan/parallelism.js";
 import { sessionSetup } from "../../src/plan/tenant-actions.js";
 import { formatCount, formatCountsIn, formatDuration } from "../../src/report/format.js";
 import { altScoreLabel } from "../../src/report/labels.js";
@@ -84,7 +85,8 @@ describe("alt score names from discovery to the report", () => {
       since: "2019-11-01 00:00:00",
       uriRoot: `file://${dir}/root`,
       backup: true,
-      tenants: [{ ...tenantFacts, sessions: sessionSetup(tenantFacts), actions: [] }],
+      parallelism: parallelism([tenantFacts]),
+      tenants: [{ ...tenantFacts, sessions: sessionSetup(tenantFacts, { oneProcess: false }), actions: [] }],
       failed: [],
     };
     assert.match(renderPlan(plan, { sql: false }), /alt score codes: 19 ELA ALT19 sum, 20 ELA ALT20 sum/);

@@ -13,8 +13,8 @@ const GOLDEN = new URL("../../../test/golden/", import.meta.url);
 function render(tenantFacts: TenantFacts, actionSettings: ActionSettings): string {
   const statement = (label: string, { sql, params }: { sql: string; params: readonly unknown[] }) =>
     `-- ${label}\n${sql};\n` + (params.length ? `-- bound values: ${JSON.stringify(params)}\n` : "");
-  const sessions = Object.entries(sessionSetup(tenantFacts)).flatMap(([kind, statements]) =>
-    statements.map((s: Statement) => statement(`session: ${kind}`, s)),
+  const sessions = Object.entries(sessionSetup(tenantFacts, { oneProcess: false })).flatMap(
+    ([kind, statements]) => statements.map((s: Statement) => statement(`session: ${kind}`, s)),
   );
   const actions = tenantActions(tenantFacts, actionSettings)
     .filter((action) => action.step !== "backup")

@@ -12,6 +12,7 @@ export async function planCommand(
     migrate: controllerSpec(options),
     verify: options.verify ?? true,
     migrateWaitMs: options.migrateWait * 1000,
+    ...(options.parallel ? { parallel: options.parallel } : {}),
   });
   if (options.json) process.stdout.write(JSON.stringify(planToJson(plan), null, 2) + "\n");
   else {
@@ -20,7 +21,6 @@ export async function planCommand(
       renderPlan(plan, {
         sql: true,
         ...(rate ? { rate } : {}),
-        ...(options.parallel ? { parallel: options.parallel } : {}),
       }),
     );
   }

@@ -46,7 +46,12 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   }
   const plan = await planFor(
     options,
-    { migrate: controllerSpec(options), verify: options.verify, migrateWaitMs: options.migrateWait * 1000 },
+    {
+      migrate: controllerSpec(options),
+      verify: options.verify,
+      migrateWaitMs: options.migrateWait * 1000,
+      ...(options.parallel ? { parallel: options.parallel } : {}),
+    },
     config,
   );
   const command = journalCommand({
@@ -96,6 +101,7 @@ async function resumeJournal(journal: RunJournal, options: ResumeOptions): Promi
     migrate,
     verify: options.verify,
     migrateWaitMs: options.migrateWait * 1000,
+    ...(options.parallel ? { parallel: options.parallel } : {}),
   });
   return execute(plan, options, async () => {
     await journal.adopt();
@@ -113,7 +119,6 @@ async function execute(
     renderPlan(plan, {
       sql: false,
       ...(rate ? { rate } : {}),
-      ...(options.parallel ? { parallel: options.parallel } : {}),
     }) + "(rdw-backfill plan shows every statement)\n\n",
   );
   const runnable = plan.tenants.filter((t) => t.problems.length === 0).map((t) => t.tenant.id);
@@ -164,7 +169,6 @@ async function execute(
     const outcome = await executePlan(plan, {
       progress,
       failFast: Boolean(options.failFast),
-      ...(options.parallel ? { parallel: options.parallel } : {}),
       journal,
       journalDir: options.journalDir,
       podsTimeoutMs: options.podsTimeout * 1000,
