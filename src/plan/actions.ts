@@ -326,9 +326,10 @@ export interface Parallelism {
   /** Steps that run for one tenant at a time, whatever the number of tenants under way. */
   oneAtATime: readonly StepName[];
   /**
-   * With tenants at once, each OLAP session runs its statements in one process (no parallel
-   * workers): the tenants already share the cores, and a parallel plan costs more CPU in all
-   * than a serial one (PostgreSQL's CPU for the deployment: 40–42 s with workers, 33–39 s without).
+   * With more than one ready tenant at once, each OLAP session runs a statement in one process
+   * (no parallel workers): the tenants already share the cores, and a parallel plan costs more CPU
+   * in all than a serial one (the benchmark's deployment with `--parallel 4`: PostgreSQL's CPU
+   * 40–42 s with workers, 33–42 s and a median of 36 s in eleven runs without).
    */
   oneProcessPerSession: boolean;
 }

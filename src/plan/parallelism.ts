@@ -11,7 +11,7 @@ export const SERVER_SIDE_PARALLEL = 4;
  * (`Parallelism.oneProcessPerSession`), so a merge keeps one core busy and fills what an extract
  * or another merge leaves. On the benchmark's 4-tenant deployment (2 cores), merges taking turns
  * with parallel workers ran `--parallel 4` at 1.05–1.09× the time of `--parallel 1`; either
- * change alone gained nothing; both together: 0.71–0.96× (median 0.82×, five rounds).
+ * change alone gained nothing; both together: 0.71–1.00× in eleven rounds (median 0.87×).
  */
 export const STREAMING_TURN_STEPS: readonly StepName[] = ["extract", "load", "verify"];
 
