@@ -20,10 +20,10 @@ type ModesOf = Pick<TenantPlan, "tenant" | "extract" | "load" | "problems">;
 /**
  * `--parallel` when given. Else one tenant at a time when any ready tenant streams its rows
  * through this process (the extract, or the COPY FROM STDIN): one such tenant already keeps most
- * of two cores busy and keeps its servers' parallel workers; more at once gain only the idle share
- * (README, "Tenants at once"), so they are asked for with `--parallel`. When the warehouse writes every tenant's rows to
- * S3 and the OLAP server reads them from there, this process only waits on the clusters, and
- * SERVER_SIDE_PARALLEL tenants run at once. When more than one ready tenant can run at once, the
+ * of two cores busy and keeps its servers' parallel workers; more at once gain only the idle
+ * share (README, "Tenants at once"), so they are asked for with `--parallel`. When the warehouse
+ * writes every tenant's rows to S3 and the OLAP server reads them from there, this process only
+ * waits on the clusters, and SERVER_SIDE_PARALLEL tenants run at once. When more than one ready tenant can run at once, the
  * OLAP sessions run a statement in one process, and with a tenant that streams, the streaming
  * steps take turns (STREAMING_TURN_STEPS).
  */
