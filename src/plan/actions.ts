@@ -141,12 +141,18 @@ export interface CheckMigrateAction extends ActionBase<"check-migrate"> {
 export interface MergeAction extends ActionBase<"merge"> {
   /** Statistics of the staged rows, for the plans of the keep pass and the census (empty where COPY takes them). */
   analyzeStage: PgStatement[];
-  /** Keep the staged rows whose exam is the tenant's OLAP exam, one per unique key. */
+  /**
+   * Mark each staged row (but its twins, second score rows for one exam and alt score) kept when
+   * its exam is the tenant's OLAP exam, else with why not.
+   */
   selectRows: PgStatement[];
-  /** Statistics of the kept rows, for the plans of the statements that read them. */
+  /** Statistics of the marked rows, for the plans of the statements that read them. */
   analyzeRows: PgStatement;
-  /** Staged rows that were not kept, by reason, with up to five example ids each. */
-  rejections: PgStatement;
+  /**
+   * Staged rows that were not kept, by reason, with up to five example ids each: from the marks,
+   * or, when the keep pass left twins out (it marked fewer rows than were staged), `withTwins`.
+   */
+  rejections: { marked: PgStatement; withTwins: PgStatement };
   /** Keys held by more than one kept row (must be none); not read where `exam`'s key is enforced. */
   keysHeldTwice: { enforced: PgStatement | undefined; count: PgStatement };
   /** The kept rows' count and checksum. */

@@ -179,9 +179,13 @@ export function statementsOf(action: Action): Labeled[] {
       return [
         ...each("OLAP, statistics of the staged rows", action.analyzeStage),
         ...each("OLAP", action.selectRows),
-        ["OLAP, statistics of the kept rows", action.analyzeRows],
+        ["OLAP, statistics of the marked rows", action.analyzeRows],
         ...each("OLAP, the second session first", action.secondSession),
-        [`${kept}: the rows not kept, by reason`, action.rejections],
+        [`${kept}: the rows not kept, by reason`, action.rejections.marked],
+        [
+          `${kept}, instead, only when the keep pass marked fewer rows than were staged: the rows not kept, twins included`,
+          action.rejections.withTwins,
+        ],
         ...(enforced
           ? [[`${kept}: is exam's (school_year, asmt_id, student_id) enforced unique?`, enforced] as Labeled]
           : []),

@@ -20,10 +20,10 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
   const progress = context.progress("merge", rowsCopied);
   const olap = await context.sessions.olap();
   for (const statement of action.analyzeStage) await olap.query(statement);
-  let selected = 0;
-  for (const statement of action.selectRows) selected = (await olap.query(statement)).rowCount;
+  let marked = 0;
+  for (const statement of action.selectRows) marked = (await olap.query(statement)).rowCount;
   await olap.query(action.analyzeRows);
-  const result = await replaceRows(action, context, olap, { rowsCopied, selected });
+  const result = await replaceRows(action, context, olap, { rowsCopied, twins: marked < rowsCopied });
   progress.done(result.loaded);
   return result;
 }
@@ -33,19 +33,18 @@ async function replaceRows(
   action: MergeAction,
   context: StepContext,
   olap: PgSession,
-  { rowsCopied, selected }: { rowsCopied: number; selected: number },
+  { rowsCopied, twins }: { rowsCopied: number; twins: boolean },
 ): Promise<MergeResult> {
   // The replace does not touch the work tables, so a second session can read the kept rows while
   // it runs (PostgreSQL's DELETE and INSERT use one core; these reads use the other).
   const second = action.rejectionsOnSecondSession ? await context.sessions.olapReader() : undefined;
   if (second) for (const statement of action.secondSession) await second.query(statement);
-  const keptRows = readKeptRows(second ?? olap, action).then((kept) => {
+  const keptRows = readKeptRows(second ?? olap, action, twins).then((kept) => {
     expectEqual(
-      "staged rows = rows selected + rows rejected",
+      "staged rows = rows kept + rows rejected",
       rowsCopied,
-      selected + totalRejected(kept.rejections),
+      kept.count + totalRejected(kept.rejections),
     );
-    expectEqual("kept rows counted = rows selected", selected, kept.count);
     return kept;
   });
   keptRows.catch(() => undefined); // awaited below; a failure then stops the merge
@@ -62,7 +61,7 @@ async function replaceRows(
     const final = await readLevels(olap, transaction.liveLevels);
     const kept = await keptRows;
     expectEqual("no key held by two back-filled rows", 0, kept.keysHeldTwice);
-    expectEqual("rows inserted = rows selected", selected, inserted);
+    expectEqual("rows inserted = rows kept", kept.count, inserted);
     expectEqual("count after the replace = before - replaced", liveBefore - replaced, afterReplace.count);
     expectEqual("final count = after the replace + inserted", afterReplace.count + inserted, final.count);
     // Two scans of the live table prove what a join with the kept rows would: a row lost,
@@ -95,8 +94,11 @@ interface KeptRows {
 }
 
 /** What the merge needs to know of the kept rows (and of the staged rows it did not keep). */
-async function readKeptRows(olap: PgSession, action: MergeAction): Promise<KeptRows> {
-  const rejections = await readRejections(olap, action);
+async function readKeptRows(olap: PgSession, action: MergeAction, twins: boolean): Promise<KeptRows> {
+  const rejections = await readRejections(
+    olap,
+    twins ? action.rejections.withTwins : action.rejections.marked,
+  );
   const { enforced, count: keysCount } = action.keysHeldTwice;
   const keysHeldTwice = enforced && (await olap.count(enforced)) > 0 ? 0 : await olap.count(keysCount);
   const { count, checksum } = await readChecksum(olap, action.rowsChecksum);
@@ -132,10 +134,8 @@ async function readLevels(
   return { count, checksum, levels };
 }
 
-async function readRejections(olap: PgSession, action: MergeAction): Promise<Rejection[]> {
-  const { rows } = await olap.query<{ reason: RejectionReason; rejected: string; id: string }>(
-    action.rejections,
-  );
+async function readRejections(olap: PgSession, census: PgStatement): Promise<Rejection[]> {
+  const { rows } = await olap.query<{ reason: RejectionReason; rejected: string; id: string }>(census);
   return tallyRejections(rows);
 }
 

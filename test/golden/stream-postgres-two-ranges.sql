@@ -123,14 +123,13 @@ ANALYZE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12";
 
 -- merge: OLAP
 CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" AS
-SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_year, s.scale_score, s.performance_level, s.completed_at, s.migrate_id, s.updated, s.update_import_id
-  FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" s
-  JOIN "reporting_pa".exam e ON e.id = s.exam_id AND e.student_id = s.student_id
-    AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year
+SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_year, s.scale_score, s.performance_level, s.completed_at, s.migrate_id, s.updated, s.update_import_id,
+  CASE WHEN e.id IS NULL THEN 2 WHEN e.student_id = s.student_id AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year THEN 0 ELSE 1 END AS verdict
+  FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" s LEFT JOIN "reporting_pa".exam e ON e.id = s.exam_id
 WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" d
   WHERE d.exam_id = s.exam_id AND d.subject_score_id = s.subject_score_id AND d.id < s.id);
 
--- merge: OLAP, statistics of the kept rows
+-- merge: OLAP, statistics of the marked rows
 ANALYZE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 
 -- merge: OLAP, the second session first
@@ -141,18 +140,45 @@ SELECT reason, rejected, id, exam_id FROM (
   SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
          ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
   FROM (
-    SELECT s.id, s.exam_id, CASE
-        WHEN same_id.student_id = s.student_id AND same_id.asmt_id = s.asmt_id
-          AND same_id.school_year = s.school_year THEN 'duplicate_score_row'
+    SELECT m.id, m.exam_id, CASE
+        WHEN m.verdict = 1 THEN 'olap_exam_differs'
+        WHEN latest.id IS NOT NULL THEN 'superseded_exam'
+        ELSE 'exam_not_in_olap' END AS reason
+    FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" m
+    LEFT JOIN "reporting_pa".exam latest ON latest.student_id + 0 = m.student_id
+      AND latest.asmt_id + 0 = m.asmt_id AND latest.school_year + 0 = m.school_year AND m.verdict = 2
+    WHERE m.verdict <> 0
+  ) c
+) r
+WHERE example_rank <= 5
+ORDER BY reason, id;
+
+-- merge: OLAP, on a second session during the transaction, instead, only when the keep pass marked fewer rows than were staged: the rows not kept, twins included
+SELECT reason, rejected, id, exam_id FROM (
+  SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
+         ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
+  FROM (
+    SELECT m.id, m.exam_id, CASE
+        WHEN m.verdict = 1 THEN 'olap_exam_differs'
+        WHEN latest.id IS NOT NULL THEN 'superseded_exam'
+        ELSE 'exam_not_in_olap' END AS reason
+    FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" m
+    LEFT JOIN "reporting_pa".exam latest ON latest.student_id + 0 = m.student_id
+      AND latest.asmt_id + 0 = m.asmt_id AND latest.school_year + 0 = m.school_year AND m.verdict = 2
+    WHERE m.verdict <> 0
+    UNION ALL
+    SELECT t.id, t.exam_id, CASE
+        WHEN same_id.student_id = t.student_id AND same_id.asmt_id = t.asmt_id
+          AND same_id.school_year = t.school_year THEN 'duplicate_score_row'
         WHEN same_id.id IS NOT NULL THEN 'olap_exam_differs'
         WHEN latest.id IS NOT NULL THEN 'superseded_exam'
         ELSE 'exam_not_in_olap' END AS reason
     FROM (
       SELECT s.* FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" s LEFT JOIN "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b ON b.id = s.id WHERE b.id IS NULL
-    ) s
-    LEFT JOIN "reporting_pa".exam same_id ON same_id.id = s.exam_id
-    LEFT JOIN "reporting_pa".exam latest ON latest.student_id + 0 = s.student_id
-      AND latest.asmt_id + 0 = s.asmt_id AND latest.school_year + 0 = s.school_year
+    ) t
+    LEFT JOIN "reporting_pa".exam same_id ON same_id.id = t.exam_id
+    LEFT JOIN "reporting_pa".exam latest ON latest.student_id + 0 = t.student_id
+      AND latest.asmt_id + 0 = t.asmt_id AND latest.school_year + 0 = t.school_year
   ) c
 ) r
 WHERE example_rank <= 5
@@ -168,10 +194,10 @@ WHERE s.nspname = $1 AND c.relname = 'exam'
 -- bound values: ["reporting_pa"]
 
 -- merge: OLAP, on a second session during the transaction, only when it is not: keys held by two kept rows
-SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" GROUP BY school_year, asmt_id, student_id, subject_score_id HAVING count(*) > 1) twice;
+SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_score_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" WHERE verdict = 0 GROUP BY school_year, asmt_id, student_id, subject_score_id HAVING count(*) > 1) twice;
 
 -- merge: OLAP, on a second session during the transaction: the kept rows' count and checksum
-SELECT count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" t;
+SELECT count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" t WHERE t.verdict = 0;
 
 -- merge: BEGIN; for this transaction only
 SET LOCAL work_mem = '128MB';
@@ -180,13 +206,13 @@ SET LOCAL work_mem = '128MB';
 SELECT school_year, subject_score_id, performance_level AS level, count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa".exam_alt_score t GROUP BY 1, 2, 3;
 
 -- merge: replace
-DELETE FROM "reporting_pa".exam_alt_score USING "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b WHERE "reporting_pa".exam_alt_score.school_year = b.school_year AND "reporting_pa".exam_alt_score.asmt_id = b.asmt_id AND "reporting_pa".exam_alt_score.student_id = b.student_id AND "reporting_pa".exam_alt_score.subject_score_id = b.subject_score_id;
+DELETE FROM "reporting_pa".exam_alt_score USING "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b WHERE "reporting_pa".exam_alt_score.school_year = b.school_year AND "reporting_pa".exam_alt_score.asmt_id = b.asmt_id AND "reporting_pa".exam_alt_score.student_id = b.student_id AND "reporting_pa".exam_alt_score.subject_score_id = b.subject_score_id AND b.verdict = 0;
 
 -- merge: count and checksum after the replace
 SELECT count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa".exam_alt_score t;
 
 -- merge: insert
-INSERT INTO "reporting_pa".exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
+INSERT INTO "reporting_pa".exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" WHERE verdict = 0;
 
 -- merge: count and checksum after the insert, then COMMIT (ROLLBACK unless: no key twice among the kept rows, inserted = kept, count = after the replace + inserted, checksum = after the replace + the kept rows')
 SELECT school_year, subject_score_id, performance_level AS level, count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa".exam_alt_score t GROUP BY 1, 2, 3;

@@ -137,19 +137,16 @@ SELECT line_number, trim(colname) AS colname, trim(err_reason) AS err_reason, tr
 SELECT line_number, trim(column_name) AS colname, trim(error_message) AS err_reason, trim(file_name) AS file_name FROM sys_load_error_detail WHERE query_id = pg_last_copy_id() ORDER BY line_number LIMIT 20;
 
 -- merge: OLAP
-CREATE TEMP TABLE backfill_rows (LIKE "reporting_pa".exam_alt_score);
-
--- merge: OLAP
-INSERT INTO backfill_rows (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id)
-SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM (
-  SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.school_year, s.asmt_id, s.student_id, s.subject_score_id ORDER BY s.id) AS key_rank
-  FROM backfill_stage s
-  JOIN "reporting_pa".exam e ON e.id = s.exam_id AND e.student_id = s.student_id
-    AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year
+CREATE TEMP TABLE backfill_rows AS
+SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id, verdict FROM (
+  SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_year, s.scale_score, s.performance_level, s.completed_at, s.migrate_id, s.updated, s.update_import_id,
+    CASE WHEN e.id IS NULL THEN 2 WHEN e.student_id = s.student_id AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year THEN 0 ELSE 1 END AS verdict,
+    ROW_NUMBER() OVER (PARTITION BY s.exam_id, s.subject_score_id ORDER BY s.id) AS twin_rank
+  FROM backfill_stage s LEFT JOIN "reporting_pa".exam e ON e.id = s.exam_id
 ) ranked
-WHERE key_rank = 1;
+WHERE twin_rank = 1;
 
--- merge: OLAP, statistics of the kept rows
+-- merge: OLAP, statistics of the marked rows
 ANALYZE backfill_rows;
 
 -- merge: OLAP, before the transaction: the rows not kept, by reason
@@ -157,40 +154,67 @@ SELECT reason, rejected, id, exam_id FROM (
   SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
          ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
   FROM (
-    SELECT s.id, s.exam_id, CASE
-        WHEN same_id.student_id = s.student_id AND same_id.asmt_id = s.asmt_id
-          AND same_id.school_year = s.school_year THEN 'duplicate_score_row'
+    SELECT m.id, m.exam_id, CASE
+        WHEN m.verdict = 1 THEN 'olap_exam_differs'
+        WHEN latest.id IS NOT NULL THEN 'superseded_exam'
+        ELSE 'exam_not_in_olap' END AS reason
+    FROM backfill_rows m
+    LEFT JOIN "reporting_pa".exam latest ON latest.student_id + 0 = m.student_id
+      AND latest.asmt_id + 0 = m.asmt_id AND latest.school_year + 0 = m.school_year AND m.verdict = 2
+    WHERE m.verdict <> 0
+  ) c
+) r
+WHERE example_rank <= 5
+ORDER BY reason, id;
+
+-- merge: OLAP, before the transaction, instead, only when the keep pass marked fewer rows than were staged: the rows not kept, twins included
+SELECT reason, rejected, id, exam_id FROM (
+  SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
+         ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
+  FROM (
+    SELECT m.id, m.exam_id, CASE
+        WHEN m.verdict = 1 THEN 'olap_exam_differs'
+        WHEN latest.id IS NOT NULL THEN 'superseded_exam'
+        ELSE 'exam_not_in_olap' END AS reason
+    FROM backfill_rows m
+    LEFT JOIN "reporting_pa".exam latest ON latest.student_id + 0 = m.student_id
+      AND latest.asmt_id + 0 = m.asmt_id AND latest.school_year + 0 = m.school_year AND m.verdict = 2
+    WHERE m.verdict <> 0
+    UNION ALL
+    SELECT t.id, t.exam_id, CASE
+        WHEN same_id.student_id = t.student_id AND same_id.asmt_id = t.asmt_id
+          AND same_id.school_year = t.school_year THEN 'duplicate_score_row'
         WHEN same_id.id IS NOT NULL THEN 'olap_exam_differs'
         WHEN latest.id IS NOT NULL THEN 'superseded_exam'
         ELSE 'exam_not_in_olap' END AS reason
     FROM (
       SELECT s.* FROM backfill_stage s LEFT JOIN backfill_rows b ON b.id = s.id WHERE b.id IS NULL
-    ) s
-    LEFT JOIN "reporting_pa".exam same_id ON same_id.id = s.exam_id
-    LEFT JOIN "reporting_pa".exam latest ON latest.student_id + 0 = s.student_id
-      AND latest.asmt_id + 0 = s.asmt_id AND latest.school_year + 0 = s.school_year
+    ) t
+    LEFT JOIN "reporting_pa".exam same_id ON same_id.id = t.exam_id
+    LEFT JOIN "reporting_pa".exam latest ON latest.student_id + 0 = t.student_id
+      AND latest.asmt_id + 0 = t.asmt_id AND latest.school_year + 0 = t.school_year
   ) c
 ) r
 WHERE example_rank <= 5
 ORDER BY reason, id;
 
 -- merge: OLAP, before the transaction: keys held by two kept rows
-SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_score_id FROM backfill_rows GROUP BY school_year, asmt_id, student_id, subject_score_id HAVING count(*) > 1) twice;
+SELECT count(*) AS n FROM (SELECT school_year, asmt_id, student_id, subject_score_id FROM backfill_rows WHERE verdict = 0 GROUP BY school_year, asmt_id, student_id, subject_score_id HAVING count(*) > 1) twice;
 
 -- merge: OLAP, before the transaction: the kept rows' count and checksum
-SELECT count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM backfill_rows t;
+SELECT count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM backfill_rows t WHERE t.verdict = 0;
 
 -- merge: BEGIN; count and checksum before, per school year, alt score and level
 SELECT school_year, subject_score_id, performance_level AS level, count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM "reporting_pa".exam_alt_score t GROUP BY 1, 2, 3;
 
 -- merge: replace
-DELETE FROM "reporting_pa".exam_alt_score USING backfill_rows b WHERE "reporting_pa".exam_alt_score.school_year = b.school_year AND "reporting_pa".exam_alt_score.asmt_id = b.asmt_id AND "reporting_pa".exam_alt_score.student_id = b.student_id AND "reporting_pa".exam_alt_score.subject_score_id = b.subject_score_id;
+DELETE FROM "reporting_pa".exam_alt_score USING backfill_rows b WHERE "reporting_pa".exam_alt_score.school_year = b.school_year AND "reporting_pa".exam_alt_score.asmt_id = b.asmt_id AND "reporting_pa".exam_alt_score.student_id = b.student_id AND "reporting_pa".exam_alt_score.subject_score_id = b.subject_score_id AND b.verdict = 0;
 
 -- merge: count and checksum after the replace
 SELECT count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM "reporting_pa".exam_alt_score t;
 
 -- merge: insert
-INSERT INTO "reporting_pa".exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM backfill_rows;
+INSERT INTO "reporting_pa".exam_alt_score (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id FROM backfill_rows WHERE verdict = 0;
 
 -- merge: count and checksum after the insert, then COMMIT (ROLLBACK unless: no key twice among the kept rows, inserted = kept, count = after the replace + inserted, checksum = after the replace + the kept rows')
 SELECT school_year, subject_score_id, performance_level AS level, count(*) AS n, sum(STRTOL(LEFT(MD5(CAST(t.id AS VARCHAR) || '|' || CAST(t.exam_id AS VARCHAR) || '|' || CAST(t.subject_score_id AS VARCHAR) || '|' || CAST(t.student_id AS VARCHAR) || '|' || CAST(t.asmt_id AS VARCHAR) || '|' || CAST(t.school_year AS VARCHAR) || '|' || CAST(t.scale_score AS VARCHAR) || '|' || CAST(t.performance_level AS VARCHAR) || '|' || CAST(t.completed_at AS VARCHAR) || '|' || CAST(t.migrate_id AS VARCHAR) || '|' || CAST(t.updated AS VARCHAR) || '|' || CAST(t.update_import_id AS VARCHAR)), 8), 16)) AS checksum FROM "reporting_pa".exam_alt_score t GROUP BY 1, 2, 3;

@@ -202,7 +202,7 @@ export function olapStatements(dialect: PostgresDialect): {
       add("load", form, ...statements);
     }
     add("selectRows", "", ...t.selectRows());
-    add("rejections", "5", t.rejections(5));
+    add("rejections", "5", t.rejections(5).marked, t.rejections(5).withTwins);
     add("replaceMemory", "", ...t.replaceMemory()); // Redshift: none (no work_mem)
     add("deleteReplaced", "", t.deleteReplaced());
     add("insertRows", "", t.insertRows());
@@ -262,7 +262,8 @@ export const NOT_STATEMENTS = new Set([
   "olap.joinSettings", // statements of session(), which lists them
   "tenant.workTable", // a table name
   "tenant.createWorkTable", // the start of a CREATE statement
-  "tenant.inOlapExam", // a FROM … JOIN fragment of selectRows
+  "tenant.verdictOf", // the verdict expression of selectRows
+  "tenant.examByKey", // a LEFT JOIN fragment of rejections
   "tenant.inScope", // a FROM … WHERE fragment of the verify statements
   "tenant.table", // a quoted table name
   "tenant.rowChecksum", // an expression of verify's statements
