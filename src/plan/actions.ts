@@ -139,8 +139,6 @@ export interface CheckMigrateAction extends ActionBase<"check-migrate"> {
 }
 
 export interface MergeAction extends ActionBase<"merge"> {
-  /** Statistics of the staged rows, for the plans of the keep pass and the census (empty where COPY takes them). */
-  analyzeStage: PgStatement[];
   /**
    * Mark each staged row (but its twins, second score rows for one exam and alt score) kept when
    * its exam is the tenant's OLAP exam, else with why not.
@@ -148,6 +146,11 @@ export interface MergeAction extends ActionBase<"merge"> {
   selectRows: PgStatement[];
   /** Statistics of the marked rows, for the plans of the statements that read them. */
   analyzeRows: PgStatement;
+  /**
+   * Statistics of the staged rows, for the plan of the census of twins: taken only when there are
+   * twins (empty where COPY takes them).
+   */
+  analyzeStage: PgStatement[];
   /**
    * Staged rows that were not kept, by reason, with up to five example ids each: from the marks,
    * or, when the keep pass left twins out (it marked fewer rows than were staged), `withTwins`.

@@ -5,6 +5,8 @@ import { BENCHMARK_RATE, planSummary, type RunRate } from "./estimate.js";
 import { journalCopyUri } from "./staging-location.js";
 
 const MASK = "********";
+/** When the merge reads the twins (second warehouse score rows for one exam and alt score). */
+const ONLY_WITH_TWINS = "only when the keep pass marked fewer rows than were staged (twins)";
 
 type Labeled = [string, Statement];
 
@@ -177,13 +179,13 @@ export function statementsOf(action: Action): Labeled[] {
         ? "OLAP, on a second session during the transaction"
         : "OLAP, before the transaction";
       return [
-        ...each("OLAP, statistics of the staged rows", action.analyzeStage),
         ...each("OLAP", action.selectRows),
         ["OLAP, statistics of the marked rows", action.analyzeRows],
+        ...each(`OLAP, ${ONLY_WITH_TWINS}: statistics of the staged rows`, action.analyzeStage),
         ...each("OLAP, the second session first", action.secondSession),
         [`${kept}: the rows not kept, by reason`, action.rejections.marked],
         [
-          `${kept}, instead, only when the keep pass marked fewer rows than were staged: the rows not kept, twins included`,
+          `${kept}, instead, ${ONLY_WITH_TWINS}: the rows not kept, twins included`,
           action.rejections.withTwins,
         ],
         ...(enforced

@@ -170,9 +170,9 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
   actions.push({
     step: "merge",
     summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,
-    analyzeStage: olap.analyzeStage(),
     selectRows: olap.selectRows(),
     analyzeRows: olap.analyzeRows(),
+    analyzeStage: olap.analyzeStage(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),
     keysHeldTwice: { enforced: olap.examKeyEnforced(), count: olap.keysHeldTwice() },
     rowsChecksum: olap.rowsChecksum(),

@@ -19,11 +19,13 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
   const { rowsCopied } = loaded;
   const progress = context.progress("merge", rowsCopied);
   const olap = await context.sessions.olap();
-  for (const statement of action.analyzeStage) await olap.query(statement);
   let marked = 0;
   for (const statement of action.selectRows) marked = (await olap.query(statement)).rowCount;
   await olap.query(action.analyzeRows);
-  const result = await replaceRows(action, context, olap, { rowsCopied, twins: marked < rowsCopied });
+  // The keep pass leaves twins out: fewer rows marked than staged means there are some.
+  const twins = marked < rowsCopied;
+  if (twins) for (const statement of action.analyzeStage) await olap.query(statement);
+  const result = await replaceRows(action, context, olap, { rowsCopied, twins });
   progress.done(result.loaded);
   return result;
 }

@@ -167,7 +167,7 @@ SELECT reason, rejected, id, exam_id FROM (
 WHERE example_rank <= 5
 ORDER BY reason, id;
 
--- merge: OLAP, before the transaction, instead, only when the keep pass marked fewer rows than were staged: the rows not kept, twins included
+-- merge: OLAP, before the transaction, instead, only when the keep pass marked fewer rows than were staged (twins): the rows not kept, twins included
 SELECT reason, rejected, id, exam_id FROM (
   SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
          ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank

@@ -118,9 +118,6 @@ CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (
 -- load: OLAP, once per staged part, when the COPY did not run alongside the extract
 COPY "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) FROM STDIN WITH (FORMAT csv, NULL '\N');
 
--- merge: OLAP, statistics of the staged rows
-ANALYZE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12";
-
 -- merge: OLAP
 CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" AS
 SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_year, s.scale_score, s.performance_level, s.completed_at, s.migrate_id, s.updated, s.update_import_id,
@@ -131,6 +128,9 @@ WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_stage_20261124_0315
 
 -- merge: OLAP, statistics of the marked rows
 ANALYZE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
+
+-- merge: OLAP, only when the keep pass marked fewer rows than were staged (twins): statistics of the staged rows
+ANALYZE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12";
 
 -- merge: OLAP, the second session first
 SET max_parallel_workers_per_gather = 0;
@@ -153,7 +153,7 @@ SELECT reason, rejected, id, exam_id FROM (
 WHERE example_rank <= 5
 ORDER BY reason, id;
 
--- merge: OLAP, on a second session during the transaction, instead, only when the keep pass marked fewer rows than were staged: the rows not kept, twins included
+-- merge: OLAP, on a second session during the transaction, instead, only when the keep pass marked fewer rows than were staged (twins): the rows not kept, twins included
 SELECT reason, rejected, id, exam_id FROM (
   SELECT c.reason, c.id, c.exam_id, COUNT(*) OVER (PARTITION BY c.reason) AS rejected,
          ROW_NUMBER() OVER (PARTITION BY c.reason ORDER BY c.id) AS example_rank
