@@ -148,12 +148,12 @@ describe("count checks", () => {
   });
 
   it("expectEqual passes equal counts and otherwise throws a RuntimeError naming the check and both numbers", () => {
-    assert.doesNotThrow(() => expectEqual("rows inserted = rows selected", 1234, 1234));
+    assert.doesNotThrow(() => expectEqual("rows inserted = rows kept", 1234, 1234));
     assert.throws(
-      () => expectEqual("rows inserted = rows selected", 1234, 1233),
+      () => expectEqual("rows inserted = rows kept", 1234, 1233),
       (error: Error) =>
         error instanceof RuntimeError &&
-        error.message.includes("rows inserted = rows selected") &&
+        error.message.includes("rows inserted = rows kept") &&
         /expected 1234\b/.test(error.message) &&
         /got 1233\b/.test(error.message) &&
         /nothing committed/.test(error.message),

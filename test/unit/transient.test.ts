@@ -124,7 +124,7 @@ describe("isTransient: stops the tenant", () => {
       ),
     ],
     ["a ConfigError", new ConfigError("archive.uri-root is not s3://bucket[/path] or file:///path")],
-    ["a count-check RuntimeError", thrown(() => expectEqual("rows inserted = rows selected", 10, 9))],
+    ["a count-check RuntimeError", thrown(() => expectEqual("rows inserted = rows kept", 10, 9))],
     ["the check before merge", thrown(() => expectAllCopied(10, 9, "s3://b/x/"))],
     ["a failed step", new StepFailedError("verification failed: completeness", { checks: [] })],
     ["HTTP 403", s3Error("AccessDenied", 403)],
