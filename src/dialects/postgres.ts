@@ -249,15 +249,25 @@ export class PostgresTenantSql {
    */
   selectRows(): PgStatement[] {
     const columns = EXAM_ALT_SCORE_COLUMNS.map((column) => `s.${column}`).join(", ");
+    const verdict = this.verdictOf("s", "e");
     const classify = `  FROM ${this.stage} s LEFT JOIN ${this.exam} e ON e.id = s.exam_id`;
     if (this.workTables === "temporary") {
-      // A temporary table is read by one process anyway: one window function over the join.
+      // A temporary table is read by one process anyway: one window function over the join. The
+      // table is made empty and filled by an INSERT, whose count the merge reads: Redshift is
+      // "based on PostgreSQL 8.0.2", and CREATE TABLE AS reports its row count from 9.0 on.
       return [
         sql([
           `${this.createWorkTable(this.rows)} AS`,
+          `SELECT ${columns},`,
+          `  ${verdict} AS verdict`,
+          classify,
+          "WHERE 1 = 0",
+        ]),
+        sql([
+          `INSERT INTO ${this.rows} (${COLUMN_LIST}, verdict)`,
           `SELECT ${COLUMN_LIST}, verdict FROM (`,
           `  SELECT ${columns},`,
-          `    ${this.verdictOf("s", "e")} AS verdict,`,
+          `    ${verdict} AS verdict,`,
           "    ROW_NUMBER() OVER (PARTITION BY s.exam_id, s.subject_score_id ORDER BY s.id) AS twin_rank",
           classify,
           ") ranked",
@@ -270,7 +280,7 @@ export class PostgresTenantSql {
       sql([
         `${this.createWorkTable(this.rows)} AS`,
         `SELECT ${columns},`,
-        `  ${this.verdictOf("s", "e")} AS verdict`,
+        `  ${verdict} AS verdict`,
         classify,
         `WHERE NOT EXISTS (SELECT 1 FROM ${this.stage} d`,
         "  WHERE d.exam_id = s.exam_id AND d.subject_score_id = s.subject_score_id AND d.id < s.id)",
