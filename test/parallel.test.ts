@@ -123,6 +123,10 @@ describe("tenants at once (--parallel)", () => {
     const noWorkers = /^ {2}OLAP (session|reader): .*SET max_parallel_workers_per_gather = 0/gm;
     assert.equal(byDefault.stdout.match(noWorkers), null);
     assert.equal(given.stdout.match(noWorkers)?.length, 2 * IDS.length);
+    // Sessions that already run in one process are not asked again (merge's second session, verify's key check).
+    const occurrences = (text: string) => text.split("SET max_parallel_workers_per_gather = 0").length - 1;
+    assert.equal(occurrences(given.stdout), 2 * IDS.length);
+    assert.equal(occurrences(byDefault.stdout), 2 * IDS.length);
     for (const value of ["0", "two", "1.5", "-2"]) {
       const result = await world.runBackfill(["--parallel", value]);
       assert.equal(result.code, 2, `${value}: ${result.stderr}`);

@@ -1,12 +1,12 @@
 import type { BackfillConfig } from "../config/settings.js";
 import { describeError } from "../core/errors.js";
 import { type ControllerSpec, openController } from "../io/deployment/open.js";
-import type { Action, FailedTenantPlan, MigratePlan, Plan, TenantFacts } from "./actions.js";
+import type { FailedTenantPlan, MigratePlan, Plan, TenantFacts } from "./actions.js";
 import { discoverTenant, type ModeRequests } from "./discover.js";
 import { parallelism } from "./parallelism.js";
 import { newRunId } from "./run-id.js";
 import { stagingUris } from "./staging-location.js";
-import { sessionSetup, tenantActions, verifyOnlyActions } from "./tenant-actions.js";
+import { type ActionSettings, sessionSetup, tenantActions, verifyOnlyActions } from "./tenant-actions.js";
 
 export interface PlanOptions extends Partial<ModeRequests> {
   runId?: string;
@@ -56,7 +56,7 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
     options.migrate && !options.verifyOnly
       ? migratePlan(options.migrate, options.migrateWaitMs ?? DEFAULT_MIGRATE_WAIT_MS)
       : undefined;
-  const settings = {
+  const settings: Omit<ActionSettings, "oneProcessPerSession"> = {
     runId,
     since: config.since,
     backup: options.backup,
@@ -76,25 +76,20 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
         }
       : {}),
   };
-  const discovered: { facts: TenantFacts; actions: Action[] }[] = [];
+  const discovered: TenantFacts[] = [];
   const failed: FailedTenantPlan[] = [];
   for (const tenant of config.tenants) {
     try {
-      const facts = await discoverTenant(config, tenant, locations.get(tenant.id)!, requests);
-      const actions = options.verifyOnly
-        ? verifyOnlyActions(facts, settings)
-        : tenantActions(facts, settings);
-      discovered.push({ facts, actions });
+      discovered.push(await discoverTenant(config, tenant, locations.get(tenant.id)!, requests));
     } catch (error) {
       failed.push({ tenant, error: describeError(error) });
     }
   }
-  // How many tenants run at once depends on all their modes, and how their sessions start on that.
-  const atOnce = parallelism(
-    discovered.map(({ facts }) => facts),
-    options.parallel,
-  );
+  // How many tenants run at once depends on all their modes; how their sessions start, and so
+  // what their actions need to set themselves, depends on that.
+  const atOnce = parallelism(discovered, options.parallel);
   const oneProcess = atOnce.oneProcessPerSession;
+  const withSessions = { ...settings, oneProcessPerSession: oneProcess };
   return {
     runId,
     createdAt,
@@ -103,10 +98,12 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
     backup: options.backup,
     ...(migrate ? { migrate } : {}),
     parallelism: atOnce,
-    tenants: discovered.map(({ facts, actions }) => ({
+    tenants: discovered.map((facts) => ({
       ...facts,
       sessions: sessionSetup(facts, { oneProcess }),
-      actions,
+      actions: options.verifyOnly
+        ? verifyOnlyActions(facts, withSessions)
+        : tenantActions(facts, withSessions),
     })),
     failed,
   };

@@ -65,6 +65,8 @@ export interface ActionSettings {
   verify: boolean;
   /** migrate-olap is stopped for the run: each replace first checks that it still is. */
   migrateCheck?: { description: string; commands: string[]; waitMs: number };
+  /** Every OLAP session already runs a statement in one process (`sessionSetup`): none sets it again. */
+  oneProcessPerSession: boolean;
 }
 
 /**
@@ -177,7 +179,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     keysHeldTwice: { enforced: olap.examKeyEnforced(), count: olap.keysHeldTwice() },
     rowsChecksum: olap.rowsChecksum(),
     rejectionsOnSecondSession: workTablesShared,
-    secondSession: workTablesShared ? olapEngine.singleProcess() : [],
+    secondSession: workTablesShared && !settings.oneProcessPerSession ? olapEngine.singleProcess() : [],
     transaction: {
       settings: olap.replaceMemory(),
       liveLevels: olap.liveLevels(),
@@ -344,7 +346,7 @@ function verifyAction(
       cells: olap.verifyCells(facts.altScoreIds, settings.since),
       groupRows: olap.verifyGroupRows(facts.altScoreIds, settings.since, group),
       groupScope: olap.verifyGroupScope(settings.since, group),
-      duplicateKeysSession: olapEngine.singleProcess(),
+      duplicateKeysSession: settings.oneProcessPerSession ? [] : olapEngine.singleProcess(),
       duplicateKeys: olap.duplicateKeys(VERIFY_EXAMPLES),
       orphans: olap.orphans(VERIFY_EXAMPLES),
     },

@@ -109,6 +109,27 @@ describe("tenants at once", () => {
     );
   });
 
+  it("the merge's second session and verify's key check set one process per statement only where their sessions do not", () => {
+    const noWorkers = ["SET max_parallel_workers_per_gather = 0"];
+    for (const oneProcessPerSession of [false, true]) {
+      const actions = tenantActions(streaming("NV"), settings({ oneProcessPerSession }));
+      const merge = actions.find((action) => action.step === "merge");
+      const verify = actions.find((action) => action.step === "verify");
+      assert.ok(merge?.step === "merge" && verify?.step === "verify");
+      const expected = oneProcessPerSession ? [] : noWorkers;
+      assert.deepEqual(
+        merge.secondSession.map((statement) => statement.sql),
+        expected,
+        `merge, ${oneProcessPerSession}`,
+      );
+      assert.deepEqual(
+        verify.olap.duplicateKeysSession.map((statement) => statement.sql),
+        expected,
+        `verify, ${oneProcessPerSession}`,
+      );
+    }
+  });
+
   it("step turns: one holder per step, first come first served; other steps do not wait", async () => {
     const turns = new StepTurns(["extract", "merge"]);
     const order: string[] = [];

@@ -62,5 +62,6 @@ export const settings = (overrides: Partial<ActionSettings>): ActionSettings => 
   redshiftRole: "arn:aws:iam::123456789012:role/rdw-redshift",
   redshiftAuthorization: "iam-role",
   verify: true,
+  oneProcessPerSession: false,
   ...overrides,
 });
