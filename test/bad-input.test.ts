@@ -220,6 +220,15 @@ describe("bad input: one clear line, the right exit code, nothing modified", () 
     assert.match(result.stderr, /unknown option '--frobnicate'/);
   });
 
+  it("an option of run that verify would ignore", async () => {
+    for (const option of [["--extract", "aurora"], ["--no-backup"], ["--part-size", "8"]]) {
+      const result = await world.runCli(["verify", "--config", world.configDir, ...option]);
+      assert.equal(result.code, 2, option.join(" "));
+      assert.match(result.stderr, new RegExp(`unknown option '${option[0]}'`));
+      assert.equal(result.stdout, "", "nothing verified");
+    }
+  });
+
   describe("a {cipher} password", () => {
     const key = "config-server-key-4711";
     let dir: string;

@@ -15,6 +15,7 @@ import {
   withMigrateTargetOptions,
   withParallelOption,
   withRunOptions,
+  withSelectionOptions,
 } from "./options.js";
 
 /** The version in the package's own package.json (this file runs as dist/src/cli/main.js). */
@@ -45,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "print the plan as JSON on stdout")
     .option("--no-verify", "plan without the full verify at the end of each tenant")
     .action((options) => exitWith(planCommand(options)));
-  withConfigOptions(
+  withSelectionOptions(
     program.command("verify").description("check, read-only, exam_alt_score against the warehouse"),
   )
     .option("--json", "print the checks as JSON on stdout")

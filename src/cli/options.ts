@@ -13,14 +13,19 @@ export interface KeyOptions {
   encryptKeyDir?: string;
 }
 
-export interface ConfigOptions extends KeyOptions {
+/** Which configuration, tenants and window a command reads (and how many ranges it reads at once). */
+export interface SelectionOptions extends KeyOptions {
   config: string;
   tenant: string[];
   set: string[];
   since?: string;
+  extractStreams: number;
+}
+
+/** The selection, and how `plan` and `run` move its rows. */
+export interface ConfigOptions extends SelectionOptions {
   backup: boolean;
   partSize: number;
-  extractStreams: number;
   loadAfterExtract: boolean;
   extract: ModeRequest<ExtractMode>;
   load: ModeRequest<LoadMode>;
@@ -84,8 +89,13 @@ export function withKeyOptions(command: Command): Command {
     );
 }
 
-export function withConfigOptions(command: Command): Command {
-  const configured = command
+/** The options of `SelectionOptions`: every command that reads a configuration takes them. */
+export function withSelectionOptions(command: Command): Command {
+  return withKeyOptions(selectionOptions(command));
+}
+
+function selectionOptions(command: Command): Command {
+  return command
     .requiredOption(
       "-c, --config <dir>",
       "RDW configuration folder (application.yml, tenant-*/application.yml, …)",
@@ -101,12 +111,6 @@ export function withConfigOptions(command: Command): Command {
       "--since <utc time>",
       "back-fill exams updated at or after this UTC time (default 2019-11-01 00:00:00)",
     )
-    .option("--no-backup", "do not copy exam_alt_score to exam_alt_score_backup_<run id> first")
-    .addOption(
-      new Option("--part-size <MiB>", "size of each streamed part")
-        .default(DEFAULT_PART_BYTES / 1024 / 1024)
-        .argParser(wholeNumber("--part-size", 1)),
-    )
     .addOption(
       new Option(
         "--extract-streams <n>",
@@ -114,6 +118,20 @@ export function withConfigOptions(command: Command): Command {
       )
         .default(DEFAULT_EXTRACT_STREAMS)
         .argParser(wholeNumber("--extract-streams", 1)),
+    );
+}
+
+/**
+ * The options of `ConfigOptions`: the selection, and how the rows move. `verify` moves none, so
+ * it does not take these (an option it would ignore is refused instead).
+ */
+export function withConfigOptions(command: Command): Command {
+  const configured = selectionOptions(command)
+    .option("--no-backup", "do not copy exam_alt_score to exam_alt_score_backup_<run id> first")
+    .addOption(
+      new Option("--part-size <MiB>", "size of each streamed part")
+        .default(DEFAULT_PART_BYTES / 1024 / 1024)
+        .argParser(wholeNumber("--part-size", 1)),
     )
     .option(
       "--load-after-extract",

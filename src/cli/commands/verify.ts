@@ -3,7 +3,7 @@ import { renderVerification } from "../../report/verification.js";
 import { TenantSessions } from "../../steps/context.js";
 import { verifyTenant } from "../../steps/verify.js";
 import type { TenantVerification } from "../../steps/results.js";
-import type { ConfigOptions } from "../options.js";
+import type { ConfigOptions, SelectionOptions } from "../options.js";
 import { planFor } from "./shared.js";
 
 /** Runs the plan's verify actions, tenant by tenant, with the same step `run` ends with. */
@@ -29,12 +29,18 @@ async function verifyPlan(plan: Plan): Promise<TenantVerification[]> {
   return results;
 }
 
-export async function verifyCommand(options: ConfigOptions & { json?: boolean }): Promise<number> {
-  // Discovery only (schema, alt score ids): the streaming modes need no server-side preflight to read.
-  const plan = await planFor(
-    { ...options, extract: "stream", load: "auto" },
-    { backup: false, partBytes: 1, verifyOnly: true },
-  );
+export async function verifyCommand(options: SelectionOptions & { json?: boolean }): Promise<number> {
+  // Discovery only (schema, alt score ids): the streaming modes need no server-side preflight to
+  // read, and nothing is backed up, staged or loaded.
+  const reading: ConfigOptions = {
+    ...options,
+    backup: false,
+    partSize: 1,
+    loadAfterExtract: false,
+    extract: "stream",
+    load: "auto",
+  };
+  const plan = await planFor(reading, { verifyOnly: true });
   const results = await verifyPlan(plan);
   process.stdout.write(options.json ? JSON.stringify(results, null, 2) + "\n" : renderVerification(results));
   return results.every((result) => result.ok) ? 0 : 1;
