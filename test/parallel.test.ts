@@ -12,6 +12,10 @@ import { sampleDataset, World } from "./helpers/world.js";
 const SINCE = "2019-11-01 00:00:00";
 const REPLICAS = 3;
 const IDS = ["PA", "PB", "PC", "PD"] as const;
+/** Students per tenant: the configuration's order is not the order of size. */
+const STUDENTS: Record<(typeof IDS)[number], number> = { PA: 130, PB: 160, PC: 85, PD: 105 };
+/** With more than one tenant at once, the largest start first. */
+const LARGEST_FIRST = ["PB", "PA", "PD", "PC"];
 
 /** A tenant's start and end as the log lines of a run without a terminal say them, in order. */
 interface TenantEvent {
@@ -80,7 +84,7 @@ describe("tenants at once (--parallel)", () => {
       tenants: IDS.map((id, k) => ({
         id,
         pathPrefix: id.toLowerCase(),
-        dataset: sampleDataset(150 - 20 * k, 81 + k),
+        dataset: sampleDataset(STUDENTS[id], 81 + k),
       })),
     });
     for (const id of IDS) {
@@ -88,6 +92,8 @@ describe("tenants at once (--parallel)", () => {
       expected.set(id, asLines(expectedAltScores(world.tenant(id).dataset, SINCE)));
       assert.notDeepEqual(initial.get(id), expected.get(id), `tenant ${id} has rows to back-fill`);
     }
+    const bySize = [...IDS].sort((a, b) => expected.get(b)!.length - expected.get(a)!.length);
+    assert.deepEqual(bySize, LARGEST_FIRST, "the sample tenants' sizes");
   });
   after(async () => {
     killChildren();
@@ -119,6 +125,14 @@ describe("tenants at once (--parallel)", () => {
       given.stdout,
       /^ {2}parallel: +3 tenants at once \(--parallel 3; as tenant PA streams through this process, extract, load, verify run for one tenant at a time; each OLAP session runs a statement in one process where its engine has a choice\)$/m,
     );
+    assert.match(
+      given.stdout,
+      new RegExp(
+        `^ {2}start order: ${LARGEST_FIRST.join(", ")} \\(the largest first, by the estimate of alt score rows\\)$`,
+        "m",
+      ),
+    );
+    assert.doesNotMatch(byDefault.stdout, /start order/, "one at a time: the configuration's order");
     // What the plan says is what the sessions run: without parallel workers only when tenants share the cores.
     const noWorkers = /^ {2}OLAP (session|reader): .*SET max_parallel_workers_per_gather = 0/gm;
     assert.equal(byDefault.stdout.match(noWorkers), null);
@@ -197,7 +211,11 @@ describe("tenants at once (--parallel)", () => {
       await assertExact(["PA", "PC", "PD"]);
       for (const id of ["PA", "PC", "PD"]) assert.equal(journal.tenants[id]!.state, "verified", id);
       const events = tenantEvents(result.stderr);
-      assert.equal(events.filter((event) => event.event === "started").length, 4);
+      assert.deepEqual(
+        events.filter((event) => event.event === "started").map((event) => event.tenant),
+        LARGEST_FIRST,
+        "the tenants started largest first",
+      );
       assert.equal(mostAtOnce(events), 2);
     } finally {
       await allowLock();

@@ -341,6 +341,8 @@ export interface Parallelism {
    * 40–42 s with workers, 33–42 s and a median of 36 s in eleven runs without).
    */
   oneProcessPerSession: boolean;
+  /** Tenant ids in the order the tenants start, and take their turns when they wait for one. */
+  startOrder: readonly string[];
 }
 
 /** Stopping migrate-olap before the first tenant and starting it after the last. */

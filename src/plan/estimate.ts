@@ -63,6 +63,11 @@ export function planSummary(plan: Plan, rate: RunRate): string[] {
     `  to extract:  ~${formatCount(rows)} alt score rows from ~${formatCount(exams)} exams in the window (ready tenants)`,
     `  estimate:    ~${duration(rows / rate.rowsPerSecond)} at ${formatCount(Math.round(rate.rowsPerSecond))} rows/s (${rate.source})`,
     `  parallel:    ${atOnce.tenants === 1 ? "one tenant at a time" : `${formatCount(atOnce.tenants)} tenants at once`} (${atOnce.reason})`,
+    ...(atOnce.tenants > 1 && plan.tenants.length > 1
+      ? [
+          `  start order: ${atOnce.startOrder.join(", ")} (the largest first, by the estimate of alt score rows)`,
+        ]
+      : []),
     ...(problems.length === 0
       ? ["  problems:    none"]
       : [

@@ -15,7 +15,7 @@ export const SERVER_SIDE_PARALLEL = 4;
  */
 export const STREAMING_TURN_STEPS: readonly StepName[] = ["extract", "load", "verify"];
 
-type ModesOf = Pick<TenantPlan, "tenant" | "extract" | "load" | "problems">;
+type ModesOf = Pick<TenantPlan, "tenant" | "extract" | "load" | "problems" | "estimates">;
 
 /**
  * `--parallel` when given. Else one tenant at a time when any ready tenant streams its rows
@@ -28,6 +28,39 @@ type ModesOf = Pick<TenantPlan, "tenant" | "extract" | "load" | "problems">;
  * steps take turns (STREAMING_TURN_STEPS).
  */
 export function parallelism(tenants: readonly ModesOf[], requested?: number): Parallelism {
+  const chosen = tenantsAtOnce(tenants, requested);
+  return { ...chosen, startOrder: startOrder(tenants, chosen.tenants) };
+}
+
+/**
+ * The order the tenants start in. With more than one at once, the largest first (by the plan's
+ * estimate of alt score rows; on a tie, in the configuration's order): a run ends when its last
+ * tenant does, and the last to start is then a small one (longest processing time first). A
+ * tenant waiting for a turn is served in this order too (`StepTurns`): a large tenant whose
+ * backup took longer does not queue behind small ones for its extract. One at a time, every
+ * order takes as long: the configuration's.
+ */
+function startOrder(tenants: readonly ModesOf[], atOnce: number): string[] {
+  const ordered =
+    Math.min(atOnce, tenants.length) > 1
+      ? [...tenants].sort((a, b) => b.estimates.altScoreRowsApprox - a.estimates.altScoreRowsApprox)
+      : tenants;
+  return ordered.map((tenant) => tenant.tenant.id);
+}
+
+/** The tenants in `order` (ids in the plan's start order); a tenant it does not name goes last. */
+export function inStartOrder<T extends { tenant: { id: string } }>(
+  tenants: readonly T[],
+  order: readonly string[],
+): T[] {
+  const rank = (tenant: T) => {
+    const index = order.indexOf(tenant.tenant.id);
+    return index < 0 ? order.length : index;
+  };
+  return [...tenants].sort((a, b) => rank(a) - rank(b));
+}
+
+function tenantsAtOnce(tenants: readonly ModesOf[], requested?: number): Omit<Parallelism, "startOrder"> {
   const ready = tenants.filter((tenant) => tenant.problems.length === 0);
   const streaming = ready.find((tenant) => !tenant.extract.serverSide || !tenant.load.serverSide);
   if (requested !== undefined) {

@@ -6,6 +6,7 @@ import { DEFAULT_PODS_TIMEOUT_MS, openController } from "../io/deployment/open.j
 import { mayBeAlive } from "../io/process-alive.js";
 import type { LockAction, Plan, TenantPlan } from "../plan/actions.js";
 import { extractShare } from "../plan/estimate.js";
+import { inStartOrder } from "../plan/parallelism.js";
 import type { LockOwner } from "../steps/context.js";
 import { peekTenantLock } from "../steps/lock.js";
 import type { ProgressSink } from "../steps/progress.js";
@@ -128,7 +129,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
       ...(controller && holdsMigrate(journal.migrate) ? { migrate: controller } : {}),
       warn,
       stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
-      turns: new StepTurns(atOnce.oneAtATime),
+      turns: new StepTurns(atOnce.oneAtATime, atOnce.startOrder),
     };
     const now = options.now ?? Date.now;
     /** Runs the tenant, or records why it is not started (--fail-fast, a lock held elsewhere, --stop-after). */
@@ -172,7 +173,7 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
           extractShare: extractShare(tenant.actions),
         })),
     );
-    await forEachAtMost(plan.tenants, atOnce.tenants, runOrSkip);
+    await forEachAtMost(inStartOrder(plan.tenants, atOnce.startOrder), atOnce.tenants, runOrSkip);
   } catch (error) {
     // Quiescing failed: no tenant was touched.
     migrateError = `migrate-olap could not be stopped: ${describeError(error)}`;

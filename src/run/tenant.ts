@@ -72,7 +72,7 @@ export async function runTenant(plan: TenantPlan, run: TenantRunContext): Promis
   };
   const runAction = async (action: Action) => {
     if (action.skipWhenDone.some((step) => context.results[step] !== undefined)) return;
-    const giveBack = await run.turns?.take(action.step, () =>
+    const giveBack = await run.turns?.take(action.step, id, () =>
       run.progress.info(id, `waits for its turn: ${action.step} runs for one tenant at a time`),
     );
     const stepStarted = Date.now();

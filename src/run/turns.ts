@@ -1,33 +1,49 @@
 import type { StepName } from "../plan/actions.js";
 
+interface Waiting {
+  rank: number;
+  resume: () => void;
+}
+
 interface Turn {
   taken: boolean;
-  waiting: (() => void)[];
+  waiting: Waiting[];
 }
 
 /**
- * One turn at a time per step, for the steps the plan's parallelism lists, first come first
- * served. A tenant never waits for a turn while it holds another (each step's turn is given back
- * before its next step asks), so the waits cannot deadlock; each wait ends when the holder's step
- * ends, which its own bounds (stall timeouts, lock waits) limit.
+ * One turn at a time per step, for the steps the plan's parallelism lists. A free turn goes to
+ * whoever asks; when it is given back, to the tenant waiting that comes first in the plan's start
+ * order (the largest first), else to the first to ask. A tenant never waits for a turn while it
+ * holds another (each step's turn is given back before its next step asks), so the waits cannot
+ * deadlock; each wait ends when the holder's step ends, which its own bounds (stall timeouts,
+ * lock waits) limit, and as every tenant asks for a step's turn a bounded number of times (once
+ * per attempt), no tenant waits behind others for ever.
  */
 export class StepTurns {
   private readonly turns = new Map<StepName, Turn>();
 
-  constructor(steps: readonly StepName[]) {
+  constructor(
+    steps: readonly StepName[],
+    private readonly startOrder: readonly string[] = [],
+  ) {
     for (const step of steps) this.turns.set(step, { taken: false, waiting: [] });
   }
 
   /**
-   * Waits for `step`'s turn (none when the step takes no turns) and returns the function that
-   * gives it back. `onWait` is called when another tenant has the turn.
+   * Waits for `step`'s turn for tenant `tenantId` (none when the step takes no turns) and returns
+   * the function that gives it back. `onWait` is called when another tenant has the turn.
    */
-  async take(step: StepName, onWait: () => void): Promise<() => void> {
+  async take(step: StepName, tenantId: string, onWait: () => void): Promise<() => void> {
     const turn = this.turns.get(step);
     if (!turn) return () => undefined;
     if (turn.taken) {
       onWait();
-      await new Promise<void>((resolve) => turn.waiting.push(resolve));
+      const rank = this.rankOf(tenantId);
+      await new Promise<void>((resume) => {
+        // Behind every waiting tenant of the same or an earlier rank: among equals, first come first served.
+        const behind = turn.waiting.findIndex((waiting) => waiting.rank > rank);
+        turn.waiting.splice(behind < 0 ? turn.waiting.length : behind, 0, { rank, resume });
+      });
     }
     turn.taken = true;
     let given = false;
@@ -37,7 +53,12 @@ export class StepTurns {
       // Handed to the first tenant waiting, the turn stays taken; else it is free.
       const next = turn.waiting.shift();
       turn.taken = next !== undefined;
-      next?.();
+      next?.resume();
     };
+  }
+
+  private rankOf(tenantId: string): number {
+    const index = this.startOrder.indexOf(tenantId);
+    return index < 0 ? this.startOrder.length : index;
   }
 }

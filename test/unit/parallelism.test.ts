@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RunTally } from "../../src/cli/run-tally.js";
 import { extractShare } from "../../src/plan/estimate.js";
-import { parallelism, SERVER_SIDE_PARALLEL } from "../../src/plan/parallelism.js";
+import { inStartOrder, parallelism, SERVER_SIDE_PARALLEL } from "../../src/plan/parallelism.js";
 import { sessionSetup, tenantActions } from "../../src/plan/tenant-actions.js";
 import type { StepName } from "../../src/plan/actions.js";
 import { forEachAtMost } from "../../src/run/pool.js";
@@ -46,6 +46,7 @@ describe("tenants at once", () => {
       reason: "no tenant is ready",
       oneAtATime: [],
       oneProcessPerSession: false,
+      startOrder: ["NV"],
     });
   });
 
@@ -57,12 +58,14 @@ describe("tenants at once", () => {
         "each OLAP session runs a statement in one process where its engine has a choice",
       oneAtATime: ["extract", "load", "verify"],
       oneProcessPerSession: true,
+      startOrder: ["CA", "NV"],
     });
     assert.deepEqual(parallelism([serverSide("CA"), serverSide("WA")], 3), {
       tenants: 3,
       reason: "--parallel 3; each OLAP session runs a statement in one process where its engine has a choice",
       oneAtATime: [],
       oneProcessPerSession: true,
+      startOrder: ["CA", "WA"],
     });
     assert.deepEqual(parallelism([streaming("NV")], 1).oneAtATime, [], "one tenant takes no turns");
     assert.equal(parallelism([serverSide("CA")], 1).tenants, 1);
@@ -130,12 +133,59 @@ describe("tenants at once", () => {
     }
   });
 
-  it("step turns: one holder per step, first come first served; other steps do not wait", async () => {
+  it("with more than one tenant at once, the largest start first (ties in the configuration's order); one at a time, the configuration's order", () => {
+    const sized = (id: string, rows: number, make = streaming) => {
+      const tenant = make(id);
+      tenant.estimates = { ...tenant.estimates, altScoreRowsApprox: rows };
+      return tenant;
+    };
+    const tenants = [sized("CA", 10), sized("NV", 300), sized("WA", 20), sized("OR", 300), sized("ID", 5)];
+    const largestFirst = ["NV", "OR", "WA", "CA", "ID"];
+    assert.deepEqual(parallelism(tenants, 2).startOrder, largestFirst);
+    assert.deepEqual(
+      parallelism(tenants).startOrder,
+      ["CA", "NV", "WA", "OR", "ID"],
+      "streaming: one at a time",
+    );
+    assert.deepEqual(parallelism(tenants, 1).startOrder, ["CA", "NV", "WA", "OR", "ID"]);
+    const servers = tenants.map((tenant) =>
+      sized(tenant.tenant.id, tenant.estimates.altScoreRowsApprox, serverSide),
+    );
+    assert.deepEqual(parallelism(servers).startOrder, largestFirst, "server-side: four at once by default");
+    // The run starts them in that order, whatever order the plan lists them in.
+    assert.deepEqual(
+      inStartOrder(tenants, largestFirst).map((tenant) => tenant.tenant.id),
+      largestFirst,
+    );
+    assert.deepEqual(
+      inStartOrder(tenants, ["WA"]).map((tenant) => tenant.tenant.id),
+      ["WA", "CA", "NV", "OR", "ID"],
+      "tenants the order does not name keep their places, after it",
+    );
+  });
+
+  it("step turns: a turn given back goes to the waiting tenant that comes first in the start order", async () => {
+    const turns = new StepTurns(["extract"], ["BIG", "MID", "SMALL"]);
+    const order: string[] = [];
+    const holdFirst = await turns.take("extract", "SMALL", () => order.push("SMALL waited"));
+    // They ask in the opposite order of their rank; the unnamed tenant comes after every named one.
+    const asks = ["OTHER", "SMALL", "MID", "BIG"].map(async (tenant) => {
+      const giveBack = await turns.take("extract", tenant, () => undefined);
+      order.push(tenant);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      giveBack();
+    });
+    holdFirst();
+    await Promise.all(asks);
+    assert.deepEqual(order, ["BIG", "MID", "SMALL", "OTHER"]);
+  });
+
+  it("step turns: one holder per step, first come first served among equals; other steps do not wait", async () => {
     const turns = new StepTurns(["extract", "merge"]);
     const order: string[] = [];
     const waited: string[] = [];
     const hold = async (tenant: string, step: StepName, ms: number) => {
-      const giveBack = await turns.take(step, () => waited.push(`${tenant} ${step}`));
+      const giveBack = await turns.take(step, tenant, () => waited.push(`${tenant} ${step}`));
       order.push(`${tenant} ${step} start`);
       await new Promise((resolve) => setTimeout(resolve, ms));
       order.push(`${tenant} ${step} end`);
