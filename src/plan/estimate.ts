@@ -65,7 +65,8 @@ export function planSummary(plan: Plan, rate: RunRate): string[] {
     `  parallel:    ${atOnce.tenants === 1 ? "one tenant at a time" : `${formatCount(atOnce.tenants)} tenants at once`} (${atOnce.reason})`,
     ...(atOnce.tenants > 1 && plan.tenants.length > 1
       ? [
-          `  start order: ${atOnce.startOrder.join(", ")} (the largest first, by the estimate of alt score rows)`,
+          `  start order: ${atOnce.startOrder.join(", ")} (${withProblems > 0 ? "those with problems first, then " : ""}` +
+            "the largest first, by the estimate of alt score rows)",
         ]
       : []),
     ...(problems.length === 0

@@ -35,7 +35,8 @@ export function parallelism(tenants: readonly ModesOf[], requested?: number): Pa
 /**
  * The order the tenants start in. With more than one at once, the largest first (by the plan's
  * estimate of alt score rows; on a tie, in the configuration's order): a run ends when its last
- * tenant does, and the last to start is then a small one (longest processing time first). A
+ * tenant does, and the last to start is then a small one (longest processing time first). Tenants
+ * with problems come before all: they fail at once, and with `--fail-fast` before any work. A
  * tenant waiting for a turn is served in this order too (`StepTurns`): a large tenant whose
  * backup took longer does not queue behind small ones for its extract. One at a time, every
  * order takes as long: the configuration's.
@@ -43,7 +44,11 @@ export function parallelism(tenants: readonly ModesOf[], requested?: number): Pa
 function startOrder(tenants: readonly ModesOf[], atOnce: number): string[] {
   const ordered =
     Math.min(atOnce, tenants.length) > 1
-      ? [...tenants].sort((a, b) => b.estimates.altScoreRowsApprox - a.estimates.altScoreRowsApprox)
+      ? [...tenants].sort(
+          (a, b) =>
+            Number(a.problems.length === 0) - Number(b.problems.length === 0) ||
+            b.estimates.altScoreRowsApprox - a.estimates.altScoreRowsApprox,
+        )
       : tenants;
   return ordered.map((tenant) => tenant.tenant.id);
 }

@@ -41,13 +41,17 @@ describe("the plan's first screen", () => {
       actions: tenantActions(tenantFacts, settings({})),
     };
   };
-  const plan = (tenants: ReturnType<typeof tenantPlan>[], failed: Plan["failed"] = []): Plan =>
+  const plan = (
+    tenants: ReturnType<typeof tenantPlan>[],
+    failed: Plan["failed"] = [],
+    atOnce?: number,
+  ): Plan =>
     ({
       runId: "r",
       since: "s",
       uriRoot: "s3://b",
       backup: true,
-      parallelism: parallelism(tenants),
+      parallelism: parallelism(tenants, atOnce),
       tenants,
       failed,
     }) as Plan;
@@ -60,6 +64,20 @@ describe("the plan's first screen", () => {
     assert.equal(lines[0], "Summary: 2 tenants: 2 ready, 0 with problems, 0 failed preflight");
     assert.match(lines[1]!, /~3,600,000 alt score rows from ~1,800,000 exams/);
     assert.match(lines[2]!, /~6 min at 10,000 rows\/s \(test\)/);
+  });
+
+  it("with more than one tenant at once, shows the start order under the parallelism", () => {
+    const tenants = [tenantPlan("a", 1000), tenantPlan("b", 3000), tenantPlan("c", 2000)];
+    const rate = { rowsPerSecond: 1000, source: "test" };
+    const startOrder = (lines: string[]) => lines.filter((line) => line.startsWith("  start order:"));
+    assert.deepEqual(startOrder(planSummary(plan(tenants, [], 2), rate)), [
+      "  start order: b, c, a (the largest first, by the estimate of alt score rows)",
+    ]);
+    assert.deepEqual(startOrder(planSummary(plan(tenants), rate)), [], "one at a time: no order to show");
+    const withProblem = [...tenants, tenantPlan("d", 10, ["missing privilege"])];
+    assert.deepEqual(startOrder(planSummary(plan(withProblem, [], 2), rate)), [
+      "  start order: d, b, c, a (those with problems first, then the largest first, by the estimate of alt score rows)",
+    ]);
   });
 
   it("lists problems one per line, at most eight, and says how many more there are", () => {

@@ -133,7 +133,7 @@ describe("tenants at once", () => {
     }
   });
 
-  it("with more than one tenant at once, the largest start first (ties in the configuration's order); one at a time, the configuration's order", () => {
+  it("with more than one tenant at once, tenants with problems first, then the largest (ties in the configuration's order); one at a time, the configuration's order", () => {
     const sized = (id: string, rows: number, make = streaming) => {
       const tenant = make(id);
       tenant.estimates = { ...tenant.estimates, altScoreRowsApprox: rows };
@@ -152,6 +152,10 @@ describe("tenants at once", () => {
       sized(tenant.tenant.id, tenant.estimates.altScoreRowsApprox, serverSide),
     );
     assert.deepEqual(parallelism(servers).startOrder, largestFirst, "server-side: four at once by default");
+    // A tenant with problems fails at once: it goes first (with --fail-fast, before any work).
+    const blocked = sized("MT", 1);
+    blocked.problems = ["missing privilege"];
+    assert.deepEqual(parallelism([...tenants, blocked], 2).startOrder, ["MT", ...largestFirst]);
     // The run starts them in that order, whatever order the plan lists them in.
     assert.deepEqual(
       inStartOrder(tenants, largestFirst).map((tenant) => tenant.tenant.id),
