@@ -15,7 +15,7 @@ export const SERVER_SIDE_PARALLEL = 4;
  */
 export const STREAMING_TURN_STEPS: readonly StepName[] = ["extract", "load", "verify"];
 
-type ModesOf = Pick<TenantPlan, "tenant" | "extract" | "load" | "problems" | "estimates">;
+type ParallelismInput = Pick<TenantPlan, "tenant" | "extract" | "load" | "problems" | "estimates">;
 
 /**
  * `--parallel` when given. Else one tenant at a time when any ready tenant streams its rows
@@ -27,7 +27,7 @@ type ModesOf = Pick<TenantPlan, "tenant" | "extract" | "load" | "problems" | "es
  * OLAP sessions run a statement in one process, and with a tenant that streams, the streaming
  * steps take turns (STREAMING_TURN_STEPS).
  */
-export function parallelism(tenants: readonly ModesOf[], requested?: number): Parallelism {
+export function parallelism(tenants: readonly ParallelismInput[], requested?: number): Parallelism {
   const chosen = tenantsAtOnce(tenants, requested);
   return { ...chosen, startOrder: startOrder(tenants, chosen.tenants) };
 }
@@ -36,12 +36,13 @@ export function parallelism(tenants: readonly ModesOf[], requested?: number): Pa
  * The order the tenants start in. With more than one at once, the largest first (by the plan's
  * estimate of alt score rows; on a tie, in the configuration's order): a run ends when its last
  * tenant does, and the last to start is then a small one (longest processing time first). Tenants
- * with problems come before all: they fail at once, and with `--fail-fast` before any work. A
+ * with problems come before all: they fail at once, so the run reports them first (and with
+ * `--fail-fast`, only the tenants started beside them run). A
  * tenant waiting for a turn is served in this order too (`StepTurns`): a large tenant whose
  * backup took longer does not queue behind small ones for its extract. One at a time, every
  * order takes as long: the configuration's.
  */
-function startOrder(tenants: readonly ModesOf[], atOnce: number): string[] {
+function startOrder(tenants: readonly ParallelismInput[], atOnce: number): string[] {
   const ordered =
     Math.min(atOnce, tenants.length) > 1
       ? [...tenants].sort(
@@ -58,14 +59,20 @@ export function inStartOrder<T extends { tenant: { id: string } }>(
   tenants: readonly T[],
   order: readonly string[],
 ): T[] {
-  const rank = (tenant: T) => {
-    const index = order.indexOf(tenant.tenant.id);
-    return index < 0 ? order.length : index;
-  };
-  return [...tenants].sort((a, b) => rank(a) - rank(b));
+  const rank = startRanks(order);
+  return [...tenants].sort((a, b) => rank(a.tenant.id) - rank(b.tenant.id));
 }
 
-function tenantsAtOnce(tenants: readonly ModesOf[], requested?: number): Omit<Parallelism, "startOrder"> {
+/** A tenant id's place in the start order; an id it does not name comes after all it names. */
+export function startRanks(order: readonly string[]): (tenantId: string) => number {
+  const ranks = new Map(order.map((id, index) => [id, index]));
+  return (tenantId) => ranks.get(tenantId) ?? order.length;
+}
+
+function tenantsAtOnce(
+  tenants: readonly ParallelismInput[],
+  requested?: number,
+): Omit<Parallelism, "startOrder"> {
   const ready = tenants.filter((tenant) => tenant.problems.length === 0);
   const streaming = ready.find((tenant) => !tenant.extract.serverSide || !tenant.load.serverSide);
   if (requested !== undefined) {

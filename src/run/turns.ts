@@ -1,4 +1,5 @@
 import type { StepName } from "../plan/actions.js";
+import { startRanks } from "../plan/parallelism.js";
 
 interface Waiting {
   rank: number;
@@ -21,12 +22,11 @@ interface Turn {
  */
 export class StepTurns {
   private readonly turns = new Map<StepName, Turn>();
+  private readonly rankOf: (tenantId: string) => number;
 
-  constructor(
-    steps: readonly StepName[],
-    private readonly startOrder: readonly string[] = [],
-  ) {
+  constructor(steps: readonly StepName[], startOrder: readonly string[] = []) {
     for (const step of steps) this.turns.set(step, { taken: false, waiting: [] });
+    this.rankOf = startRanks(startOrder);
   }
 
   /**
@@ -55,10 +55,5 @@ export class StepTurns {
       turn.taken = next !== undefined;
       next?.resume();
     };
-  }
-
-  private rankOf(tenantId: string): number {
-    const index = this.startOrder.indexOf(tenantId);
-    return index < 0 ? this.startOrder.length : index;
   }
 }
