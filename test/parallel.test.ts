@@ -3,7 +3,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { insertAltRows } from "../demo/install.js";
+import { resolveConfig } from "../src/config/settings.js";
 import { quotePg } from "../src/dialects/postgres.js";
+import { buildPlan, runPlan, silentProgress } from "../src/index.js";
 import { type JournalData, RunJournal } from "../src/run/journal.js";
 import { asLines, expectedAltScores } from "./helpers/oracle.js";
 import { killChildren, startPaused } from "./helpers/paused.js";
@@ -250,6 +252,29 @@ describe("tenants at once (--parallel)", () => {
     } finally {
       await allowLock();
     }
+  });
+
+  it("--fail-fast with --parallel 2 and a tenant the plan finds a problem in: no tenant runs, that one fails with its problem", async () => {
+    const config = resolveConfig({ configDir: world.configDir, since: SINCE, env: world.cliEnv() });
+    const plan = await buildPlan(config, { backup: true, partBytes: 1 << 20, parallel: 2 });
+    assert.deepEqual(plan.failed, []);
+    plan.tenants.find((tenant) => tenant.tenant.id === "PC")!.problems = ["a problem the test put there"];
+    const report = await runPlan(plan, {
+      progress: silentProgress,
+      failFast: true,
+      journalDir: world.journalDir,
+    });
+    assert.deepEqual(
+      report.tenants.map((tenant) => [tenant.tenant, tenant.status]),
+      [
+        ["PA", "skipped"],
+        ["PB", "skipped"],
+        ["PC", "failed"],
+        ["PD", "skipped"],
+      ],
+    );
+    assert.match(report.tenants[2]!.error ?? "", /preflight: a problem the test put there/);
+    for (const id of IDS) assert.deepEqual(await world.altScores(id), initial.get(id), id);
   });
 
   // The tenants stream, so they take turns at the extract and the merge: with two at once, one is

@@ -36,8 +36,7 @@ export function parallelism(tenants: readonly ParallelismInput[], requested?: nu
  * The order the tenants start in. With more than one at once, the largest first (by the plan's
  * estimate of alt score rows; on a tie, in the configuration's order): a run ends when its last
  * tenant does, and the last to start is then a small one (longest processing time first). Tenants
- * with problems come before all: they fail at once, so the run reports them first (and with
- * `--fail-fast`, only the tenants started beside them run). A
+ * with problems come before all: they fail at once, and the run reports them first. A
  * tenant waiting for a turn is served in this order too (`StepTurns`): a large tenant whose
  * backup took longer does not queue behind small ones for its extract. One at a time, every
  * order takes as long: the configuration's.

@@ -109,7 +109,14 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
   try {
     // Stop migrate-olap only when some tenant has work left (not when all failed preflight, are
     // held by other runs, or finished before; nor when --fail-fast will skip them all).
-    const doomed = options.failFast && (plan.failed.length > 0 || refused.size > 0);
+    // A tenant known to fail before it starts: refused at its lock, or with problems in the plan.
+    const failsAtOnce = (tenant: TenantPlan) => refused.has(tenant.tenant.id) || tenant.problems.length > 0;
+    const doomed =
+      options.failFast &&
+      (plan.failed.length > 0 ||
+        plan.tenants.some(
+          (tenant) => failsAtOnce(tenant) && journal.tenant(tenant.tenant.id).state !== "verified",
+        ));
     const runnable = plan.tenants.some(
       (tenant) =>
         tenant.problems.length === 0 &&
@@ -136,8 +143,9 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
     const runOrSkip = async (tenantPlan: TenantPlan) => {
       const id = tenantPlan.tenant.id;
       const entry = journal.tenant(id);
-      // With --fail-fast, a tenant refused up front fails the run as a failed preflight does: nothing runs.
-      if ((doomed || (options.failFast && failures > 0)) && !refused.has(id)) {
+      // With --fail-fast, a tenant known to fail up front fails the run as a failed preflight does:
+      // nothing runs, and it is reported with its own reason.
+      if ((doomed || (options.failFast && failures > 0)) && !failsAtOnce(tenantPlan)) {
         await journal.update(() => (entry.skipped = "an earlier tenant failed (--fail-fast)"));
         options.progress.tenantEnded(id, "skipped");
         return;
