@@ -14,11 +14,11 @@ interface Turn {
 /**
  * One turn at a time per step, for the steps the plan's parallelism lists. A free turn goes to
  * whoever asks; when it is given back, to the tenant waiting that comes first in the plan's start
- * order (the largest first), else to the first to ask. A tenant never waits for a turn while it
- * holds another (each step's turn is given back before its next step asks), so the waits cannot
- * deadlock; each wait ends when the holder's step ends, which its own bounds (stall timeouts,
- * lock waits) limit, and as every tenant asks for a step's turn a bounded number of times (once
- * per attempt), no tenant waits behind others for ever.
+ * order (the largest first), and among equals to the first to ask. A tenant never waits for a
+ * turn while it holds another (each step's turn is given back before its next step asks), so the
+ * waits cannot deadlock; each wait ends when the holder's step ends, which its own bounds (stall
+ * timeouts, lock waits) limit, and as every tenant asks for a step's turn a bounded number of
+ * times (once per attempt), no tenant waits behind others for ever.
  */
 export class StepTurns {
   private readonly turns = new Map<StepName, Turn>();
