@@ -107,22 +107,13 @@ export async function executePlan(plan: Plan, options: RunOptions): Promise<RunO
   // Before anything is stopped or written: a tenant another run works on is refused at once.
   const refused = await refuseLockedTenants(plan, journal, owner, takeOverLock);
   try {
-    // Stop migrate-olap only when some tenant has work left (not when all failed preflight, are
-    // held by other runs, or finished before; nor when --fail-fast will skip them all).
     // A tenant known to fail before it starts: refused at its lock, or with problems in the plan.
     const failsAtOnce = (tenant: TenantPlan) => refused.has(tenant.tenant.id) || tenant.problems.length > 0;
-    const doomed =
-      options.failFast &&
-      (plan.failed.length > 0 ||
-        plan.tenants.some(
-          (tenant) => failsAtOnce(tenant) && journal.tenant(tenant.tenant.id).state !== "verified",
-        ));
-    const runnable = plan.tenants.some(
-      (tenant) =>
-        tenant.problems.length === 0 &&
-        !refused.has(tenant.tenant.id) &&
-        journal.tenant(tenant.tenant.id).state !== "verified",
-    );
+    const workLeft = plan.tenants.filter((tenant) => journal.tenant(tenant.tenant.id).state !== "verified");
+    // Stop migrate-olap only when some tenant has work left (not when all failed preflight, are
+    // held by other runs, or finished before; nor when --fail-fast will skip them all).
+    const doomed = options.failFast && (plan.failed.length > 0 || workLeft.some(failsAtOnce));
+    const runnable = workLeft.some((tenant) => !failsAtOnce(tenant));
     if (plan.migrate && controller && runnable && !doomed) {
       const earlier = await strandedRuns(journalDir, plan.runId);
       await quiesce(controller, plan.migrate.spec, journal, owner, earlier, warn);
