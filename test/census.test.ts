@@ -4,6 +4,7 @@ import type { Dataset, Exam, ExamScore } from "../demo/dataset.js";
 import { type Rejection, RejectionTally } from "../src/core/rejections.js";
 import { quotePg } from "../src/dialects/postgres.js";
 import type { RunReport } from "../src/report/summary.js";
+import { RunJournal } from "../src/run/journal.js";
 import { sampleDataset, World } from "./helpers/world.js";
 
 const SINCE = "2019-11-01 00:00:00";
@@ -36,6 +37,7 @@ for (const { name, twins, olap } of CASES) {
     let report: RunReport;
     let changed: { differs: Exam; missing: Exam; twins: ExamScore[] };
     let twinsLoaded: number;
+    let twinsSeen: boolean | undefined;
 
     before(async () => {
       dataset = sampleDataset(120, 41);
@@ -62,6 +64,8 @@ for (const { name, twins, olap } of CASES) {
         );
         return Number(rows[0]!.n);
       });
+      const journal = await RunJournal.load(world.journalDir, report.runId);
+      twinsSeen = journal.tenant("CE").results.extract?.twins;
     });
     after(() => world?.destroy());
 
@@ -80,6 +84,10 @@ for (const { name, twins, olap } of CASES) {
         "the data has every reason",
       );
       assert.deepEqual(census, expected);
+    });
+
+    it(`the extract ${twins ? "saw the twins go by" : "saw no twins, so the keep pass did not look for any"}`, () => {
+      assert.equal(twinsSeen, twins);
     });
 
     if (twins) {

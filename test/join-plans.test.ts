@@ -85,6 +85,11 @@ describe("the PostgreSQL dialect plans no nested loop for its bulk joins", () =>
       /Nested Loop/,
       "the keep pass plans a nested loop",
     );
+    assert.doesNotMatch(
+      await plan(tenant.selectRowsNoTwins()[0]!),
+      /Nested Loop/,
+      "the keep pass without twins plans a nested loop",
+    );
     for (const statement of tenant.selectRows()) await run(statement);
     await run(tenant.analyzeRows());
     for (const [name, statement] of joinsOfKeptRows()) {

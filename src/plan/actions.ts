@@ -144,6 +144,13 @@ export interface MergeAction extends ActionBase<"merge"> {
    * its exam is the tenant's OLAP exam, else with why not.
    */
   selectRows: PgStatement[];
+  /**
+   * The same marks without looking for twins, when the extract saw every staged row and no twins
+   * among them; absent where the server writes the parts (nothing watches them).
+   */
+  selectRowsNoTwins?: PgStatement[];
+  /** Settings for the keep pass alone, in a transaction of its own (none: no transaction). */
+  keepPassSettings: PgStatement[];
   /** Statistics of the marked rows, for the plans of the statements that read them. */
   analyzeRows: PgStatement;
   /**

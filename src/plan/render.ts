@@ -7,6 +7,8 @@ import { journalCopyUri } from "./staging-location.js";
 const MASK = "********";
 /** When the merge reads the twins (second warehouse score rows for one exam and alt score). */
 const ONLY_WITH_TWINS = "only when the keep pass marked fewer rows than were staged (twins)";
+/** When the keep pass need not look for twins. */
+const ONLY_WITHOUT_TWINS = "when the extract saw every staged row and no twins among them";
 
 type Labeled = [string, Statement];
 
@@ -179,8 +181,18 @@ export function statementsOf(action: Action): Labeled[] {
         ? "OLAP, on a second session during the transaction"
         : "OLAP, before the transaction";
       return [
-        ...each("OLAP", action.selectRows),
-        ["OLAP, statistics of the marked rows", action.analyzeRows],
+        ...each("OLAP, BEGIN; for the keep pass only", action.keepPassSettings),
+        ...each(`OLAP, ${ONLY_WITHOUT_TWINS}: mark the staged rows`, action.selectRowsNoTwins ?? []),
+        ...each(
+          action.selectRowsNoTwins
+            ? "OLAP, instead, when it saw some or could not tell: mark the staged rows, twins left out"
+            : "OLAP: mark the staged rows, twins left out",
+          action.selectRows,
+        ),
+        [
+          `OLAP${action.keepPassSettings.length > 0 ? ", COMMIT;" : ""} statistics of the marked rows`,
+          action.analyzeRows,
+        ],
         ...each(`OLAP, ${ONLY_WITH_TWINS}: statistics of the staged rows`, action.analyzeStage),
         ...each("OLAP, the second session first", action.secondSession),
         [`${kept}: the rows not kept, by reason`, action.rejections.marked],

@@ -173,6 +173,8 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     step: "merge",
     summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,
     selectRows: olap.selectRows(),
+    ...(facts.extract.serverSide ? {} : { selectRowsNoTwins: olap.selectRowsNoTwins() }),
+    keepPassSettings: olap.keepPassSettings(),
     analyzeRows: olap.analyzeRows(),
     analyzeStage: olap.analyzeStage(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),

@@ -10,6 +10,7 @@ import { writeManifest } from "./manifest.js";
 import type { ExtractResult, StagedPart } from "./results.js";
 import type { StepProgress } from "./progress.js";
 import type { ExtractSink } from "./context.js";
+import { TwinWatch } from "./twins.js";
 
 const FLUSH_CHARS = 64 * 1024;
 const PROGRESS_EVERY_ROWS = 10_000;
@@ -35,6 +36,7 @@ export async function streamExtract(
   }
   const rejections = new RejectionTally();
   const counts = { read: 0, staged: 0 };
+  const twins = new TwinWatch();
   // One writer for all ranges: their chunks are whole lines, and one upload at a time keeps the
   // S3 upload's buffers to a single pair.
   const writer = new PartWriter(staging, action.objectBase, action.partBytes, stallMs, sink);
@@ -52,6 +54,7 @@ export async function streamExtract(
                 `warehouse exam_score row ${id}: a column that exam_alt_score requires is NULL in the warehouse`,
               );
             } else {
+              twins.see(line);
               pending += line + "\n";
               pendingRows++;
             }
@@ -83,6 +86,7 @@ export async function streamExtract(
       parts: staged,
       manifestName,
       sourceRejections: rejections.list(),
+      twins: twins.twins,
     };
   } catch (error) {
     await writer.abort();

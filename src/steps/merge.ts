@@ -14,13 +14,20 @@ import type { LevelCount, MergeResult } from "./results.js";
  * before COMMIT, with the live table's checksum; if they do not add up, nothing changes.
  */
 export async function merge(action: MergeAction, context: StepContext): Promise<MergeResult> {
-  const loaded = context.results.load;
-  if (!loaded) throw new RuntimeError("internal: the plan merges before it loads");
+  const { extract: extracted, load: loaded } = context.results;
+  if (!extracted || !loaded) throw new RuntimeError("internal: the plan merges before it loads");
   const { rowsCopied } = loaded;
   const progress = context.progress("merge", rowsCopied);
   const olap = await context.sessions.olap();
+  // The extract watched every staged row go by: when it saw no twins, none need looking for.
+  const keepPass = (extracted.twins === false && action.selectRowsNoTwins) || action.selectRows;
   let marked = 0;
-  for (const statement of action.selectRows) marked = (await olap.query(statement)).rowCount;
+  const mark = async () => {
+    for (const statement of action.keepPassSettings) await olap.query(statement);
+    for (const statement of keepPass) marked = (await olap.query(statement)).rowCount;
+  };
+  if (action.keepPassSettings.length > 0) await olap.inTransaction(mark);
+  else await mark();
   await olap.query(action.analyzeRows);
   // The keep pass leaves twins out: fewer rows marked than staged means there are some.
   const twins = marked < rowsCopied;

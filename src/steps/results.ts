@@ -30,6 +30,12 @@ export interface ExtractResult {
   manifestName: string;
   /** Rows not staged because an alt value is NULL. */
   sourceRejections: Rejection[];
+  /**
+   * Whether two staged rows share an exam and alt score (twins), as this process saw them
+   * stream by; absent when it cannot tell (the server wrote the parts, or the exam ids spread
+   * too wide for the watch's memory).
+   */
+  twins?: boolean;
 }
 
 export interface LoadResult {

@@ -136,14 +136,14 @@ SELECT line_number, trim(colname) AS colname, trim(err_reason) AS err_reason, tr
 -- load: only if COPY fails: the rows it rejected, from the first that has them
 SELECT line_number, trim(column_name) AS colname, trim(error_message) AS err_reason, trim(file_name) AS file_name FROM sys_load_error_detail WHERE query_id = pg_last_copy_id() ORDER BY line_number LIMIT 20;
 
--- merge: OLAP
+-- merge: OLAP: mark the staged rows, twins left out
 CREATE TEMP TABLE backfill_rows AS
 SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_year, s.scale_score, s.performance_level, s.completed_at, s.migrate_id, s.updated, s.update_import_id,
   CASE WHEN e.id IS NULL THEN 2 WHEN e.student_id = s.student_id AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year THEN 0 ELSE 1 END AS verdict
   FROM backfill_stage s LEFT JOIN "reporting_ot".exam e ON e.id = s.exam_id
 WHERE 1 = 0;
 
--- merge: OLAP
+-- merge: OLAP: mark the staged rows, twins left out
 INSERT INTO backfill_rows (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id, verdict)
 SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id, verdict FROM (
   SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_year, s.scale_score, s.performance_level, s.completed_at, s.migrate_id, s.updated, s.update_import_id,
@@ -153,7 +153,7 @@ SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_sc
 ) ranked
 WHERE twin_rank = 1;
 
--- merge: OLAP, statistics of the marked rows
+-- merge: OLAP statistics of the marked rows
 ANALYZE backfill_rows;
 
 -- merge: OLAP, before the transaction: the rows not kept, by reason

@@ -118,7 +118,19 @@ CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (
 -- load: OLAP, once per staged part, when the COPY did not run alongside the extract
 COPY "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) FROM STDIN WITH (FORMAT csv, NULL '\N');
 
--- merge: OLAP
+-- merge: OLAP, BEGIN; for the keep pass only
+SET LOCAL parallel_setup_cost = 0;
+
+-- merge: OLAP, BEGIN; for the keep pass only
+SET LOCAL parallel_tuple_cost = 0;
+
+-- merge: OLAP, when the extract saw every staged row and no twins among them: mark the staged rows
+CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" AS
+SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_year, s.scale_score, s.performance_level, s.completed_at, s.migrate_id, s.updated, s.update_import_id,
+  CASE WHEN e.id IS NULL THEN 2 WHEN e.student_id = s.student_id AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year THEN 0 ELSE 1 END AS verdict
+  FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" s LEFT JOIN "reporting_pa".exam e ON e.id = s.exam_id;
+
+-- merge: OLAP, instead, when it saw some or could not tell: mark the staged rows, twins left out
 CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" AS
 SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_year, s.scale_score, s.performance_level, s.completed_at, s.migrate_id, s.updated, s.update_import_id,
   CASE WHEN e.id IS NULL THEN 2 WHEN e.student_id = s.student_id AND e.asmt_id = s.asmt_id AND e.school_year = s.school_year THEN 0 ELSE 1 END AS verdict
@@ -126,7 +138,7 @@ SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_ye
 WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" d
   WHERE d.exam_id = s.exam_id AND d.subject_score_id = s.subject_score_id AND d.id < s.id);
 
--- merge: OLAP, statistics of the marked rows
+-- merge: OLAP, COMMIT; statistics of the marked rows
 ANALYZE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 
 -- merge: OLAP, only when the keep pass marked fewer rows than were staged (twins): statistics of the staged rows

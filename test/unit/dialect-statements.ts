@@ -202,6 +202,8 @@ export function olapStatements(dialect: PostgresDialect): {
       add("load", form, ...statements);
     }
     add("selectRows", "", ...t.selectRows());
+    add("selectRowsNoTwins", "", ...t.selectRowsNoTwins());
+    add("keepPassSettings", "", ...t.keepPassSettings()); // Redshift: none (temporary work tables)
     add("rejections", "5", t.rejections(5).marked, t.rejections(5).withTwins);
     add("replaceMemory", "", ...t.replaceMemory()); // Redshift: none (no work_mem)
     add("deleteReplaced", "", t.deleteReplaced());
@@ -263,6 +265,7 @@ export const NOT_STATEMENTS = new Set([
   "tenant.workTable", // a table name
   "tenant.createWorkTable", // the start of a CREATE statement
   "tenant.verdictOf", // the verdict expression of selectRows
+  "tenant.keepPass", // the statements of selectRows and selectRowsNoTwins
   "tenant.examByKey", // a LEFT JOIN fragment of rejections
   "tenant.inScope", // a FROM … WHERE fragment of the verify statements
   "tenant.table", // a quoted table name
