@@ -18,8 +18,8 @@ const ZERO = 48;
 /**
  * Watches the staged lines for twins: two score rows for one exam and alt score. When the extract
  * saw every staged line and none shared an exam and alt score, the merge's keep pass need not look
- * for twins (an anti-join of the stage with itself, a third of its time). Exact: one bit per exam
- * id and alt score, in pages allocated only where the exams are.
+ * for twins (an anti-join of the stage with itself, a quarter to a third of its time). Exact: one
+ * bit per exam id and alt score, in pages allocated only where the exams are.
  */
 export class TwinWatch {
   /** Per alt score id, its pages by exam id / PAGE_BITS. */
