@@ -253,8 +253,8 @@ export class PostgresTenantSql {
 
   /**
    * The keep pass when the extract saw every staged row and no twins among them: the same marks,
-   * without looking for twins (a third of the pass's time: 2.5–2.7 s against 3.7–4.0 s on the
-   * benchmark's lean stage).
+   * without looking for twins (a quarter to a third of the pass's time: 2.5–2.7 s against 3.7–4.0 s
+   * on the benchmark's lean stage).
    */
   selectRowsNoTwins(): PgStatement[] {
     return this.keepPass("no twins");
@@ -265,14 +265,15 @@ export class PostgresTenantSql {
    * would rather not. Its CREATE TABLE AS writes every row through the leader, so the planner
    * prices each row the workers hand over (`parallel_tuple_cost`) and, without the twins'
    * anti-join, keeps the join in one process: 3.6 s against 2.5–2.8 s with workers on the
-   * benchmark's lean stage (2.7 million rows), 5.0 s against 4.3 s inside a run.
+   * benchmark's lean stage (2.7 million rows), 5.0 s against 4.3 s inside a run. None for
+   * temporary tables, which PostgreSQL never scans in parallel (Redshift has no such settings).
    */
   keepPassSettings(): PgStatement[] {
     if (this.workTables === "temporary") return [];
     return [sql("SET LOCAL parallel_setup_cost = 0"), sql("SET LOCAL parallel_tuple_cost = 0")];
   }
 
-  private keepPass(twins: "leave twins out" | "no twins"): PgStatement[] {
+  private keepPass(mode: "leave twins out" | "no twins"): PgStatement[] {
     const columns = EXAM_ALT_SCORE_COLUMNS.map((column) => `s.${column}`).join(", ");
     const verdict = this.verdictOf("s", "e");
     const classify = `  FROM ${this.stage} s LEFT JOIN ${this.exam} e ON e.id = s.exam_id`;
@@ -283,7 +284,7 @@ export class PostgresTenantSql {
       // "based on PostgreSQL 8.0.2", and CREATE TABLE AS reports its row count from 9.0 on.
       const create = sql([`${this.createWorkTable(this.rows)} AS`, ...marked, "WHERE 1 = 0"]);
       const insert = `INSERT INTO ${this.rows} (${COLUMN_LIST}, verdict)`;
-      if (twins === "no twins") return [create, sql([insert, ...marked])];
+      if (mode === "no twins") return [create, sql([insert, ...marked])];
       return [
         create,
         sql([
@@ -299,7 +300,7 @@ export class PostgresTenantSql {
       ];
     }
     const create = `${this.createWorkTable(this.rows)} AS`;
-    if (twins === "no twins") return [sql([create, ...marked])];
+    if (mode === "no twins") return [sql([create, ...marked])];
     // An anti-join, which PostgreSQL runs in parallel on unlogged tables, instead of a sort.
     return [
       sql([
@@ -455,7 +456,9 @@ export class PostgresTenantSql {
   /**
    * 1 when the server enforces one exam per (school_year, asmt_id, student_id) in this schema's
    * `exam` (a valid, immediate, unique index on exactly those columns): then no two kept rows can
-   * share a key, and `keysHeldTwice` need not be read.
+   * share a key, and `keysHeldTwice` need not be read. That rests on there being no twins among
+   * them either: the keep pass leaves them out, or the extract's watch saw none (its reading of
+   * the lines the warehouse really sends is checked by test/census.test.ts).
    */
   examKeyEnforced(): PgStatement | undefined {
     const q = builder();

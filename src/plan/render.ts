@@ -190,7 +190,7 @@ export function statementsOf(action: Action): Labeled[] {
           action.selectRows,
         ),
         [
-          `OLAP${action.keepPassSettings.length > 0 ? ", COMMIT;" : ""} statistics of the marked rows`,
+          `OLAP, ${action.keepPassSettings.length > 0 ? "COMMIT; " : ""}statistics of the marked rows`,
           action.analyzeRows,
         ],
         ...each(`OLAP, ${ONLY_WITH_TWINS}: statistics of the staged rows`, action.analyzeStage),

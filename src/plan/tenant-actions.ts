@@ -174,7 +174,8 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     summary: `keep rows of exams in ${schema}.exam; replace rows with the same key in one transaction`,
     selectRows: olap.selectRows(),
     ...(facts.extract.serverSide ? {} : { selectRowsNoTwins: olap.selectRowsNoTwins() }),
-    keepPassSettings: olap.keepPassSettings(),
+    // Sessions in one process have no parallel workers to price.
+    keepPassSettings: settings.oneProcessPerSession ? [] : olap.keepPassSettings(),
     analyzeRows: olap.analyzeRows(),
     analyzeStage: olap.analyzeStage(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),

@@ -15,7 +15,7 @@ import type { LevelCount, MergeResult } from "./results.js";
  */
 export async function merge(action: MergeAction, context: StepContext): Promise<MergeResult> {
   const { extract: extracted, load: loaded } = context.results;
-  if (!extracted || !loaded) throw new RuntimeError("internal: the plan merges before it loads");
+  if (!extracted || !loaded) throw new RuntimeError("internal: the plan merges before it extracts and loads");
   const { rowsCopied } = loaded;
   const progress = context.progress("merge", rowsCopied);
   const olap = await context.sessions.olap();

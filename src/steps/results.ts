@@ -32,8 +32,8 @@ export interface ExtractResult {
   sourceRejections: Rejection[];
   /**
    * Whether two staged rows share an exam and alt score (twins), as this process saw them
-   * stream by; absent when it cannot tell (the server wrote the parts, or the exam ids spread
-   * too wide for the watch's memory).
+   * stream by; absent when it cannot tell (the server wrote the parts, a line's exam or alt score
+   * id was not a plain whole number, or the exam ids spread too wide for the watch's memory).
    */
   twins?: boolean;
 }

@@ -22,25 +22,24 @@ const ZERO = 48;
  * bit per exam id and alt score, in pages allocated only where the exams are.
  */
 export class TwinWatch {
-  /** Per alt score id, its pages by exam id / PAGE_BITS. */
-  private pages: Map<number, Map<number, Uint32Array>> | undefined = new Map();
+  /** Per alt score id, its pages by exam id / PAGE_BITS; emptied once there is nothing more to learn. */
+  private readonly pages = new Map<number, Map<number, Uint32Array>>();
   private pageCount = 0;
-  private state: "none" | "found" | "unknown" = "none";
+  private state: "watching" | "found" | "cannot tell" = "watching";
 
   /** Notes one staged line (the columns of `exam_alt_score` in table order, comma-separated). */
   see(line: string): void {
-    const pages = this.pages;
-    if (!pages) return;
+    if (this.state !== "watching") return;
     const fields = leadingIntegers(line, FIELDS_READ);
     const examId = fields?.[EXAM_ID];
     const scoreId = fields?.[SCORE_ID];
-    if (examId === undefined || scoreId === undefined) return this.stop("unknown");
-    let ofScore = pages.get(scoreId);
-    if (!ofScore) pages.set(scoreId, (ofScore = new Map()));
+    if (examId === undefined || scoreId === undefined) return this.stop("cannot tell");
+    let ofScore = this.pages.get(scoreId);
+    if (!ofScore) this.pages.set(scoreId, (ofScore = new Map()));
     const pageNumber = Math.floor(examId / PAGE_BITS);
     let page = ofScore.get(pageNumber);
     if (!page) {
-      if (++this.pageCount > MAX_PAGES) return this.stop("unknown");
+      if (++this.pageCount > MAX_PAGES) return this.stop("cannot tell");
       ofScore.set(pageNumber, (page = new Uint32Array(PAGE_BITS / 32)));
     }
     const bit = examId % PAGE_BITS;
@@ -52,12 +51,12 @@ export class TwinWatch {
 
   /** True when two lines shared an exam and alt score, false when none did, undefined when it cannot tell. */
   get twins(): boolean | undefined {
-    return this.state === "none" ? false : this.state === "found" ? true : undefined;
+    return this.state === "watching" ? false : this.state === "found" ? true : undefined;
   }
 
-  private stop(state: "found" | "unknown"): void {
+  private stop(state: "found" | "cannot tell"): void {
     this.state = state;
-    this.pages = undefined; // nothing more to learn: let the pages go
+    this.pages.clear(); // let the pages go
   }
 }
 

@@ -153,7 +153,7 @@ SELECT id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_sc
 ) ranked
 WHERE twin_rank = 1;
 
--- merge: OLAP statistics of the marked rows
+-- merge: OLAP, statistics of the marked rows
 ANALYZE backfill_rows;
 
 -- merge: OLAP, before the transaction: the rows not kept, by reason
