@@ -282,11 +282,11 @@ export class PostgresTenantSql {
       // A temporary table is read by one process anyway: one window function over the join. The
       // table is made empty and filled by an INSERT, whose count the merge reads: Redshift is
       // "based on PostgreSQL 8.0.2", and CREATE TABLE AS reports its row count from 9.0 on.
-      const create = sql([`${this.createWorkTable(this.rows)} AS`, ...marked, "WHERE 1 = 0"]);
+      const createEmpty = sql([`${this.createWorkTable(this.rows)} AS`, ...marked, "WHERE 1 = 0"]);
       const insert = `INSERT INTO ${this.rows} (${COLUMN_LIST}, verdict)`;
-      if (mode === "no twins") return [create, sql([insert, ...marked])];
+      if (mode === "no twins") return [createEmpty, sql([insert, ...marked])];
       return [
-        create,
+        createEmpty,
         sql([
           insert,
           `SELECT ${COLUMN_LIST}, verdict FROM (`,

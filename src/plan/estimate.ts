@@ -1,5 +1,6 @@
 import { formatCount } from "../core/format.js";
 import type { Action, Plan, StepName } from "./actions.js";
+import { startsLargestFirst } from "./parallelism.js";
 
 /** Rows a run back-fills per second, and where the number comes from. */
 export interface RunRate {
@@ -63,7 +64,7 @@ export function planSummary(plan: Plan, rate: RunRate): string[] {
     `  to extract:  ~${formatCount(rows)} alt score rows from ~${formatCount(exams)} exams in the window (ready tenants)`,
     `  estimate:    ~${duration(rows / rate.rowsPerSecond)} at ${formatCount(Math.round(rate.rowsPerSecond))} rows/s (${rate.source})`,
     `  parallel:    ${atOnce.tenants === 1 ? "one tenant at a time" : `${formatCount(atOnce.tenants)} tenants at once`} (${atOnce.reason})`,
-    ...(atOnce.tenants > 1 && plan.tenants.length > 1
+    ...(startsLargestFirst(atOnce.tenants, plan.tenants.length)
       ? [
           `  start order: ${atOnce.startOrder.join(", ")} (${withProblems > 0 ? "those with problems first, then " : ""}` +
             "the largest first, by the estimate of alt score rows)",

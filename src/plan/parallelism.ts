@@ -42,15 +42,19 @@ export function parallelism(tenants: readonly ParallelismInput[], requested?: nu
  * order takes as long: the configuration's.
  */
 function startOrder(tenants: readonly ParallelismInput[], atOnce: number): string[] {
-  const ordered =
-    Math.min(atOnce, tenants.length) > 1
-      ? [...tenants].sort(
-          (a, b) =>
-            Number(a.problems.length === 0) - Number(b.problems.length === 0) ||
-            b.estimates.altScoreRowsApprox - a.estimates.altScoreRowsApprox,
-        )
-      : tenants;
+  const ordered = startsLargestFirst(atOnce, tenants.length)
+    ? [...tenants].sort(
+        (a, b) =>
+          Number(a.problems.length === 0) - Number(b.problems.length === 0) ||
+          b.estimates.altScoreRowsApprox - a.estimates.altScoreRowsApprox,
+      )
+    : tenants;
   return ordered.map((tenant) => tenant.tenant.id);
+}
+
+/** Whether the start order is by size: more than one tenant, and more than one at once. */
+export function startsLargestFirst(atOnce: number, tenantCount: number): boolean {
+  return Math.min(atOnce, tenantCount) > 1;
 }
 
 /** The tenants in `order` (ids in the plan's start order); a tenant it does not name goes last. */
