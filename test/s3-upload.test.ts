@@ -25,7 +25,7 @@ const sha256 = (parts: Iterable<Buffer>) => {
   return hash.digest("hex");
 };
 
-describe("uploading a stream to S3 through two reused part buffers", () => {
+describe("uploading a stream to S3 through reused part buffers", () => {
   let s3: LocalS3;
   let client: S3Client;
 
@@ -51,7 +51,7 @@ describe("uploading a stream to S3 through two reused part buffers", () => {
   for (const [name, total] of [
     ["empty", 0],
     ["smaller than a part (one PUT)", 1000],
-    ["exactly one part", UPLOAD_PART_BYTES],
+    ["exactly one part (one PUT)", UPLOAD_PART_BYTES],
     ["several parts and a short last one", 2 * UPLOAD_PART_BYTES + 12_345],
   ] as const) {
     it(`stores every byte in order: ${name}`, async () => {
@@ -60,6 +60,44 @@ describe("uploading a stream to S3 through two reused part buffers", () => {
       assert.deepEqual(await stored(key), { bytes: total, sha: sha256(chunks(total)) });
     });
   }
+
+  it("stores an object of at most one part with a single PUT from one pooled buffer, a larger one in parts", async () => {
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(context.commandName ?? "?");
+        return next(args);
+      },
+      { step: "initialize", name: "recordCommands" },
+    );
+    try {
+      const pool = new PartBuffers(4);
+      await uploadStream(client, BUCKET, "objects/one-put", Readable.from(chunks(UPLOAD_PART_BYTES)), pool);
+      assert.deepEqual(sent, ["PutObjectCommand"]);
+      assert.equal(pool.created, 1, "one buffer: nothing was sent while it filled");
+      sent.length = 0;
+      await uploadStream(
+        client,
+        BUCKET,
+        "objects/two-parts",
+        Readable.from(chunks(UPLOAD_PART_BYTES + 1)),
+        pool,
+      );
+      assert.deepEqual(sent, [
+        "CreateMultipartUploadCommand",
+        "UploadPartCommand",
+        "UploadPartCommand",
+        "CompleteMultipartUploadCommand",
+      ]);
+      assert.equal(pool.created, 2);
+    } finally {
+      client.middlewareStack.remove("recordCommands");
+    }
+    assert.deepEqual(await stored("objects/one-put"), {
+      bytes: UPLOAD_PART_BYTES,
+      sha: sha256(chunks(UPLOAD_PART_BYTES)),
+    });
+  });
 
   it("reuses the same two part buffers from one upload to the next, also after a failed one", async () => {
     const total = 2 * UPLOAD_PART_BYTES + 12_345;

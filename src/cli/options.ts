@@ -129,7 +129,7 @@ export function withConfigOptions(command: Command): Command {
   const configured = selectionOptions(command)
     .option("--no-backup", "do not copy exam_alt_score to exam_alt_score_backup_<run id> first")
     .addOption(
-      new Option("--part-size <MiB>", "size of each streamed part")
+      new Option("--part-size <MiB>", "largest size of each streamed part")
         .default(DEFAULT_PART_BYTES / 1024 / 1024)
         .argParser(wholeNumber("--part-size", 1)),
     )

@@ -1,6 +1,7 @@
 import type { BackfillConfig } from "../config/settings.js";
 import { describeError } from "../core/errors.js";
 import { type ControllerSpec, openController } from "../io/deployment/open.js";
+import { UPLOAD_PART_BYTES } from "../io/staging/s3-upload.js";
 import type { FailedTenantPlan, MigratePlan, Plan, TenantFacts } from "./actions.js";
 import { discoverTenant, type ModeRequests } from "./discover.js";
 import { parallelism } from "./parallelism.js";
@@ -36,7 +37,13 @@ export const DEFAULT_MIGRATE_WAIT_MS = 120 * 1000;
 /** Two ranges keep two warehouse cores busy; more help only where the server has them idle. */
 export const DEFAULT_EXTRACT_STREAMS = 2;
 
-export const DEFAULT_PART_BYTES = 256 * 1024 * 1024;
+/**
+ * One upload buffer (`UPLOAD_PART_BYTES`): each part goes to S3 in a single PUT, with no
+ * multipart upload to complete, and is stored while the next fills. Redshift's COPY takes files of
+ * 1 MB to 1 GB and splits uncompressed CSV itself ("Loading data files" in its guide), so many
+ * small parts load as fast as a few large ones.
+ */
+export const DEFAULT_PART_BYTES = UPLOAD_PART_BYTES;
 
 /**
  * Looks at every selected tenant read-only and writes down everything `run` will do, with the

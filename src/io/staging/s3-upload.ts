@@ -12,8 +12,8 @@ import type { Readable } from "node:stream";
 export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
 
 /**
- * The part buffers of this process's uploads: each upload takes two and gives them back when it
- * ends, so that the tenants of a run, one after another or a few at once, upload through the same
+ * The part buffers of this process's uploads: each upload takes one, a second once it sends a
+ * part, and gives them back when it ends, so that the tenants of a run, one after another or a few at once, upload through the same
  * few. A buffer let go returns its memory only after a full garbage collection, and then to the C
  * allocator rather than the system: with a new pair per tenant, a run of four tenants held up to
  * three pairs at once (61 MB of buffers) and peaked at up to 201 MB, where one tenant's run peaks
@@ -39,15 +39,23 @@ export class PartBuffers {
   }
 }
 
-/** Enough for two uploads at once (the extract's, and another tenant's finishing). */
+/**
+ * Enough for two multipart uploads at once (the extract's, and another tenant's finishing), or
+ * for the extract's part being sent while its next part fills.
+ */
 export const PART_BUFFERS = new PartBuffers(4);
 
+/** Objects up to this size (manifests, journals) are gathered in plain memory, not pool buffers. */
+const SMALL_OBJECT_BYTES = 256 * 1024;
+
 /**
- * Uploads a stream as one object through two part buffers that are filled and sent in turn:
- * one uploads while the other fills, and no buffer is allocated per part. (lib-storage's
- * `Upload` copies every part into a new buffer; at hundreds of megabytes per tenant that
- * garbage, not the data in flight, set this process's peak memory.) An object smaller than a
- * part, such as a manifest or a journal, is gathered and sent with a single PUT.
+ * Uploads a stream as one object through part buffers from a pool, filled and sent in turn: one
+ * uploads while the other fills, and no buffer is allocated per part. (lib-storage's `Upload`
+ * copies every part into a new buffer; at hundreds of megabytes per tenant that garbage, not the
+ * data in flight, set this process's peak memory.) An object of at most one part (a staged part
+ * of the default size, a manifest, a journal) is sent with a single PUT: no multipart upload to
+ * create and complete, which on S3 and on the S3-compatible server of the tests assembles the
+ * object from its parts once more.
  */
 export async function uploadStream(
   client: S3Client,
@@ -68,33 +76,37 @@ export async function uploadStream(
       }
       head.push(data);
       headBytes += data.length;
-      if (headBytes > UPLOAD_PART_BYTES) for (const gathered of head.splice(0)) await upload.take(gathered);
+      if (headBytes > SMALL_OBJECT_BYTES) for (const gathered of head.splice(0)) await upload.take(gathered);
     }
     if (upload.started) await upload.complete();
-    else {
-      const whole = Buffer.concat(head);
-      await client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: whole, ContentLength: whole.length }),
-      );
-    }
+    else await putObject(client, bucket, key, Buffer.concat(head));
   } catch (error) {
     await upload.abort();
     throw error;
   }
 }
 
+function putObject(client: S3Client, bucket: string, key: string, body: Buffer): Promise<unknown> {
+  return client.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }),
+  );
+}
+
 /**
- * A multipart upload fed through two part buffers from a pool, one part in flight at a time; it
- * gives them back once no part is in flight, whether it completes or is aborted.
+ * An upload fed through part buffers from a pool, one part in flight at a time. A buffer is
+ * sent as a part only once more data follows it, so an object that fits in one buffer is sent
+ * with a single PUT instead. The second buffer is taken when the first is sent. It gives them
+ * back once nothing is in flight, whether it completes or is aborted.
  */
 class PooledUpload {
-  private buffers: [Buffer, Buffer] | undefined;
+  private readonly buffers: Buffer[] = [];
   private finished = false;
   private filling: Buffer = Buffer.alloc(0);
   private filled = 0;
   private uploadId: string | undefined;
   private readonly parts: { ETag: string | undefined; PartNumber: number }[] = [];
   private inFlight: Promise<void> = Promise.resolve();
+  private flushed = 0;
 
   constructor(
     private readonly client: S3Client,
@@ -104,25 +116,30 @@ class PooledUpload {
   ) {}
 
   get started(): boolean {
-    return this.buffers !== undefined;
+    return this.buffers.length > 0;
   }
 
   async take(chunk: Buffer): Promise<void> {
     if (this.finished) throw new Error("internal: an upload takes no data after it ended");
-    if (!this.buffers) {
-      this.buffers = [this.pool.take(), this.pool.take()];
-      this.filling = this.buffers[0];
+    if (!this.started) {
+      this.filling = this.pool.take();
+      this.buffers.push(this.filling);
     }
     let data = chunk;
     while (data.length > 0) {
+      if (this.filled === UPLOAD_PART_BYTES) await this.flush();
       const taken = data.copy(this.filling, this.filled);
       this.filled += taken;
       data = data.subarray(taken);
-      if (this.filled === UPLOAD_PART_BYTES) await this.flush();
     }
   }
 
   async complete(): Promise<void> {
+    if (this.flushed === 0) {
+      await putObject(this.client, this.bucket, this.key, this.filling.subarray(0, this.filled));
+      this.giveBackBuffers();
+      return;
+    }
     if (this.filled > 0) await this.flush();
     await this.inFlight;
     this.giveBackBuffers();
@@ -145,18 +162,20 @@ class PooledUpload {
       .catch(() => undefined);
   }
 
-  /** Once no part is in flight: the SDK holds no reference to either buffer any more. */
+  /** Once nothing is in flight: the SDK holds no reference to any buffer any more. */
   private giveBackBuffers(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.buffers) this.pool.giveBack(this.buffers);
+    this.pool.giveBack(this.buffers);
   }
 
   private async flush(): Promise<void> {
     await this.inFlight; // the other buffer is free again
     this.inFlight = this.send(this.filling.subarray(0, this.filled));
+    this.flushed += 1;
     this.inFlight.catch(() => undefined); // raised by the next flush, complete() or abort()
-    this.filling = this.filling === this.buffers![0] ? this.buffers![1] : this.buffers![0];
+    if (this.buffers.length === 1) this.buffers.push(this.pool.take());
+    this.filling = this.filling === this.buffers[0] ? this.buffers[1]! : this.buffers[0]!;
     this.filled = 0;
   }
 

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { FileStagingStore } from "../../src/io/staging/file.js";
+import { PartWriter } from "../../src/steps/staged-parts.js";
+
+/** Whole lines of uneven lengths, as the extract's chunks are. */
+function chunk(index: number): { text: string; rows: number } {
+  const rows = 1 + (index % 7);
+  let text = "";
+  for (let row = 0; row < rows; row++)
+    text += `${index},${row},${"x".repeat((index * 31 + row * 17) % 400)}\n`;
+  return { text, rows };
+}
+
+/** The file store, slowed down and watched: how many parts are being stored at once. */
+class WatchedStore extends FileStagingStore {
+  storing = 0;
+  mostAtOnce = 0;
+
+  constructor(
+    uri: string,
+    private readonly delayMs: number,
+    private readonly failing?: string,
+  ) {
+    super(uri);
+  }
+
+  override async write(name: string, body: Readable): Promise<void> {
+    this.storing += 1;
+    this.mostAtOnce = Math.max(this.mostAtOnce, this.storing);
+    try {
+      await super.write(name, body);
+      await sleep(this.delayMs);
+      if (name === this.failing) throw new Error(`storing ${name} failed`);
+    } finally {
+      this.storing -= 1;
+    }
+  }
+}
+
+describe("the staged parts the extract writes", () => {
+  let dir: string;
+  let folder = 0;
+  const uri = () => pathToFileURL(join(dir, `f${++folder}`)).href + "/";
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "rdw-parts-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it("are at most the part size each, named in order, and hold every row once, in order", async () => {
+    const store = new FileStagingStore(uri());
+    const writer = new PartWriter(store, "exam_alt_score", 10_000, 5_000, undefined);
+    let written = "";
+    let rows = 0;
+    for (let index = 0; index < 400; index++) {
+      const next = chunk(index);
+      await writer.write(next.text, next.rows);
+      written += next.text;
+      rows += next.rows;
+    }
+    const parts = await writer.finish();
+    assert.ok(parts.length > 10, `${parts.length} parts`);
+    parts.forEach((part, index) => {
+      assert.equal(part.name, `exam_alt_score.part_${String(index).padStart(5, "0")}`);
+      assert.ok(part.bytes <= 10_000, `${part.name}: ${part.bytes} bytes`);
+    });
+    const stored = await Promise.all(parts.map((part) => readFile(new URL(part.name, store.uri), "utf8")));
+    assert.equal(stored.join(""), written);
+    assert.deepEqual(
+      parts.map((part) => part.bytes),
+      stored.map((text) => Buffer.byteLength(text)),
+    );
+    assert.equal(
+      parts.reduce((sum, part) => sum + (part.rows ?? 0), 0),
+      rows,
+    );
+  });
+
+  it("give a write larger than a part a part of its own", async () => {
+    const store = new FileStagingStore(uri());
+    const writer = new PartWriter(store, "p", 1_000, 5_000, undefined);
+    await writer.write("a\n".repeat(100), 100);
+    await writer.write("b\n".repeat(2_000), 2_000);
+    await writer.write("c\n", 1);
+    const parts = await writer.finish();
+    assert.deepEqual(
+      parts.map((part) => [part.rows, part.bytes]),
+      [
+        [100, 200],
+        [2_000, 4_000],
+        [1, 2],
+      ],
+    );
+  });
+
+  it("store a closed part while the next one fills, never two closed parts at once", async () => {
+    const store = new WatchedStore(uri(), 30);
+    const writer = new PartWriter(store, "p", 2_000, 5_000, undefined);
+    for (let index = 0; index < 100; index++) await writer.write(chunk(index).text, chunk(index).rows);
+    const parts = await writer.finish();
+    assert.ok(parts.length > 5);
+    // the part filling, and the one before it still storing: two; a third would mean staging
+    // that falls behind no longer holds the extract back
+    assert.equal(store.mostAtOnce, 2);
+    assert.equal(store.storing, 0);
+  });
+
+  it("fail the extract when a closed part fails to store, and leave nothing being stored", async () => {
+    const store = new WatchedStore(uri(), 5, "p.part_00001");
+    const writer = new PartWriter(store, "p", 2_000, 5_000, undefined);
+    const failed = (async () => {
+      for (let index = 0; index < 100; index++) await writer.write(chunk(index).text, chunk(index).rows);
+      await writer.finish();
+    })();
+    await assert.rejects(failed, /storing p\.part_00001 failed/);
+    await writer.abort();
+    assert.equal(store.storing, 0);
+  });
+});
