@@ -12,12 +12,12 @@ import type { Readable } from "node:stream";
 export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
 
 /**
- * The part buffers of this process's uploads: each upload takes one, a second once it sends a
- * part, and gives them back when it ends, so that the tenants of a run, one after another or a few at once, upload through the same
- * few. A buffer let go returns its memory only after a full garbage collection, and then to the C
- * allocator rather than the system: with a new pair per tenant, a run of four tenants held up to
- * three pairs at once (61 MB of buffers) and peaked at up to 201 MB, where one tenant's run peaks
- * at 150–160 MB.
+ * The part buffers of this process's uploads: each upload takes one (a second once it sends a
+ * part) and gives them back when it ends, so that the tenants of a run, one after another or a
+ * few at once, upload through the same few. A buffer let go returns its memory only after a
+ * full garbage collection, and then to the C allocator rather than the system: with a new pair
+ * per tenant, a run of four tenants held up to three pairs at once (61 MB of buffers) and peaked
+ * at up to 201 MB, where one tenant's run peaks at 150–160 MB.
  */
 export class PartBuffers {
   private readonly free: Buffer[] = [];
