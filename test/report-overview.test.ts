@@ -75,7 +75,7 @@ function journalEntry(id: string, index: number): TenantJournal {
           extract: {
             rowsRead: loaded + 5_432,
             rowsStaged: loaded + 1_000,
-            parts: [],
+            parts: 0,
             manifestName: "exam_alt_score.manifest",
             sourceRejections: [{ reason: "null_scale_score", count: 4_432, exampleIds: ["50012"] }],
           },

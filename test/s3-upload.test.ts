@@ -72,8 +72,10 @@ describe("uploading a stream to S3 through reused part buffers", () => {
     );
     try {
       const pool = new PartBuffers(4);
+      await uploadStream(client, BUCKET, "objects/small", Readable.from(chunks(1000)), pool);
+      assert.equal(pool.created, 0, "a small object (a manifest, a journal) takes no part buffer");
       await uploadStream(client, BUCKET, "objects/one-put", Readable.from(chunks(UPLOAD_PART_BYTES)), pool);
-      assert.deepEqual(sent, ["PutObjectCommand"]);
+      assert.deepEqual(sent, ["PutObjectCommand", "PutObjectCommand"]);
       assert.equal(pool.created, 1, "one buffer: nothing was sent while it filled");
       sent.length = 0;
       await uploadStream(
@@ -93,10 +95,12 @@ describe("uploading a stream to S3 through reused part buffers", () => {
     } finally {
       client.middlewareStack.remove("recordCommands");
     }
-    assert.deepEqual(await stored("objects/one-put"), {
-      bytes: UPLOAD_PART_BYTES,
-      sha: sha256(chunks(UPLOAD_PART_BYTES)),
-    });
+    for (const [key, bytes] of [
+      ["objects/one-put", UPLOAD_PART_BYTES],
+      ["objects/two-parts", UPLOAD_PART_BYTES + 1],
+    ] as const) {
+      assert.deepEqual(await stored(key), { bytes, sha: sha256(chunks(bytes)) }, key);
+    }
   });
 
   it("reuses the same two part buffers from one upload to the next, also after a failed one", async () => {

@@ -72,5 +72,11 @@ export async function serverExtract(
   const parts = await partsOf();
   const manifestName = `${action.objectBase}.manifest`;
   await writeManifest(staging, manifestName, parts);
-  return { rowsRead: rowsStaged + rejected, rowsStaged, parts, manifestName, sourceRejections };
+  return {
+    rowsRead: rowsStaged + rejected,
+    rowsStaged,
+    parts: parts.length,
+    manifestName,
+    sourceRejections,
+  };
 }

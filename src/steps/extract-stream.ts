@@ -36,8 +36,8 @@ export async function streamExtract(
   const rejections = new RejectionTally();
   const counts = { read: 0, staged: 0 };
   const twins = new TwinWatch();
-  // One writer for all ranges: their chunks are whole lines, and one upload at a time keeps the
-  // S3 upload's buffers to a single pair.
+  // One writer for all ranges: their chunks are whole lines, and one writer's parts hold two S3
+  // upload buffers at most (one part storing, the next filling).
   const writer = new PartWriter(staging, action.objectBase, action.partBytes, stallMs, sink);
   try {
     await Promise.all(
@@ -82,7 +82,7 @@ export async function streamExtract(
     return {
       rowsRead: counts.read,
       rowsStaged: counts.staged,
-      parts: staged,
+      parts: staged.length,
       manifestName,
       sourceRejections: rejections.list(),
       twins: twins.twins,

@@ -64,7 +64,7 @@ export async function startOverlappedLoad(
       await context.pause("load");
       input.end();
       const copied = await done;
-      return { rowsCopied: copied.rows, parts: extracted.parts.length };
+      return { rowsCopied: copied.rows, parts: extracted.parts };
     },
     abort() {
       input.destroy();

@@ -26,7 +26,11 @@ export interface ExtractResult {
   rowsRead: number;
   /** Rows written to the staged parts. */
   rowsStaged: number;
-  parts: StagedPart[];
+  /**
+   * Parts staged, each listed in the manifest: a count rather than the list, since a large tenant
+   * stages hundreds and the journal, which keeps this result, is written after every step.
+   */
+  parts: number;
   manifestName: string;
   /** Rows not staged because an alt value is NULL. */
   sourceRejections: Rejection[];

@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { PassThrough } from "node:stream";
 import { StalledError } from "../core/errors.js";
+import { UPLOAD_PART_BYTES } from "../io/staging/s3-upload.js";
 import type { StagingStore } from "../io/staging/store.js";
 import type { ExtractSink } from "./context.js";
 import type { StagedPart } from "./results.js";
@@ -14,15 +15,16 @@ interface OpenPart extends StagedPart {
 /**
  * The staged output, cut into parts of at most `partBytes` (unless one write alone is larger)
  * named as Aurora names them (`<base>.part_00000`, …), each stored as it is written. Writes from
- * the parallel ranges are taken one at a time, in the order they come. A closed part finishes
- * storing while the next one fills; at most one does, so staging that falls behind holds the
- * extract back.
+ * the parallel ranges are taken one at a time, in the order they come. A closed part is stored
+ * while the next one fills, and the next closes only once it is stored, so staging that falls
+ * behind holds the extract back. (A part larger than one upload buffer, `--part-size` above 8
+ * MiB, goes up as a multipart upload holding two buffers: it is stored before the next fills.)
  */
 export class PartWriter {
   private readonly parts: StagedPart[] = [];
   private current: OpenPart | undefined;
   /** The closed part still being stored; it joins `parts` once stored. */
-  private storing: Promise<void> = Promise.resolve();
+  private storing = { name: "", stored: Promise.resolve() };
   private queue: Promise<void> = Promise.resolve();
   private aborted = false;
   private opened = 0;
@@ -45,7 +47,7 @@ export class PartWriter {
   async finish(): Promise<StagedPart[]> {
     await this.queue;
     await this.close();
-    await this.storing;
+    await this.stored(this.storing);
     return this.parts;
   }
 
@@ -56,7 +58,7 @@ export class PartWriter {
     const part = this.current;
     this.current = undefined;
     part?.stream.destroy();
-    await Promise.all([part?.stored.catch(() => undefined), this.storing.catch(() => undefined)]);
+    await Promise.all([part?.stored.catch(() => undefined), this.storing.stored.catch(() => undefined)]);
   }
 
   private async writeNow(text: string, rows: number): Promise<void> {
@@ -111,12 +113,19 @@ export class PartWriter {
     part.stream.end();
     const before = this.storing;
     // Settles once both are stored or have failed, so that abort() leaves nothing being stored.
-    this.storing = Promise.allSettled([before, part.stored]).then(([earlier, stored]) => {
+    const stored = Promise.allSettled([before.stored, part.stored]).then(([earlier, own]) => {
       if (earlier.status === "rejected") throw earlier.reason;
-      if (stored.status === "rejected") throw stored.reason;
+      if (own.status === "rejected") throw own.reason;
       this.parts.push({ name: part.name, rows: part.rows, bytes: part.bytes });
     });
-    this.storing.catch(() => undefined); // awaited by the next close(), finish() or abort()
-    await before;
+    stored.catch(() => undefined); // awaited by the next close(), finish() or abort()
+    this.storing = { name: part.name, stored };
+    await this.stored(before);
+    if (this.partBytes > UPLOAD_PART_BYTES) await this.stored(this.storing);
+  }
+
+  /** A wait for a closed part to be stored, failing with a StalledError after `stallMs`. */
+  private stored(part: { name: string; stored: Promise<void> }): Promise<unknown> {
+    return this.bounded(part.stored, `staging had not stored ${part.name}`);
   }
 }

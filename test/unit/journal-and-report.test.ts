@@ -11,7 +11,7 @@ import { RunJournal, type TenantJournal } from "../../src/run/journal.js";
 const EXTRACT = {
   rowsRead: 120,
   rowsStaged: 110,
-  parts: [{ name: "exam_alt_score.part_00000", rows: 110, bytes: 9000 }],
+  parts: 1,
   manifestName: "exam_alt_score.manifest",
   sourceRejections: [{ reason: "null_scale_score" as const, count: 10, exampleIds: ["7"] }],
 };

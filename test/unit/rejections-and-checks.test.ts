@@ -190,7 +190,7 @@ describe("inRunChecks", () => {
     extract: {
       rowsRead: 1000,
       rowsStaged: 990,
-      parts: [],
+      parts: 0,
       manifestName: "exam_alt_score.manifest",
       sourceRejections: [rejection("null_scale_score", 7), rejection("null_performance_level", 3)],
     },

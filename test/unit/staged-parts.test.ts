@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { FileStagingStore } from "../../src/io/staging/file.js";
+import { UPLOAD_PART_BYTES } from "../../src/io/staging/s3-upload.js";
 import { PartWriter } from "../../src/steps/staged-parts.js";
 
 /** Whole lines of uneven lengths, as the extract's chunks are. */
@@ -27,6 +28,7 @@ class WatchedStore extends FileStagingStore {
     uri: string,
     private readonly delayMs: number,
     private readonly failing?: string,
+    private readonly slow?: { name: string; ms: number },
   ) {
     super(uri);
   }
@@ -36,7 +38,7 @@ class WatchedStore extends FileStagingStore {
     this.mostAtOnce = Math.max(this.mostAtOnce, this.storing);
     try {
       await super.write(name, body);
-      await sleep(this.delayMs);
+      await sleep(name === this.slow?.name ? this.slow.ms : this.delayMs);
       if (name === this.failing) throw new Error(`storing ${name} failed`);
     } finally {
       this.storing -= 1;
@@ -100,14 +102,15 @@ describe("the staged parts the extract writes", () => {
     );
   });
 
-  it("store a closed part while the next one fills, never two closed parts at once", async () => {
+  it("store a closed part while the next one fills, and close that one only once the first is stored", async () => {
     const store = new WatchedStore(uri(), 30);
     const writer = new PartWriter(store, "p", 2_000, 5_000, undefined);
     for (let index = 0; index < 100; index++) await writer.write(chunk(index).text, chunk(index).rows);
     const parts = await writer.finish();
     assert.ok(parts.length > 5);
-    // the part filling, and the one before it still storing: two; a third would mean staging
-    // that falls behind no longer holds the extract back
+    // two parts in staging at once (one storing while the next fills, or both closed while the
+    // second waits for the first); a third would mean staging that falls behind no longer holds
+    // the extract back
     assert.equal(store.mostAtOnce, 2);
     assert.equal(store.storing, 0);
   });
@@ -122,5 +125,35 @@ describe("the staged parts the extract writes", () => {
     await assert.rejects(failed, /storing p\.part_00001 failed/);
     await writer.abort();
     assert.equal(store.storing, 0);
+  });
+
+  it("fail the extract, naming the part, when staging does not store a closed part in time", async () => {
+    const store = new WatchedStore(uri(), 0, undefined, { name: "p.part_00000", ms: 1_000 });
+    const writer = new PartWriter(store, "p", 2_000, 100, undefined);
+    const failed = (async () => {
+      for (let index = 0; index < 100; index++) await writer.write(chunk(index).text, chunk(index).rows);
+      await writer.finish();
+    })();
+    await assert.rejects(failed, (error: Error) => {
+      assert.equal(error.name, "StalledError");
+      assert.match(error.message, /staging had not stored p\.part_00000 for 0 s while streaming the extract/);
+      return true;
+    });
+    await writer.abort();
+    assert.equal(store.storing, 0);
+  });
+
+  it("store a part larger than one upload buffer before the next one fills", async () => {
+    const store = new WatchedStore(uri(), 20);
+    const writer = new PartWriter(store, "p", UPLOAD_PART_BYTES + 1, 5_000, undefined);
+    const line = "x".repeat(1023) + "\n";
+    const text = line.repeat(1024); // 1 MiB of whole lines
+    for (let index = 0; index < 20; index++) await writer.write(text, 1024);
+    const parts = await writer.finish();
+    assert.deepEqual(
+      parts.map((part) => part.bytes),
+      [8, 8, 4].map((mib) => mib * 1024 * 1024),
+    );
+    assert.equal(store.mostAtOnce, 1);
   });
 });
