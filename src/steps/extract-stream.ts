@@ -61,7 +61,7 @@ export async function streamExtract(
           const before = counts.read;
           counts.read += rows.length;
           if (pending.length >= FLUSH_CHARS) {
-            await writer.write(pending, pendingRows);
+            await writer.write(pending);
             counts.staged += pendingRows;
             pending = "";
             pendingRows = 0;
@@ -70,7 +70,7 @@ export async function streamExtract(
           if (Math.floor(before / PROGRESS_EVERY_ROWS) !== Math.floor(counts.read / PROGRESS_EVERY_ROWS))
             progress.update(counts.read);
         }
-        if (pending) await writer.write(pending, pendingRows);
+        if (pending) await writer.write(pending);
         counts.staged += pendingRows;
         await pause("extract"); // small tenants never fill a chunk
       }),

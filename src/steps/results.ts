@@ -16,8 +16,6 @@ export interface BackupResult {
 
 export interface StagedPart {
   name: string;
-  /** Rows in the part, when known (Aurora does not say). */
-  rows?: number;
   bytes: number;
 }
 

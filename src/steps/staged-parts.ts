@@ -7,7 +7,6 @@ import type { ExtractSink } from "./context.js";
 import type { StagedPart } from "./results.js";
 
 interface OpenPart extends StagedPart {
-  rows: number;
   stream: PassThrough;
   stored: Promise<void>;
 }
@@ -37,9 +36,9 @@ export class PartWriter {
     private readonly sink: ExtractSink | undefined,
   ) {}
 
-  write(text: string, rows: number): Promise<void> {
+  write(text: string): Promise<void> {
     if (this.aborted) return Promise.reject(new Error("the extract was abandoned"));
-    const written = this.queue.then(() => this.writeNow(text, rows));
+    const written = this.queue.then(() => this.writeNow(text));
     this.queue = written.catch(() => undefined);
     return written;
   }
@@ -61,13 +60,12 @@ export class PartWriter {
     await Promise.all([part?.stored.catch(() => undefined), this.storing.stored.catch(() => undefined)]);
   }
 
-  private async writeNow(text: string, rows: number): Promise<void> {
+  private async writeNow(text: string): Promise<void> {
     const chunk = Buffer.from(text, "utf8");
     const full = this.current && this.current.bytes + chunk.length > this.partBytes;
     if (full) await this.close();
     const part = this.open();
     part.bytes += chunk.length;
-    part.rows += rows;
     const waits: Promise<unknown>[] = [];
     if (!part.stream.write(chunk)) {
       const drained = Promise.race([once(part.stream, "drain"), part.stored]);
@@ -101,7 +99,7 @@ export class PartWriter {
       const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
       const stored = this.staging.write(name, stream);
       stored.catch(() => undefined); // awaited in close(); avoid an unhandled rejection meanwhile
-      this.current = { name, rows: 0, bytes: 0, stream, stored };
+      this.current = { name, bytes: 0, stream, stored };
     }
     return this.current;
   }
@@ -116,7 +114,7 @@ export class PartWriter {
     const stored = Promise.allSettled([before.stored, part.stored]).then(([earlier, own]) => {
       if (earlier.status === "rejected") throw earlier.reason;
       if (own.status === "rejected") throw own.reason;
-      this.parts.push({ name: part.name, rows: part.rows, bytes: part.bytes });
+      this.parts.push({ name: part.name, bytes: part.bytes });
     });
     stored.catch(() => undefined); // awaited by the next close(), finish() or abort()
     this.storing = { name: part.name, stored };

@@ -11,12 +11,11 @@ import { UPLOAD_PART_BYTES } from "../../src/io/staging/s3-upload.js";
 import { PartWriter } from "../../src/steps/staged-parts.js";
 
 /** Whole lines of uneven lengths, as the extract's chunks are. */
-function chunk(index: number): { text: string; rows: number } {
-  const rows = 1 + (index % 7);
+function chunk(index: number): string {
   let text = "";
-  for (let row = 0; row < rows; row++)
+  for (let row = 0; row <= index % 7; row++)
     text += `${index},${row},${"x".repeat((index * 31 + row * 17) % 400)}\n`;
-  return { text, rows };
+  return text;
 }
 
 /** The file store, slowed down and watched: how many parts are being stored at once. */
@@ -60,12 +59,9 @@ describe("the staged parts the extract writes", () => {
     const store = new FileStagingStore(uri());
     const writer = new PartWriter(store, "exam_alt_score", 10_000, 5_000, undefined);
     let written = "";
-    let rows = 0;
     for (let index = 0; index < 400; index++) {
-      const next = chunk(index);
-      await writer.write(next.text, next.rows);
-      written += next.text;
-      rows += next.rows;
+      await writer.write(chunk(index));
+      written += chunk(index);
     }
     const parts = await writer.finish();
     assert.ok(parts.length > 10, `${parts.length} parts`);
@@ -79,33 +75,26 @@ describe("the staged parts the extract writes", () => {
       parts.map((part) => part.bytes),
       stored.map((text) => Buffer.byteLength(text)),
     );
-    assert.equal(
-      parts.reduce((sum, part) => sum + (part.rows ?? 0), 0),
-      rows,
-    );
   });
 
   it("give a write larger than a part a part of its own", async () => {
     const store = new FileStagingStore(uri());
     const writer = new PartWriter(store, "p", 1_000, 5_000, undefined);
-    await writer.write("a\n".repeat(100), 100);
-    await writer.write("b\n".repeat(2_000), 2_000);
-    await writer.write("c\n", 1);
+    const writes = ["a\n".repeat(100), "b\n".repeat(2_000), "c\n"];
+    for (const text of writes) await writer.write(text);
     const parts = await writer.finish();
     assert.deepEqual(
-      parts.map((part) => [part.rows, part.bytes]),
-      [
-        [100, 200],
-        [2_000, 4_000],
-        [1, 2],
-      ],
+      parts.map((part) => part.bytes),
+      [200, 4_000, 2],
     );
+    const stored = await Promise.all(parts.map((part) => readFile(new URL(part.name, store.uri), "utf8")));
+    assert.deepEqual(stored, writes);
   });
 
   it("store a closed part while the next one fills, and close that one only once the first is stored", async () => {
     const store = new WatchedStore(uri(), 30);
     const writer = new PartWriter(store, "p", 2_000, 5_000, undefined);
-    for (let index = 0; index < 100; index++) await writer.write(chunk(index).text, chunk(index).rows);
+    for (let index = 0; index < 100; index++) await writer.write(chunk(index));
     const parts = await writer.finish();
     assert.ok(parts.length > 5);
     // two parts in staging at once (one storing while the next fills, or both closed while the
@@ -119,7 +108,7 @@ describe("the staged parts the extract writes", () => {
     const store = new WatchedStore(uri(), 5, "p.part_00001");
     const writer = new PartWriter(store, "p", 2_000, 5_000, undefined);
     const failed = (async () => {
-      for (let index = 0; index < 100; index++) await writer.write(chunk(index).text, chunk(index).rows);
+      for (let index = 0; index < 100; index++) await writer.write(chunk(index));
       await writer.finish();
     })();
     await assert.rejects(failed, /storing p\.part_00001 failed/);
@@ -131,7 +120,7 @@ describe("the staged parts the extract writes", () => {
     const store = new WatchedStore(uri(), 0, undefined, { name: "p.part_00000", ms: 1_000 });
     const writer = new PartWriter(store, "p", 2_000, 100, undefined);
     const failed = (async () => {
-      for (let index = 0; index < 100; index++) await writer.write(chunk(index).text, chunk(index).rows);
+      for (let index = 0; index < 100; index++) await writer.write(chunk(index));
       await writer.finish();
     })();
     await assert.rejects(failed, (error: Error) => {
@@ -148,7 +137,7 @@ describe("the staged parts the extract writes", () => {
     const writer = new PartWriter(store, "p", UPLOAD_PART_BYTES + 1, 5_000, undefined);
     const line = "x".repeat(1023) + "\n";
     const text = line.repeat(1024); // 1 MiB of whole lines
-    for (let index = 0; index < 20; index++) await writer.write(text, 1024);
+    for (let index = 0; index < 20; index++) await writer.write(text);
     const parts = await writer.finish();
     assert.deepEqual(
       parts.map((part) => part.bytes),
