@@ -118,6 +118,11 @@ export class RedshiftTenantSql extends PostgresTenantSql {
     return [];
   }
 
+  /** Redshift has no `default_statistics_target`: its ANALYZE picks its own sample. */
+  override analyzeRowsSettings(): PgStatement[] {
+    return [];
+  }
+
   /**
    * Deleted rows keep their blocks until a vacuum; DELETE ONLY reclaims them without the sort.
    * "You can't run VACUUM within a transaction block": it runs after the COMMIT.

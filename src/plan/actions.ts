@@ -153,6 +153,8 @@ export interface MergeAction extends ActionBase<"merge"> {
   keepPassSettings: PgStatement[];
   /** Statistics of the marked rows, for the plans of the statements that read them. */
   analyzeRows: PgStatement;
+  /** Settings for those statistics alone, in a transaction of their own (none: no transaction). */
+  analyzeRowsSettings: PgStatement[];
   /**
    * Statistics of the staged rows, for the plan of the census of twins: taken only when there are
    * twins (empty where COPY takes them).
@@ -178,15 +180,14 @@ export interface MergeAction extends ActionBase<"merge"> {
   transaction: {
     /** Settings for this transaction only (the DELETE's memory). */
     settings: PgStatement[];
-    /**
-     * The live table's count and checksum per school year, alt score and level, before the DELETE
-     * and after the INSERT: for the checks and for the report's charts.
-     */
-    liveLevels: PgStatement;
+    /** The live table's count per school year, alt score and level, before the DELETE. */
+    levelsBefore: PgStatement;
     deleteReplaced: PgStatement;
     /** The live table's count and checksum after the DELETE. */
     liveChecksum: PgStatement;
     insertRows: PgStatement;
+    /** The same groups after the INSERT, with their checksums: for the checks and the report's charts. */
+    levelsAfter: PgStatement;
   };
 }
 

@@ -170,7 +170,10 @@ export function statementsOf(action: Action): Labeled[] {
       }
       return [
         ...each("OLAP, when the COPY did not run alongside the extract", load.prepare),
-        ["OLAP, once per staged part, when the COPY did not run alongside the extract", load.copy],
+        [
+          "OLAP, when the COPY did not run alongside the extract: the staged parts in the manifest's order, into one COPY",
+          load.copy,
+        ],
       ];
     }
     case "check-migrate":
@@ -189,8 +192,12 @@ export function statementsOf(action: Action): Labeled[] {
             : "OLAP: mark the staged rows, twins left out",
           action.selectRows,
         ),
+        ...each(
+          `OLAP, ${action.keepPassSettings.length > 0 ? "COMMIT; " : ""}BEGIN; for the statistics only`,
+          action.analyzeRowsSettings,
+        ),
         [
-          `OLAP, ${action.keepPassSettings.length > 0 ? "COMMIT; " : ""}statistics of the marked rows`,
+          `OLAP, ${action.keepPassSettings.length > 0 && action.analyzeRowsSettings.length === 0 ? "COMMIT; " : ""}statistics of the marked rows${action.analyzeRowsSettings.length > 0 ? ", then COMMIT" : ""}`,
           action.analyzeRows,
         ],
         ...each(`OLAP, ${ONLY_WITH_TWINS}: statistics of the staged rows`, action.analyzeStage),
@@ -210,8 +217,8 @@ export function statementsOf(action: Action): Labeled[] {
         [`${kept}: the kept rows' count and checksum`, action.rowsChecksum],
         ...each("BEGIN; for this transaction only", action.transaction.settings),
         [
-          `${action.transaction.settings.length > 0 ? "" : "BEGIN; "}count and checksum before, per school year, alt score and level`,
-          action.transaction.liveLevels,
+          `${action.transaction.settings.length > 0 ? "" : "BEGIN; "}count before, per school year, alt score and level`,
+          action.transaction.levelsBefore,
         ],
         ["replace", action.transaction.deleteReplaced],
         ["count and checksum after the replace", action.transaction.liveChecksum],
@@ -220,7 +227,7 @@ export function statementsOf(action: Action): Labeled[] {
           "count and checksum after the insert, then COMMIT " +
             "(ROLLBACK unless: no key twice among the kept rows, inserted = kept, " +
             "count = after the replace + inserted, checksum = after the replace + the kept rows')",
-          action.transaction.liveLevels,
+          action.transaction.levelsAfter,
         ],
       ];
     }

@@ -177,6 +177,7 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     // Sessions in one process have no parallel workers to price.
     keepPassSettings: settings.oneProcessPerSession ? [] : olap.keepPassSettings(),
     analyzeRows: olap.analyzeRows(),
+    analyzeRowsSettings: olap.analyzeRowsSettings(),
     analyzeStage: olap.analyzeStage(),
     rejections: olap.rejections(EXAMPLES_PER_REASON),
     keysHeldTwice: { enforced: olap.examKeyEnforced(), count: olap.keysHeldTwice() },
@@ -185,10 +186,11 @@ export function tenantActions(facts: TenantFacts, settings: ActionSettings): Act
     secondSession: workTablesShared && !settings.oneProcessPerSession ? olapEngine.singleProcess() : [],
     transaction: {
       settings: olap.replaceMemory(),
-      liveLevels: olap.liveLevels(),
+      levelsBefore: olap.liveLevelCounts(),
       deleteReplaced: olap.deleteReplaced(),
       liveChecksum: olap.liveChecksum(),
       insertRows: olap.insertRows(),
+      levelsAfter: olap.liveLevels(),
     },
     skipWhenDone: ["merge"],
     durable: true,

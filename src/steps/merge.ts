@@ -22,19 +22,32 @@ export async function merge(action: MergeAction, context: StepContext): Promise<
   // The extract watched every staged row go by: when it saw no twins, none need looking for.
   const keepPass = (extracted.twins === false && action.selectRowsNoTwins) || action.selectRows;
   let marked = 0;
-  const mark = async () => {
-    for (const statement of action.keepPassSettings) await olap.query(statement);
+  await withLocalSettings(olap, action.keepPassSettings, async () => {
     for (const statement of keepPass) marked = (await olap.query(statement)).rowCount;
-  };
-  if (action.keepPassSettings.length > 0) await olap.inTransaction(mark);
-  else await mark();
-  await olap.query(action.analyzeRows);
+  });
+  await withLocalSettings(olap, action.analyzeRowsSettings, () => olap.query(action.analyzeRows));
   // The keep pass leaves twins out: fewer rows marked than staged means there are some.
   const twins = marked < rowsCopied;
   if (twins) for (const statement of action.analyzeStage) await olap.query(statement);
   const result = await replaceRows(action, context, olap, { rowsCopied, twins });
   progress.done(result.loaded);
   return result;
+}
+
+/** Runs `work` after `settings`, in a transaction of its own so that they last only for it; without settings, as is. */
+async function withLocalSettings(
+  olap: PgSession,
+  settings: readonly PgStatement[],
+  work: () => Promise<unknown>,
+): Promise<void> {
+  if (settings.length === 0) {
+    await work();
+    return;
+  }
+  await olap.inTransaction(async () => {
+    for (const statement of settings) await olap.query(statement);
+    await work();
+  });
 }
 
 /** The kept rows' reads (beside, where the work tables are shared) and the replace's transaction. */
@@ -61,13 +74,13 @@ async function replaceRows(
   const { transaction } = action;
   return olap.inTransaction(async () => {
     for (const statement of transaction.settings) await olap.query(statement);
-    const before = await readLevels(olap, transaction.liveLevels);
+    const before = await readLevels(olap, transaction.levelsBefore);
     const liveBefore = before.count;
     const replaced = (await olap.query(transaction.deleteReplaced)).rowCount;
     await context.pause("merge");
     const afterReplace = await readChecksum(olap, transaction.liveChecksum);
     const inserted = (await olap.query(transaction.insertRows)).rowCount;
-    const final = await readLevels(olap, transaction.liveLevels);
+    const final = await readLevels(olap, transaction.levelsAfter);
     const kept = await keptRows;
     expectEqual("no key held by two back-filled rows", 0, kept.keysHeldTwice);
     expectEqual("rows inserted = rows kept", kept.count, inserted);
@@ -122,14 +135,14 @@ async function readChecksum(
   return { count: Number(row?.n ?? -1), checksum: checksumOf(row?.checksum) };
 }
 
-/** A live-table read per school year, alt score and level: its totals, and the alt scores per level. */
+/** A live-table read per school year, alt score and level: its totals (a checksum of 0 when it sums none), and the alt scores per level. */
 async function readLevels(
   olap: PgSession,
   statement: PgStatement,
 ): Promise<{ count: number; checksum: number; levels: LevelCount[] }> {
   const { rows } = await olap.query<
     Record<"school_year" | "subject_score_id" | "level" | "n", string> & {
-      checksum: string | null;
+      checksum?: string | null;
     }
   >(statement);
   const levels = rows.map((row) => ({

@@ -115,7 +115,7 @@ DROP TABLE IF EXISTS "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 -- load: OLAP, when the COPY did not run alongside the extract
 CREATE UNLOGGED TABLE "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (LIKE "reporting_pa".exam_alt_score);
 
--- load: OLAP, once per staged part, when the COPY did not run alongside the extract
+-- load: OLAP, when the COPY did not run alongside the extract: the staged parts in the manifest's order, into one COPY
 COPY "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" (id, exam_id, subject_score_id, student_id, asmt_id, school_year, scale_score, performance_level, completed_at, migrate_id, updated, update_import_id) FROM STDIN WITH (FORMAT csv, NULL '\N');
 
 -- merge: OLAP, BEGIN; for the keep pass only
@@ -138,7 +138,10 @@ SELECT s.id, s.exam_id, s.subject_score_id, s.student_id, s.asmt_id, s.school_ye
 WHERE NOT EXISTS (SELECT 1 FROM "reporting_pa"."rdw_backfill_stage_20261124_031500_ab12" d
   WHERE d.exam_id = s.exam_id AND d.subject_score_id = s.subject_score_id AND d.id < s.id);
 
--- merge: OLAP, COMMIT; statistics of the marked rows
+-- merge: OLAP, COMMIT; BEGIN; for the statistics only
+SET LOCAL default_statistics_target = 10;
+
+-- merge: OLAP, statistics of the marked rows, then COMMIT
 ANALYZE "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12";
 
 -- merge: OLAP, only when the keep pass marked fewer rows than were staged (twins): statistics of the staged rows
@@ -214,8 +217,8 @@ SELECT count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_
 -- merge: BEGIN; for this transaction only
 SET LOCAL work_mem = '128MB';
 
--- merge: count and checksum before, per school year, alt score and level
-SELECT school_year, subject_score_id, performance_level AS level, count(*) AS n, sum(((hashint8extended(t.id, 1) # hashint8extended(t.exam_id, 2) # hashint8extended(t.subject_score_id, 3) # hashint8extended(t.student_id, 4) # hashint8extended(t.asmt_id, 5) # hashint8extended(t.school_year, 6) # hashfloat8extended(t.scale_score, 7) # hashint8extended(t.performance_level, 8) # timestamp_hash_extended(t.completed_at::timestamp, 9) # hashint8extended(t.migrate_id, 10) # timestamp_hash_extended(t.updated::timestamp, 11) # hashint8extended(t.update_import_id, 12)) >> 32)::int) AS checksum FROM "reporting_pa".exam_alt_score t GROUP BY 1, 2, 3;
+-- merge: count before, per school year, alt score and level
+SELECT school_year, subject_score_id, performance_level AS level, count(*) AS n FROM "reporting_pa".exam_alt_score t GROUP BY 1, 2, 3;
 
 -- merge: replace
 DELETE FROM "reporting_pa".exam_alt_score USING "reporting_pa"."rdw_backfill_rows_20261124_031500_ab12" b WHERE "reporting_pa".exam_alt_score.school_year = b.school_year AND "reporting_pa".exam_alt_score.asmt_id = b.asmt_id AND "reporting_pa".exam_alt_score.student_id = b.student_id AND "reporting_pa".exam_alt_score.subject_score_id = b.subject_score_id AND b.verdict = 0;

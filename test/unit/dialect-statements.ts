@@ -211,6 +211,7 @@ export function olapStatements(dialect: PostgresDialect): {
     add("analyze", "", t.analyze());
     add("reclaimDeleted", "", ...t.reclaimDeleted());
     add("analyzeRows", "", t.analyzeRows());
+    add("analyzeRowsSettings", "", ...t.analyzeRowsSettings()); // Redshift: none (no such setting)
     add("analyzeStage", "", ...t.analyzeStage()); // Redshift: none (COPY analyzes an empty table)
     add("keysHeldTwice", "", t.keysHeldTwice());
     const enforced = t.examKeyEnforced();
@@ -226,6 +227,7 @@ export function olapStatements(dialect: PostgresDialect): {
     add("rollback", "restoreKeys", restore.deleteRunRows, restore.insertBackupRows, restore.finish);
     add("rollback", "restoreWholeTable", ...rollback.restoreWholeTable("exam_alt_score_backup_run1"));
     add("liveLevels", "", t.liveLevels());
+    add("liveLevelCounts", "", t.liveLevelCounts());
     add("countTable", "", t.countTable("exam_alt_score_backup_run1"));
     add("dropTable", "", t.dropTable("exam_alt_score_backup_run1"));
     add("tableExists", "", t.tableExists("exam_alt_score_backup_run1"));
@@ -273,6 +275,7 @@ export const NOT_STATEMENTS = new Set([
   "tenant.hexToBigint", // an expression of rowChecksum
   "tenant.rowHash", // an expression of the merge's checksums
   "tenant.checksumOf", // the statement of rowsChecksum and liveChecksum
+  "tenant.levelsOf", // the statement of liveLevels and liveLevelCounts
 ]);
 
 export function methodsOf(kind: string, classes: readonly { prototype: object }[]): string[] {
