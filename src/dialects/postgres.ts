@@ -510,7 +510,7 @@ export class PostgresTenantSql {
 
   /**
    * The same groups before the replace, counted only: the checks need their total and the report
-   * their levels; the checksum they compare is taken after the DELETE (\`liveChecksum\`), so hashing
+   * their levels; the checksum they compare is taken after the DELETE (`liveChecksum`), so hashing
    * every row here would only cost (0.25 s of CPU per million rows on the benchmark's machine).
    */
   liveLevelCounts(): PgStatement {
