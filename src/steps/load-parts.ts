@@ -56,10 +56,7 @@ export async function loadStagedParts(
  * a large part streamed) is opened again; one left unread when the load stops is closed. Every
  * part must end with a whole line, or its last row would run into the next part's first.
  */
-async function* partsReadAhead(
-  staging: StagingStore,
-  names: readonly string[],
-): AsyncGenerator<Buffer> {
+async function* partsReadAhead(staging: StagingStore, names: readonly string[]): AsyncGenerator<Buffer> {
   const open = (name: string) => {
     const opening = staging.read(name).then((part) => part.on("error", () => undefined));
     opening.catch(() => undefined); // awaited in its turn
