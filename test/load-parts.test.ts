@@ -83,6 +83,20 @@ describe("loading the staged parts into PostgreSQL (resume, --load-after-extract
     return new WatchedStore(uri);
   };
 
+  /** The load as a run does it, from the folder's manifest. */
+  const loadFrom = (store: FileStagingStore) =>
+    loadStagedParts(
+      load,
+      "exam_alt_score.manifest",
+      PARTS * ROWS_PER_PART,
+      session,
+      { staging: store, pause: noPause },
+      silent,
+    );
+
+  /** Every row's id, 1 to PARTS × ROWS_PER_PART: the parts' rows in order. */
+  const everyId = Array.from({ length: PARTS * ROWS_PER_PART }, (_, index) => index + 1);
+
   const stagedIds = async (): Promise<number[]> =>
     (await client.query<{ id: string }>(`SELECT id FROM ${tenant.stage} ORDER BY ctid`)).rows.map((row) =>
       Number(row.id),
@@ -108,20 +122,9 @@ describe("loading the staged parts into PostgreSQL (resume, --load-after-extract
   it("copies every row of every part once, in the manifest's order, opening each part while the one before streams", async () => {
     const store = await newStore();
     const names = await stage(store, partTexts());
-    const result = await loadStagedParts(
-      load,
-      "exam_alt_score.manifest",
-      PARTS * ROWS_PER_PART,
-      session,
-      { staging: store, pause: noPause },
-      silent,
-    );
+    const result = await loadFrom(store);
     assert.deepEqual(result, { rowsCopied: PARTS * ROWS_PER_PART, parts: PARTS });
-    const ids = await stagedIds();
-    assert.deepEqual(
-      ids,
-      Array.from({ length: PARTS * ROWS_PER_PART }, (_, index) => index + 1),
-    );
+    assert.deepEqual(await stagedIds(), everyId);
     const partEvents = store.events.filter((event) => !event.endsWith(".manifest"));
     for (let index = 1; index < names.length; index++) {
       assert.ok(
@@ -142,20 +145,10 @@ describe("loading the staged parts into PostgreSQL (resume, --load-after-extract
     const store = await newStore();
     const names = await stage(store, partTexts());
     store.failNextRead(names[3]!);
-    const result = await loadStagedParts(
-      load,
-      "exam_alt_score.manifest",
-      PARTS * ROWS_PER_PART,
-      session,
-      { staging: store, pause: noPause },
-      silent,
-    );
+    const result = await loadFrom(store);
     assert.equal(result.rowsCopied, PARTS * ROWS_PER_PART);
     assert.equal(store.events.filter((event) => event === `open ${names[3]}`).length, 2);
-    assert.deepEqual(
-      await stagedIds(),
-      Array.from({ length: PARTS * ROWS_PER_PART }, (_, index) => index + 1),
-    );
+    assert.deepEqual(await stagedIds(), everyId);
   });
 
   it("refuses a part that does not end with a whole line, naming it, and copies nothing", async () => {
@@ -163,23 +156,10 @@ describe("loading the staged parts into PostgreSQL (resume, --load-after-extract
     const texts = partTexts();
     texts[5] = texts[5]!.slice(0, -20); // the part lost its last bytes: a row cut short
     const names = await stage(store, texts);
-    await assert.rejects(
-      loadStagedParts(
-        load,
-        "exam_alt_score.manifest",
-        PARTS * ROWS_PER_PART,
-        session,
-        { staging: store, pause: noPause },
-        silent,
-      ),
-      (error: Error) => {
-        assert.match(
-          error.message,
-          new RegExp(`${names[5]}: the staged part does not end with a whole line`),
-        );
-        return true;
-      },
-    );
+    await assert.rejects(loadFrom(store), (error: Error) => {
+      assert.match(error.message, new RegExp(`${names[5]}: the staged part does not end with a whole line`));
+      return true;
+    });
     const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${tenant.stage}`);
     assert.equal(Number(rows[0]!.n), 0, "the COPY was aborted: no row of any part stayed");
   });
