@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { insertAltRows } from "../demo/install.js";
@@ -150,6 +151,45 @@ describe("tenants at once (--parallel)", () => {
         result.stderr.trim(),
         `rdw-backfill: error: --parallel ${value}: expected a whole number ≥ 1`,
       );
+    }
+  });
+
+  it("plan looks at the tenants at once: a warehouse that does not answer holds up every tenant's look together, and the plan keeps the configuration's order", async () => {
+    // A warehouse address that takes connections and says nothing: the test closes them once all
+    // four tenants are connected at once, or when none has come for 3 s (one after another).
+    const open = new Set<Socket>();
+    let most = 0;
+    let quiet: NodeJS.Timeout | undefined;
+    const closeAll = () => {
+      for (const socket of open) socket.destroy();
+    };
+    const silent = createServer((socket) => {
+      open.add(socket);
+      socket.on("close", () => open.delete(socket));
+      most = Math.max(most, open.size);
+      clearTimeout(quiet);
+      if (open.size === IDS.length) closeAll();
+      else quiet = setTimeout(closeAll, 3000);
+    });
+    await new Promise<void>((listening) => silent.listen(0, "127.0.0.1", listening));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const result = await world.runCli([
+        "plan",
+        ...["--config", world.configDir, "--journal-dir", world.journalDir],
+        ...["--set", `datasources.warehouse_rw.url-server=127.0.0.1:${port}`],
+      ]);
+      assert.equal(most, IDS.length, "warehouse connections open at once");
+      const failedInOrder = [...result.stdout.matchAll(/^Tenant (P[A-D]): PREFLIGHT FAILED: .*warehouse/gm)];
+      assert.deepEqual(
+        failedInOrder.map((match) => match[1]),
+        [...IDS],
+        result.stdout,
+      );
+    } finally {
+      clearTimeout(quiet);
+      closeAll();
+      silent.close();
     }
   });
 

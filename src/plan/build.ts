@@ -1,5 +1,6 @@
 import type { BackfillConfig } from "../config/settings.js";
 import { describeError } from "../core/errors.js";
+import { forEachAtMost } from "../core/pool.js";
 import { type ControllerSpec, openController } from "../io/deployment/open.js";
 import { UPLOAD_PART_BYTES } from "../io/staging/s3-upload.js";
 import type { FailedTenantPlan, MigratePlan, Plan, TenantFacts } from "./actions.js";
@@ -33,6 +34,14 @@ export interface PlanOptions extends Partial<ModeRequests> {
 }
 
 export const DEFAULT_MIGRATE_WAIT_MS = 120 * 1000;
+
+/**
+ * Tenants the plan looks at at once. A deployment has dozens of tenants and sandboxes, and one
+ * look is a few dozen round trips to its warehouse, OLAP server and S3 (0.3 s each on the
+ * benchmark's machine, most of it waiting); eight at once hold at most eight warehouse and eight
+ * OLAP connections open.
+ */
+export const TENANTS_LOOKED_AT_ONCE = 8;
 
 /** Two ranges keep two warehouse cores busy; more help only where the server has them idle. */
 export const DEFAULT_EXTRACT_STREAMS = 2;
@@ -83,15 +92,19 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
         }
       : {}),
   };
-  const discovered: TenantFacts[] = [];
-  const failed: FailedTenantPlan[] = [];
-  for (const tenant of config.tenants) {
+  // Each tenant's look waits mostly on its servers and S3 (round trips, connections), so tenants
+  // are looked at several at once; the lists keep the configuration's order.
+  const facts = new Map<string, TenantFacts>();
+  const failures = new Map<string, FailedTenantPlan>();
+  await forEachAtMost(config.tenants, TENANTS_LOOKED_AT_ONCE, async (tenant) => {
     try {
-      discovered.push(await discoverTenant(config, tenant, locations.get(tenant.id)!, requests));
+      facts.set(tenant.id, await discoverTenant(config, tenant, locations.get(tenant.id)!, requests));
     } catch (error) {
-      failed.push({ tenant, error: describeError(error) });
+      failures.set(tenant.id, { tenant, error: describeError(error) });
     }
-  }
+  });
+  const discovered = config.tenants.flatMap((tenant) => facts.get(tenant.id) ?? []);
+  const failed = config.tenants.flatMap((tenant) => failures.get(tenant.id) ?? []);
   // How many tenants run at once depends on all their modes; how their sessions start, and so
   // what their actions need to set themselves, depends on that.
   const atOnce = parallelism(discovered, options.parallel);

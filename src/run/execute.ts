@@ -12,7 +12,7 @@ import { peekTenantLock } from "../steps/lock.js";
 import type { ProgressSink } from "../steps/progress.js";
 import { describeLeave, holdsMigrate, quiesce, restoreMigrate } from "../steps/quiesce.js";
 import { type RunCommand, RunJournal } from "./journal.js";
-import { forEachAtMost } from "./pool.js";
+import { forEachAtMost } from "../core/pool.js";
 import { runTenant, type TenantRunContext } from "./tenant.js";
 import { StepTurns } from "./turns.js";
 import { hostname } from "node:os";

@@ -5,7 +5,7 @@ import { extractShare } from "../../src/plan/estimate.js";
 import { inStartOrder, parallelism, SERVER_SIDE_PARALLEL } from "../../src/plan/parallelism.js";
 import { sessionSetup, tenantActions } from "../../src/plan/tenant-actions.js";
 import type { StepName } from "../../src/plan/actions.js";
-import { forEachAtMost } from "../../src/run/pool.js";
+import { forEachAtMost } from "../../src/core/pool.js";
 import { StepTurns } from "../../src/run/turns.js";
 import { facts, settings } from "./sample-plan.js";
 
