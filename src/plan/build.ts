@@ -92,8 +92,7 @@ export async function buildPlan(config: BackfillConfig, options: PlanOptions): P
         }
       : {}),
   };
-  // Each tenant's look waits mostly on its servers and S3 (round trips, connections), so tenants
-  // are looked at several at once; the lists keep the configuration's order.
+  // Several tenants at once (TENANTS_LOOKED_AT_ONCE); the lists keep the configuration's order.
   const facts = new Map<string, TenantFacts>();
   const failures = new Map<string, FailedTenantPlan>();
   await forEachAtMost(config.tenants, TENANTS_LOOKED_AT_ONCE, async (tenant) => {
