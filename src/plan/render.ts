@@ -183,6 +183,9 @@ export function statementsOf(action: Action): Labeled[] {
       const kept = action.rejectionsOnSecondSession
         ? "OLAP, on a second session during the transaction"
         : "OLAP, before the transaction";
+      // The keep pass and the statistics each run in a transaction of their own when they have settings.
+      const keepPassCommit = action.keepPassSettings.length > 0 ? "COMMIT; " : "";
+      const statisticsInOwnTransaction = action.analyzeRowsSettings.length > 0;
       return [
         ...each("OLAP, BEGIN; for the keep pass only", action.keepPassSettings),
         ...each(`OLAP, ${ONLY_WITHOUT_TWINS}: mark the staged rows`, action.selectRowsNoTwins ?? []),
@@ -192,12 +195,11 @@ export function statementsOf(action: Action): Labeled[] {
             : "OLAP: mark the staged rows, twins left out",
           action.selectRows,
         ),
-        ...each(
-          `OLAP, ${action.keepPassSettings.length > 0 ? "COMMIT; " : ""}BEGIN; for the statistics only`,
-          action.analyzeRowsSettings,
-        ),
+        ...each(`OLAP, ${keepPassCommit}BEGIN; for the statistics only`, action.analyzeRowsSettings),
         [
-          `OLAP, ${action.keepPassSettings.length > 0 && action.analyzeRowsSettings.length === 0 ? "COMMIT; " : ""}statistics of the marked rows${action.analyzeRowsSettings.length > 0 ? ", then COMMIT" : ""}`,
+          statisticsInOwnTransaction
+            ? "OLAP, statistics of the marked rows, then COMMIT"
+            : `OLAP, ${keepPassCommit}statistics of the marked rows`,
           action.analyzeRows,
         ],
         ...each(`OLAP, ${ONLY_WITH_TWINS}: statistics of the staged rows`, action.analyzeStage),
