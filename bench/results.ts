@@ -61,10 +61,17 @@ const CPU_HEADER = [
   "benchmark process",
   "total",
   "total / wall time",
+  "idle core-seconds",
 ];
 
+const CORES = cpus().length;
+
+/** CPU seconds of everything measured while `c` ran: its processes, both servers, the S3-compatible server. */
+const totalCpu = (c: ContenderResult) =>
+  c.cpuSeconds + c.serverCpuSeconds.MariaDB + c.serverCpuSeconds.PostgreSQL + c.benchCpuSeconds;
+
 function cpuRow(c: ContenderResult): string[] {
-  const total = c.cpuSeconds + c.serverCpuSeconds.MariaDB + c.serverCpuSeconds.PostgreSQL + c.benchCpuSeconds;
+  const total = totalCpu(c);
   return [
     c.name,
     c.cpuSeconds.toFixed(1),
@@ -73,8 +80,27 @@ function cpuRow(c: ContenderResult): string[] {
     c.benchCpuSeconds.toFixed(1),
     total.toFixed(1),
     `${(total / c.wallSeconds).toFixed(2)} cores`,
+    // What the cores could have done and did not (other processes of the machine are not counted).
+    Math.max(0, CORES * c.wallSeconds - total).toFixed(1),
   ];
 }
+
+const CPU_CAPTION = [
+  "Where the CPU went (seconds of user + system time while each ran; the benchmark process runs the",
+  `S3-compatible server for rdw-backfill; idle core-seconds: ${CORES} cores × the wall time − the total):`,
+];
+
+/**
+ * The shortest wall time tenants at once could take: their CPU spread over every core with none
+ * idle. Their ratio can go below --parallel 1's only as far as this.
+ */
+const deploymentBound = (d: NonNullable<BenchResults["deployment"]>) => {
+  const shortest = totalCpu(d.all) / CORES;
+  return (
+    `With no core idle, --parallel ${d.tenants}'s ${totalCpu(d.all).toFixed(1)} CPU seconds would take ` +
+    `${shortest.toFixed(1)} s on ${CORES} cores: ${ratio(shortest, d.one.wallSeconds)} of --parallel 1.`
+  );
+};
 
 const describeShape = (shape: ShapeResults) =>
   `${shape.shape}: ${count(shape.rows)} eligible alt-score rows from ${count(shape.exams)} exams and ` +
@@ -145,6 +171,7 @@ export function renderTerminal(results: BenchResults): string {
       `a deployment of ${results.deployment.tenants} tenants`,
       table.toString(),
       deploymentRounds(results.deployment),
+      deploymentBound(results.deployment),
     );
   }
   return parts.join("\n");
@@ -168,12 +195,7 @@ export function renderMarkdown(results: BenchResults): string {
   for (const shape of results.shapes) {
     lines.push(`## ${describeShape(shape)}`, "", ...table(HEADER, tableRows(shape)));
     for (const rounds of shapeRounds(shape)) lines.push(rounds, "");
-    lines.push(
-      "Where the CPU went (seconds of user + system time while each ran; the benchmark process runs the",
-      "S3-compatible server for rdw-backfill):",
-      "",
-      ...table(CPU_HEADER, shape.contenders.map(cpuRow)),
-    );
+    lines.push(...CPU_CAPTION, "", ...table(CPU_HEADER, shape.contenders.map(cpuRow)));
     for (const c of shape.contenders.filter((c) => c.detail))
       lines.push(`${c.name}, its steps: ${c.detail}.`, "");
   }
@@ -184,6 +206,11 @@ export function renderMarkdown(results: BenchResults): string {
       "",
       ...table(DEPLOYMENT_HEADER, deploymentRows(deployment)),
       deploymentRounds(deployment),
+      "",
+      ...CPU_CAPTION,
+      "",
+      ...table(CPU_HEADER, [deployment.one, deployment.all].map(cpuRow)),
+      deploymentBound(deployment),
       "",
     );
   }
