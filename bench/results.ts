@@ -91,8 +91,9 @@ const CPU_CAPTION = [
 ];
 
 /**
- * The shortest wall time tenants at once could take: their CPU spread over every core with none
- * idle. Their ratio can go below --parallel 1's only as far as this.
+ * The shortest wall time the reported run of tenants at once could have taken with the CPU it
+ * spent: that CPU over every core, none idle. No order of the work gets its ratio to --parallel 1
+ * below this, short of spending less CPU.
  */
 const deploymentBound = (d: NonNullable<BenchResults["deployment"]>) => {
   const shortest = totalCpu(d.all) / CORES;
