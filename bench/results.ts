@@ -96,9 +96,10 @@ const CPU_CAPTION = [
  * below this, short of spending less CPU.
  */
 const deploymentBound = (d: NonNullable<BenchResults["deployment"]>) => {
-  const shortest = totalCpu(d.all) / CORES;
+  const cpu = totalCpu(d.all);
+  const shortest = cpu / CORES;
   return (
-    `With no core idle, --parallel ${d.tenants}'s ${totalCpu(d.all).toFixed(1)} CPU seconds would take ` +
+    `With no core idle, --parallel ${d.tenants}'s ${cpu.toFixed(1)} CPU seconds would take ` +
     `${shortest.toFixed(1)} s on ${CORES} cores: ${ratio(shortest, d.one.wallSeconds)} of --parallel 1.`
   );
 };
