@@ -27,6 +27,7 @@ import {
   renderMarkdown,
   renderTerminal,
   type ShapeResults,
+  totalCpu,
 } from "./results.js";
 
 const OLAP_DATABASE = "rdw_bench";
@@ -155,7 +156,12 @@ async function main(options: BenchOptions): Promise<void> {
         tenants: DEPLOYMENT_TENANTS,
         one: one!.median,
         all: all!.median,
-        rounds: one!.walls.map((oneWall, round) => ({ one: oneWall, all: all!.walls[round]! })),
+        rounds: one!.walls.map((oneWall, round) => ({
+          one: oneWall,
+          all: all!.walls[round]!,
+          oneCpu: one!.cpus[round]!,
+          allCpu: all!.cpus[round]!,
+        })),
       };
     }
 
@@ -197,12 +203,12 @@ type Contender = [label: string, run: () => Promise<ContenderResult>];
  * Runs each contender `runs` times, round by round (every contender once per round, in order),
  * so that a machine whose speed drifts over minutes slows every contender alike instead of the
  * ones measured last; the run with the median wall time stands for each, with all its figures,
- * and each run's wall time is kept in round order.
+ * and each run's wall time and total CPU seconds are kept in round order.
  */
 async function mediansOfRounds(
   contenders: readonly Contender[],
   runs: number,
-): Promise<{ median: ContenderResult; walls: number[] }[]> {
+): Promise<{ median: ContenderResult; walls: number[]; cpus: number[] }[]> {
   const results = contenders.map((): ContenderResult[] => []);
   for (let round = 1; round <= runs; round++) {
     for (const [index, [label, run]] of contenders.entries()) {
@@ -219,7 +225,7 @@ async function mediansOfRounds(
     }
     const walls = measured.map((result) => result.wallSeconds);
     const median = medianBy(measured, (result) => result.wallSeconds);
-    return { median, walls };
+    return { median, walls, cpus: measured.map(totalCpu) };
   });
 }
 

@@ -25,8 +25,11 @@ export interface BenchResults {
     tenants: number;
     one: ContenderResult;
     all: ContenderResult;
-    /** Each round's wall times (seconds), in the order they ran: a round runs one, then all. */
-    rounds: { one: number; all: number }[];
+    /**
+     * Each round's wall times and total CPU seconds (`totalCpu`), in the order they ran: a round
+     * runs one, then all.
+     */
+    rounds: { one: number; all: number; oneCpu: number; allCpu: number }[];
   };
   /** rdw-backfill's peak RSS on a tenth of the rows, to show that memory does not grow with N. */
   smallRun?: ContenderResult;
@@ -67,7 +70,7 @@ const CPU_HEADER = [
 const CORES = cpus().length;
 
 /** CPU seconds of everything measured while `c` ran: its processes, both servers, the S3-compatible server. */
-const totalCpu = (c: ContenderResult) =>
+export const totalCpu = (c: ContenderResult) =>
   c.cpuSeconds + c.serverCpuSeconds.MariaDB + c.serverCpuSeconds.PostgreSQL + c.benchCpuSeconds;
 
 function cpuRow(c: ContenderResult): string[] {
@@ -159,6 +162,22 @@ const deploymentRounds = (d: NonNullable<BenchResults["deployment"]>) =>
     [[`--parallel ${d.tenants}`, d.rounds.map((round) => round.all)]],
   );
 
+/**
+ * The same work's CPU seconds, round by round. On a shared virtual machine they drift by tens of
+ * percent from one minute to the next (2026-12-08: `--parallel 1` 59–87 s within 7 minutes), and
+ * a round's ratio moves with them: this line shows how steady the machine was.
+ */
+function deploymentCpuDrift(d: NonNullable<BenchResults["deployment"]>): string {
+  const seconds = (values: number[]) => values.map((cpu) => cpu.toFixed(1)).join(", ");
+  const ones = d.rounds.map((round) => round.oneCpu);
+  const spread = Math.max(...ones) / Math.min(...ones) - 1;
+  return (
+    `The same work's CPU seconds, round by round: --parallel 1 ${seconds(ones)}; ` +
+    `--parallel ${d.tenants} ${seconds(d.rounds.map((round) => round.allCpu))}` +
+    (ones.length > 1 ? ` (--parallel 1's most is ${(spread * 100).toFixed(0)}% above its least).` : ".")
+  );
+}
+
 export function renderTerminal(results: BenchResults): string {
   const parts: string[] = [];
   for (const shape of results.shapes) {
@@ -173,6 +192,7 @@ export function renderTerminal(results: BenchResults): string {
       `a deployment of ${results.deployment.tenants} tenants`,
       table.toString(),
       deploymentRounds(results.deployment),
+      deploymentCpuDrift(results.deployment),
       deploymentBound(results.deployment),
     );
   }
@@ -208,6 +228,8 @@ export function renderMarkdown(results: BenchResults): string {
       "",
       ...table(DEPLOYMENT_HEADER, deploymentRows(deployment)),
       deploymentRounds(deployment),
+      "",
+      deploymentCpuDrift(deployment),
       "",
       ...CPU_CAPTION,
       "",
