@@ -164,7 +164,7 @@ const deploymentRounds = (d: NonNullable<BenchResults["deployment"]>) =>
 
 /**
  * The same work's CPU seconds, round by round. On a shared virtual machine they drift by tens of
- * percent from one minute to the next (2026-12-08: `--parallel 1` 59–87 s within 7 minutes), and
+ * percent from one minute to the next (2026-12-08: `--parallel 1` 59 s, then 87 s two minutes later), and
  * a round's ratio moves with them: this line shows how steady the machine was.
  */
 function deploymentCpuDrift(d: NonNullable<BenchResults["deployment"]>): string {
