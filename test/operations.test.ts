@@ -259,7 +259,7 @@ describe("operating safely: quiesce, journal, resume, rollback, locks, retries",
             "-d",
             world.pgDatabase,
             "-Atc",
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rdw-backfill'",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'rdw-backfill'",
           ]);
         }
         return silentProgress.step(tenant, step, expectedRows);

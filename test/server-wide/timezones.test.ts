@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Dataset, Exam, ExamScore } from "../demo/dataset.js";
-import { localServers, openMysql } from "../demo/local-servers.js";
-import { asLines, expectedAltScores } from "./helpers/oracle.js";
-import { sampleDataset, World } from "./helpers/world.js";
+import type { Dataset, Exam, ExamScore } from "../../demo/dataset.js";
+import { localServers, openMysql } from "../../demo/local-servers.js";
+import { asLines, expectedAltScores } from "../helpers/oracle.js";
+import { sampleDataset, World } from "../helpers/world.js";
 
 const SINCE = "2019-11-01 00:00:00";
 
@@ -46,6 +46,8 @@ function withBoundaryExams(data: Dataset): Dataset {
   };
 }
 
+// This file changes MariaDB's global time_zone, which every new session takes: `npm test` runs it
+// after the other test files, which run two at a time, and with none beside it.
 describe("time zones (runbook defect 6)", () => {
   let world: World;
   let previousZone: string;
